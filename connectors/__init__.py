@@ -1,0 +1,1 @@
+"""Built-in connectors. Each is registered through the ``hub.connectors`` entry-point group."""

@@ -1,0 +1,1 @@
+"""Sales-channel connectors."""

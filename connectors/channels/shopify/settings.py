@@ -1,0 +1,22 @@
+"""Shopify account keys.
+
+``shop``            the shop's ``*.myshopify.com`` domain; deliveries for another shop are refused
+``webhook_secret``  the app's client secret that signs webhooks (``webhook_secrets``: a list,
+                    while a secret is rotated; Shopify may sign with the old one for an hour)
+``access_token``    Admin API access token (``shpat_...``)
+plus the keys every account has: ``client``, ``api_base``.
+"""
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from hub.connectors import AccountSchema, WebhookSecretsMixin
+
+
+class ShopifySettings(AccountSchema, WebhookSecretsMixin):
+    shop = fields.String(required=True)
+    access_token = fields.String(required=True, metadata={"secret": True})
+
+    @validates_schema
+    def _one_secret(self, data, **kwargs):
+        if not data.get("webhook_secret") and not data.get("webhook_secrets"):
+            raise ValidationError("required (or webhook_secrets)", "webhook_secret")

@@ -1,0 +1,483 @@
+"""Shopify order payload -> canonical order (connectors.channels.shopify.translate).
+
+The two samples in ``payloads/`` are public Shopify examples (see ``payloads/SOURCES.md``);
+``expected/`` holds their canonical JSON, worked out by hand from the payloads. Variants are
+made in the tests from a deep copy of a sample.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.channels.shopify.translate import (
+    NO_SHIPPING_ADDRESS,
+    NO_SHIPPING_COUNTRY,
+    ORDER_TOPICS,
+    order_status,
+    translate_order,
+)
+from hub.canonical import OrderStatus, OrderUpdate, order_to_json
+from hub.errors import TranslationError
+from hub.values import loads
+
+HERE = Path(__file__).parent
+WEBHOOK = "orders_create_webhook_test_notification.json"
+REST = "order_get_rest_2024-04_response.json"
+BIG_ID = 9007199254740993  # 2**53 + 1: the first integer a float cannot hold
+
+
+def raw(name: str) -> bytes:
+    return (HERE / "payloads" / name).read_bytes()
+
+
+def sample(name: str) -> Any:
+    return loads(raw(name))
+
+
+def expected(name: str) -> dict[str, Any]:
+    return json.loads((HERE / "expected" / name).read_text(encoding="utf-8"))
+
+
+def open_order() -> dict[str, Any]:
+    """The webhook sample as a paid, unfulfilled, not cancelled order."""
+    payload = copy.deepcopy(sample(WEBHOOK))
+    payload.update(
+        cancelled_at=None, cancel_reason=None, financial_status="paid", fulfillment_status=None
+    )
+    return payload
+
+
+def translate(payload: Any, topic: str = "orders/updated") -> OrderUpdate:
+    result = translate_order(payload, topic=topic)
+    assert isinstance(result, OrderUpdate)
+    return result
+
+
+# -- the samples --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "topic"), [(WEBHOOK, "orders/create"), (REST, "orders/updated")])
+def test_sample_translates_to_hand_written_canonical_json(name, topic):
+    result = translate(loads(raw(name)), topic)
+    assert order_to_json(result.order) == expected(name)
+    assert result.problems == []
+
+
+def test_translation_does_not_change_the_payload():
+    payload = sample(REST)
+    before = copy.deepcopy(payload)
+    translate(payload)
+    assert payload == before
+
+
+def test_wrapped_and_unwrapped_forms_give_the_same_order():
+    wrapped = sample(REST)
+    unwrapped = copy.deepcopy(wrapped["order"])
+    assert translate(wrapped).order == translate(unwrapped).order
+    webhook = sample(WEBHOOK)
+    assert translate({"order": copy.deepcopy(webhook)}).order == translate(webhook).order
+
+
+@pytest.mark.parametrize("topic", ORDER_TOPICS)
+def test_every_order_topic_is_translated(topic):
+    assert translate(sample(WEBHOOK), topic).order.external_id == "820982911946154508"
+
+
+@pytest.mark.parametrize("topic", ["orders/delete", "refunds/create", "unknown", ""])
+def test_unknown_topic_raises(topic):
+    with pytest.raises(TranslationError, match="topic"):
+        translate_order(sample(WEBHOOK), topic=topic)
+
+
+def test_connector_declares_the_order_topics():
+    from connectors.channels.shopify import ShopifyConnector
+
+    assert frozenset(ORDER_TOPICS) == ShopifyConnector.topics
+
+
+# -- exact ids, money and times -----------------------------------------------------------
+
+
+def test_64_bit_ids_survive_exactly_from_raw_json():
+    body = raw(WEBHOOK)
+    body = body.replace(b'"id": 820982911946154508', b'"id": %d' % BIG_ID, 1)
+    body = body.replace(b'"id": 141249953214522974', b'"id": %d' % (BIG_ID + 2), 1)
+    assert str(int(float(BIG_ID))) != str(BIG_ID)  # the trap this guards against
+    order = translate(loads(body)).order
+    assert order.external_id == "9007199254740993"
+    assert [line.external_id for line in order.lines] == [
+        "866550311766439020",
+        "9007199254740995",
+    ]
+
+
+def test_64_bit_id_as_string_or_integral_decimal():
+    payload = open_order()
+    payload["id"] = "9223372036854775807"
+    payload["line_items"][0]["id"] = Decimal("9223372036854775807")
+    order = translate(payload).order
+    assert order.external_id == "9223372036854775807"
+    assert order.lines[0].external_id == "9223372036854775807"
+
+
+def test_money_is_decimal_and_sums_exactly():
+    payload = open_order()
+    dime = {"price": "0.10", "title": "State Tax", "rate": Decimal("0.06")}
+    payload["line_items"][0]["tax_lines"] = [dict(dime), dict(dime), dict(dime)]
+    payload["line_items"][0]["discount_allocations"] = [{"amount": "0.10"}] * 3
+    payload["shipping_lines"] = [
+        {"title": "Parcel", "price": "0.10"},
+        {"title": "Insurance", "price": "0.10"},
+        {"title": "", "price": "0.10"},
+    ]
+    order = translate(payload).order
+    line = order.lines[0]
+    for amount in (line.tax, line.discount, order.shipping.price, order.totals.shipping):
+        assert isinstance(amount, Decimal)
+        assert amount == Decimal("0.30")
+        assert str(amount) == "0.30"
+    assert order.shipping.method == "Parcel + Insurance"
+    assert order.shipping.carrier_service is None
+
+
+def test_money_keeps_minor_units_and_extra_places():
+    payload = open_order()
+    payload["total_price"] = 403  # an int from JSON
+    payload["subtotal_price"] = Decimal("393.005")  # a non-integer JSON number via loads
+    totals = translate(payload).order.totals
+    assert str(totals.total) == "403.00"
+    assert str(totals.subtotal) == "393.005"
+
+
+def test_zero_decimal_currency():
+    payload = open_order()
+    payload["currency"] = "jpy"
+    payload["total_price"] = "1500"
+    order = translate(payload).order
+    assert order.currency == "JPY"
+    assert str(order.totals.total) == "1500"
+
+
+@pytest.mark.parametrize(
+    ("created_at", "placed_at"),
+    [
+        ("2019-12-31T22:30:00-04:00", datetime(2020, 1, 1, 2, 30, tzinfo=UTC)),
+        ("2024-03-10T23:30:00+05:30", datetime(2024, 3, 10, 18, 0, tzinfo=UTC)),
+        ("2024-03-10T18:00:00Z", datetime(2024, 3, 10, 18, 0, tzinfo=UTC)),
+    ],
+)
+def test_times_with_offsets_are_converted_to_utc(created_at, placed_at):
+    payload = open_order()
+    payload["created_at"] = created_at
+    payload["updated_at"] = "2024-04-02T08:59:11-05:00"
+    order = translate(payload).order
+    assert order.placed_at == placed_at
+    assert order.placed_at.utcoffset().total_seconds() == 0
+    assert order.updated_at == datetime(2024, 4, 2, 13, 59, 11, tzinfo=UTC)
+
+
+# -- status -------------------------------------------------------------------------------
+
+CANCELLED_AT = "2019-06-04T13:53:06-04:00"
+
+
+@pytest.mark.parametrize(
+    ("cancelled_at", "financial", "fulfillment", "status"),
+    [
+        (CANCELLED_AT, "paid", None, OrderStatus.CANCELLED),
+        (CANCELLED_AT, "paid", "fulfilled", OrderStatus.CANCELLED),
+        (None, "voided", None, OrderStatus.CANCELLED),
+        (None, "refunded", "fulfilled", OrderStatus.CANCELLED),
+        (None, "paid", "fulfilled", OrderStatus.SHIPPED),
+        (None, "pending", "fulfilled", OrderStatus.SHIPPED),
+        (None, "paid", "partial", OrderStatus.PARTIALLY_SHIPPED),
+        (None, "paid", None, OrderStatus.READY),
+        (None, "partially_refunded", None, OrderStatus.READY),
+        (None, "authorized", None, OrderStatus.READY),
+        (None, "PAID", "unfulfilled", OrderStatus.READY),
+        (None, "pending", None, OrderStatus.AWAITING_PAYMENT),
+        (None, "partially_paid", None, OrderStatus.AWAITING_PAYMENT),
+        (None, None, None, OrderStatus.AWAITING_PAYMENT),
+        (None, "something_new", None, OrderStatus.AWAITING_PAYMENT),
+    ],
+)
+def test_status(cancelled_at, financial, fulfillment, status):
+    payload = open_order()
+    payload.update(
+        cancelled_at=cancelled_at, financial_status=financial, fulfillment_status=fulfillment
+    )
+    assert translate(payload).order.status is status
+    assert (
+        order_status(
+            financial_status=financial,
+            fulfillment_status=fulfillment,
+            cancelled=cancelled_at is not None,
+        )
+        is status
+    )
+
+
+# -- lines --------------------------------------------------------------------------------
+
+
+def test_gift_card_line_does_not_require_shipping():
+    payload = open_order()
+    payload["line_items"][0].update(gift_card=True, requires_shipping=True, sku="")
+    update = translate(payload)
+    assert [line.requires_shipping for line in update.order.lines] == [False, True]
+    assert update.order.lines[0].sku is None
+    assert update.problems == []  # a gift card needs no SKU to be fulfilled
+
+
+def test_line_that_does_not_require_shipping():
+    payload = open_order()
+    payload["line_items"][1]["requires_shipping"] = False
+    assert [line.requires_shipping for line in translate(payload).order.lines] == [True, False]
+
+
+def test_line_name_falls_back_to_title_and_discount_to_total_discount():
+    payload = open_order()
+    item = payload["line_items"][1]
+    item["name"] = ""
+    item["title"] = "Gift wrap"
+    del item["discount_allocations"]
+    item["total_discount"] = "2.50"
+    item["quantity"] = 3
+    line = translate(payload).order.lines[1]
+    assert line.name == "Gift wrap"
+    assert line.discount == Decimal("2.50")
+    assert line.quantity == 3
+
+
+def test_no_line_items():
+    payload = open_order()
+    payload["line_items"] = []
+    update = translate(payload)
+    assert update.order.lines == []
+    assert update.problems == []
+
+
+# -- customer, addresses, notes, tags -----------------------------------------------------
+
+
+def test_customer_falls_back_through_contact_email_customer_and_addresses():
+    payload = open_order()
+    payload["email"] = ""
+    payload["contact_email"] = None
+    payload["phone"] = None
+    payload["customer"]["first_name"] = None
+    payload["customer"]["last_name"] = ""
+    customer = translate(payload).order.customer
+    assert customer.email == "john@test.com"
+    assert customer.name == "Bob Biller"
+    assert customer.phone == "555-555-SHIP"
+
+    payload["contact_email"] = "contact@doe.ca"
+    payload["customer"]["phone"] = "+15555550100"
+    payload["customer"]["first_name"] = "Jon"
+    customer = translate(payload).order.customer
+    assert (customer.email, customer.name, customer.phone) == (
+        "contact@doe.ca",
+        "Jon",
+        "+15555550100",
+    )
+
+
+def test_no_customer_and_no_addresses():
+    payload = open_order()
+    for key in ("email", "contact_email", "customer", "billing_address", "shipping_address"):
+        payload.pop(key)
+    order = translate(payload).order
+    assert order.customer.email is None
+    assert order.customer.name is None
+    assert order.customer.phone is None
+    assert order.shipping_address is None
+    assert order.billing_address is None
+
+
+def test_address_fallbacks_and_empty_strings():
+    payload = open_order()
+    address = payload["shipping_address"]
+    address.update(name="", province_code=None, address2="  ", company="", zip="40003 ")
+    shipping = translate(payload).order.shipping_address
+    assert shipping.name == "Steve Shipper"  # first_name + last_name
+    assert shipping.region == "Kentucky"
+    assert shipping.line2 is None
+    assert shipping.company is None
+    assert shipping.postal_code == "40003"
+    address["country_code"] = "us"
+    assert translate(payload).order.shipping_address.country_code == "US"
+
+
+def test_number_falls_back_to_order_number():
+    payload = open_order()
+    payload["name"] = None
+    assert translate(payload).order.number == "1234"
+
+
+def test_notes_and_tags():
+    payload = open_order()
+    payload["note"] = "  leave at the door "
+    payload["tags"] = " wholesale, rush ,, Léon,"
+    order = translate(payload).order
+    assert order.notes == "leave at the door"
+    assert order.tags == ["wholesale", "rush", "Léon"]
+    payload["note"] = ""
+    payload["tags"] = ""
+    order = translate(payload).order
+    assert order.notes is None
+    assert order.tags == []
+
+
+def test_shipping_price_falls_back_to_total_shipping_price_set():
+    payload = open_order()
+    payload["shipping_lines"] = []
+    shipping = translate(payload).order.shipping
+    assert shipping.method is None
+    assert shipping.price == Decimal("10.00")
+    del payload["total_shipping_price_set"]
+    assert translate(payload).order.shipping.price == Decimal("0.00")
+
+
+def test_hub_fields_are_left_unset():
+    order = translate(sample(WEBHOOK)).order
+    assert (order.id, order.client, order.account) == (None, None, None)
+    assert order.channel == "shopify"
+
+
+# -- problems -----------------------------------------------------------------------------
+
+
+def test_problem_no_shipping_address():
+    payload = open_order()
+    payload["shipping_address"] = None
+    assert translate(payload).problems == [NO_SHIPPING_ADDRESS]
+    assert NO_SHIPPING_ADDRESS == "no shipping address for lines that need shipping"
+
+
+def test_no_shipping_address_is_fine_when_nothing_ships():
+    payload = open_order()
+    payload["shipping_address"] = None
+    for item in payload["line_items"]:
+        item["requires_shipping"] = False
+    assert translate(payload).problems == []
+
+
+def test_problem_line_without_sku():
+    payload = open_order()
+    payload["line_items"][1]["sku"] = ""
+    assert translate(payload).problems == ["line_items[1]: no SKU"]
+
+
+def test_problem_shipping_address_without_country():
+    payload = open_order()
+    payload["shipping_address"]["country_code"] = None
+    payload["line_items"][0]["sku"] = None
+    assert translate(payload).problems == [NO_SHIPPING_COUNTRY, "line_items[0]: no SKU"]
+
+
+def test_cancelled_order_has_no_problems():
+    payload = sample(WEBHOOK)
+    payload["shipping_address"] = None
+    payload["line_items"][0]["sku"] = None
+    update = translate(payload, "orders/cancelled")
+    assert update.order.status is OrderStatus.CANCELLED
+    assert update.problems == []
+
+
+# -- bad payloads -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", [None, [], "order", 42, Decimal("1.5")])
+def test_payload_that_is_not_an_object(payload):
+    with pytest.raises(TranslationError) as caught:
+        translate_order(payload, topic="orders/create")
+    assert caught.value.path == "$"
+
+
+DELETE = object()
+
+
+def set_at(payload: dict[str, Any], path: tuple[Any, ...], value: Any) -> None:
+    target = payload
+    for key in path[:-1]:
+        target = target[key]
+    if value is DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "path"),
+    [
+        (("id",), DELETE, "id"),
+        (("id",), None, "id"),
+        (("id",), True, "id"),
+        (("id",), Decimal("1.5"), "id"),
+        (("currency",), None, "currency"),
+        (("currency",), "US Dollar", "currency"),
+        (("total_price",), "abc", "total_price"),
+        (("total_price",), 403.0, "total_price"),  # a binary float: not parsed with loads
+        (("total_tax",), "NaN", "total_tax"),
+        (("created_at",), "yesterday", "created_at"),
+        (("created_at",), "2019-06-04T13:53:06", "created_at"),  # no offset: ambiguous
+        (("updated_at",), "2019-13-04T13:53:06-04:00", "updated_at"),
+        (("cancelled_at",), "soon", "cancelled_at"),
+        (("shipping_address", "country_code"), "USA", "shipping_address.country_code"),
+        (("billing_address", "country_code"), "U1", "billing_address.country_code"),
+        (("shipping_address",), "123 Shipping Street", "shipping_address"),
+        (("customer",), ["John"], "customer"),
+        (("line_items",), {"id": 1}, "line_items"),
+        (("line_items", 0), None, "line_items[0]"),
+        (("line_items", 1), "IPOD2008PINK", "line_items[1]"),
+        (("line_items", 1, "quantity"), Decimal("1.5"), "line_items[1].quantity"),
+        (("line_items", 1, "quantity"), -1, "line_items[1].quantity"),
+        (("line_items", 1, "quantity"), "1", "line_items[1].quantity"),
+        (("line_items", 1, "quantity"), DELETE, "line_items[1].quantity"),
+        (("line_items", 1, "price"), "abc", "line_items[1].price"),
+        (
+            ("line_items", 1, "discount_allocations", 0, "amount"),
+            "5,00",
+            "line_items[1].discount_allocations[0].amount",
+        ),
+        (("line_items", 1, "tax_lines"), [{"price": "x"}], "line_items[1].tax_lines[0].price"),
+        (("line_items", 1, "id"), {"id": 1}, "line_items[1].id"),
+        (("shipping_lines", 0, "price"), "ten", "shipping_lines[0].price"),
+        (("shipping_lines", 0), "Generic Shipping", "shipping_lines[0]"),
+        (("tags",), 7, "tags"),
+    ],
+)
+def test_bad_payload_names_the_path(where, value, path):
+    payload = open_order()
+    set_at(payload, where, value)
+    with pytest.raises(TranslationError) as caught:
+        translate_order(payload, topic="orders/updated")
+    assert caught.value.path == path
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "path"),
+    [
+        (("order",), "450789469", "order"),
+        (("order", "id"), DELETE, "order.id"),
+        (("order", "line_items", 2, "quantity"), "one", "order.line_items[2].quantity"),
+        (("order", "total_shipping_price_set"), [], "order.total_shipping_price_set"),
+    ],
+)
+def test_bad_wrapped_payload_names_the_path_from_the_wrapper(where, value, path):
+    payload = sample(REST)
+    if path == "order.total_shipping_price_set":
+        payload["order"]["shipping_lines"] = []
+    set_at(payload, where, value)
+    with pytest.raises(TranslationError) as caught:
+        translate_order(payload, topic="orders/updated")
+    assert caught.value.path == path

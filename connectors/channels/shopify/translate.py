@@ -1,0 +1,345 @@
+"""Shopify REST order resource -> canonical order. Pure functions: no I/O, no database.
+
+Webhooks for ``orders/*`` carry the full REST Order resource, unwrapped; ``GET
+/orders/<id>.json`` returns the same resource wrapped in ``{"order": ...}``. Both are accepted.
+
+Choices worth knowing:
+
+* Money is the shop currency (``currency``) and the plain amount fields (``price``,
+  ``total_price``...), which are the ``shop_money`` side of the ``*_set`` pairs. Amounts go
+  through :func:`hub.values.money`, so a payload parsed with :func:`hub.values.loads` stays exact.
+* Times must carry a UTC offset (Shopify always sends one, in the shop's time zone); a naive
+  time would be ambiguous, so it is refused rather than guessed.
+* The status comes from the payload (see :func:`order_status`), never from the topic: deliveries
+  can arrive out of order, and the hub drops stale ones by ``updated_at``.
+* :class:`~hub.errors.TranslationError` paths point into the payload as received, so a wrapped
+  payload's paths start with ``order.``; ``$`` names the payload itself. Problem texts name
+  fields relative to the order, so they read the same for either form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from hub.canonical import (
+    Address,
+    Customer,
+    Line,
+    Order,
+    OrderStatus,
+    OrderUpdate,
+    Shipping,
+    Totals,
+)
+from hub.errors import TranslationError
+from hub.values import country, money, text, utc
+
+CHANNEL = "shopify"
+
+#: webhook topics whose body is an Order resource
+ORDER_TOPICS = (
+    "orders/create",
+    "orders/updated",
+    "orders/paid",
+    "orders/cancelled",
+    "orders/fulfilled",
+)
+
+NO_SHIPPING_ADDRESS = "no shipping address for lines that need shipping"
+NO_SHIPPING_COUNTRY = "shipping address has no country code"
+
+_CANCELLED_FINANCIAL = frozenset({"voided", "refunded"})
+_PAID_FINANCIAL = frozenset({"paid", "partially_refunded", "authorized"})
+
+
+def translate_order(payload: Any, *, topic: str) -> OrderUpdate:
+    """Translate one Shopify order payload (webhook body or wrapped REST response).
+
+    ``payload`` must already be parsed with :func:`hub.values.loads`. Raises
+    :class:`~hub.errors.TranslationError` (with ``path``) for an unknown topic or a payload that
+    cannot be an order.
+    """
+    if topic not in ORDER_TOPICS:
+        raise TranslationError(f"not a Shopify order topic: {topic!r}")
+    raw, base = _unwrap(payload)
+
+    def at(key: str) -> str:
+        return f"{base}.{key}" if base else key
+
+    external_id = _id(raw.get("id"), at("id"))
+    if external_id is None:
+        raise TranslationError("order has no id", path=at("id"))
+    currency = _currency(raw.get("currency"), at("currency"))
+
+    shipping_address = _address(raw.get("shipping_address"), at("shipping_address"))
+    billing_address = _address(raw.get("billing_address"), at("billing_address"))
+    lines = [
+        _line(item, f"{at('line_items')}[{i}]", currency)
+        for i, item in enumerate(_list(raw.get("line_items"), at("line_items")))
+    ]
+    shipping = _shipping(raw, at, currency)
+    cancelled_at = utc(raw.get("cancelled_at"), naive_is_utc=False, path=at("cancelled_at"))
+    status = order_status(
+        financial_status=text(raw.get("financial_status")),
+        fulfillment_status=text(raw.get("fulfillment_status")),
+        cancelled=cancelled_at is not None,
+    )
+
+    order = Order(
+        channel=CHANNEL,
+        external_id=external_id,
+        number=text(raw.get("name")) or _id(raw.get("order_number"), at("order_number")),
+        status=status,
+        placed_at=utc(raw.get("created_at"), naive_is_utc=False, path=at("created_at")),
+        updated_at=utc(raw.get("updated_at"), naive_is_utc=False, path=at("updated_at")),
+        currency=currency,
+        customer=_customer(raw, at, shipping_address, billing_address),
+        shipping_address=shipping_address,
+        billing_address=billing_address,
+        lines=lines,
+        shipping=shipping,
+        totals=Totals(
+            subtotal=money(raw.get("subtotal_price"), currency, path=at("subtotal_price")),
+            discount=money(raw.get("total_discounts"), currency, path=at("total_discounts")),
+            shipping=shipping.price,
+            tax=money(raw.get("total_tax"), currency, path=at("total_tax")),
+            total=money(raw.get("total_price"), currency, path=at("total_price")),
+        ),
+        notes=text(raw.get("note")),
+        tags=_tags(raw.get("tags"), at("tags")),
+    )
+    return OrderUpdate(order=order, problems=order_problems(order))
+
+
+def order_status(
+    *, financial_status: str | None, fulfillment_status: str | None, cancelled: bool
+) -> OrderStatus:
+    """The canonical status of a Shopify order, from its cancel mark and two status fields.
+
+    In order of precedence:
+
+    1. ``cancelled_at`` set, or ``financial_status`` ``voided``/``refunded``: **cancelled**. The
+       money is gone or was never taken, so nothing may ship, whatever else the order says.
+    2. ``fulfillment_status`` ``fulfilled``: **shipped**; ``partial``: **partially_shipped**.
+       The goods (or some) already left through Shopify, so the hub must not ship them again.
+    3. ``financial_status`` ``paid``, ``partially_refunded`` or ``authorized``: **ready**.
+       ``authorized`` counts as paid: the funds are secured, and Shopify shops commonly capture
+       payment only on fulfilment, so waiting for ``paid`` would deadlock those shops.
+    4. Anything else (``pending``, ``partially_paid``, missing or unknown): **awaiting_payment**.
+    """
+    financial = (financial_status or "").lower()
+    fulfillment = (fulfillment_status or "").lower()
+    if cancelled or financial in _CANCELLED_FINANCIAL:
+        return OrderStatus.CANCELLED
+    if fulfillment == "fulfilled":
+        return OrderStatus.SHIPPED
+    if fulfillment == "partial":
+        return OrderStatus.PARTIALLY_SHIPPED
+    if financial in _PAID_FINANCIAL:
+        return OrderStatus.READY
+    return OrderStatus.AWAITING_PAYMENT
+
+
+def order_problems(order: Order) -> list[str]:
+    """Reasons the translated order cannot be fulfilled as it stands.
+
+    A cancelled order will never be fulfilled, so it has none (otherwise the hub would move a
+    dead order to ``needs_attention``). Line problems name the line as ``line_items[i]``.
+    """
+    if order.status is OrderStatus.CANCELLED:
+        return []
+    shipped = [(i, line) for i, line in enumerate(order.lines) if line.requires_shipping]
+    if not shipped:
+        return []
+    problems = []
+    if order.shipping_address is None:
+        problems.append(NO_SHIPPING_ADDRESS)
+    elif order.shipping_address.country_code is None:
+        problems.append(NO_SHIPPING_COUNTRY)
+    problems.extend(f"line_items[{i}]: no SKU" for i, line in shipped if line.sku is None)
+    return problems
+
+
+# -- parts --------------------------------------------------------------------------------
+
+
+def _unwrap(payload: Any) -> tuple[dict[str, Any], str]:
+    """The order object and the path prefix of its fields (``order`` when wrapped)."""
+    if not isinstance(payload, dict):
+        raise TranslationError(f"expected a JSON object, got {type(payload).__name__}", path="$")
+    if "id" not in payload and "order" in payload:
+        inner = payload["order"]
+        if not isinstance(inner, dict):
+            raise TranslationError(
+                f"expected a JSON object, got {type(inner).__name__}", path="order"
+            )
+        return inner, "order"
+    return payload, ""
+
+
+def _line(item: Any, path: str, currency: str) -> Line:
+    """One ``line_items`` entry."""
+    raw = _object(item, path)
+    if raw is None:
+        raise TranslationError("expected a JSON object, got null", path=path)
+    allocations = raw.get("discount_allocations")
+    if allocations is None:  # older payloads: only the per-line total
+        discount = money(raw.get("total_discount"), currency, path=f"{path}.total_discount")
+    else:
+        discount = _sum(allocations, "amount", f"{path}.discount_allocations", currency)
+    # The field is always sent; if a trimmed payload lacks it, assume the line must ship.
+    requires_shipping = bool(raw.get("requires_shipping", True)) and not raw.get("gift_card")
+    return Line(
+        external_id=_id(raw.get("id"), f"{path}.id"),
+        sku=text(raw.get("sku")),
+        name=text(raw.get("name")) or text(raw.get("title")),
+        quantity=_quantity(raw.get("quantity"), f"{path}.quantity"),
+        unit_price=money(raw.get("price"), currency, path=f"{path}.price"),
+        discount=discount,
+        tax=_sum(raw.get("tax_lines"), "price", f"{path}.tax_lines", currency),
+        requires_shipping=requires_shipping,
+    )
+
+
+def _shipping(raw: dict[str, Any], at: Callable[[str], str], currency: str) -> Shipping:
+    """Method titles and total price of the ``shipping_lines``.
+
+    With no shipping lines the price falls back to ``total_shipping_price_set.shop_money``.
+    """
+    path = at("shipping_lines")
+    entries = _list(raw.get("shipping_lines"), path)
+    if entries:
+        objects = [_object(entry, f"{path}[{j}]") or {} for j, entry in enumerate(entries)]
+        titles = [t for t in (text(entry.get("title")) for entry in objects) if t]
+        return Shipping(
+            method=" + ".join(titles) or None,
+            carrier_service=None,
+            price=_sum(entries, "price", path, currency),
+        )
+    set_path = at("total_shipping_price_set")
+    price_set = _object(raw.get("total_shipping_price_set"), set_path) or {}
+    shop_money = _object(price_set.get("shop_money"), f"{set_path}.shop_money") or {}
+    price = money(shop_money.get("amount"), currency, path=f"{set_path}.shop_money.amount")
+    return Shipping(method=None, carrier_service=None, price=price)
+
+
+def _customer(
+    raw: dict[str, Any],
+    at: Callable[[str], str],
+    shipping_address: Address | None,
+    billing_address: Address | None,
+) -> Customer:
+    """Contact details: order fields first, then the customer record, then the addresses."""
+    customer = _object(raw.get("customer"), at("customer")) or {}
+    return Customer(
+        email=text(raw.get("email"))
+        or text(raw.get("contact_email"))
+        or text(customer.get("email")),
+        name=_full_name(customer) or (billing_address.name if billing_address else None),
+        phone=text(raw.get("phone"))
+        or text(customer.get("phone"))
+        or (shipping_address.phone if shipping_address else None),
+    )
+
+
+def _address(value: Any, path: str) -> Address | None:
+    """A Shopify address; absent (or with every field empty) is None."""
+    raw = _object(value, path)
+    if raw is None:
+        return None
+    address = Address(
+        name=text(raw.get("name")) or _full_name(raw),
+        company=text(raw.get("company")),
+        line1=text(raw.get("address1")),
+        line2=text(raw.get("address2")),
+        city=text(raw.get("city")),
+        region=text(raw.get("province_code")) or text(raw.get("province")),
+        postal_code=text(raw.get("zip")),
+        country_code=country(raw.get("country_code"), path=f"{path}.country_code"),
+        phone=text(raw.get("phone")),
+    )
+    return address if any(vars(address).values()) else None
+
+
+def _full_name(raw: dict[str, Any]) -> str | None:
+    """``first_name`` and ``last_name`` joined, or None when both are empty."""
+    parts = [p for p in (text(raw.get("first_name")), text(raw.get("last_name"))) if p]
+    return " ".join(parts) or None
+
+
+def _tags(value: Any, path: str) -> list[str]:
+    """Shopify keeps tags as one comma-separated string; a list is accepted too."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts: list[Any] = value.split(",")
+    elif isinstance(value, list):
+        parts = value
+    else:
+        raise TranslationError(f"expected comma-separated tags, got {value!r}", path=path)
+    return [tag for tag in (text(part) for part in parts) if tag]
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def _object(value: Any, path: str) -> dict[str, Any] | None:
+    """A JSON object or None; anything else is a TranslationError."""
+    if value is None or isinstance(value, dict):
+        return value
+    raise TranslationError(f"expected a JSON object, got {type(value).__name__}", path=path)
+
+
+def _list(value: Any, path: str) -> list[Any]:
+    """A JSON array (None is empty); anything else is a TranslationError."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise TranslationError(f"expected a JSON array, got {type(value).__name__}", path=path)
+
+
+def _sum(entries: Any, key: str, path: str, currency: str) -> Decimal:
+    """The exact sum of ``entry[key]`` over a JSON array of objects (0 when empty)."""
+    total = Decimal(0)
+    for j, entry in enumerate(_list(entries, path)):
+        obj = _object(entry, f"{path}[{j}]") or {}
+        total += money(obj.get(key), currency, path=f"{path}[{j}].{key}")
+    return money(total, currency, path=path)
+
+
+def _id(value: Any, path: str) -> str | None:
+    """A Shopify id as a string, exactly: 64-bit ints never pass through float."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise TranslationError(f"not an id: {value!r}", path=path)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return str(int(value))
+    raise TranslationError(f"not an id: {value!r}", path=path)
+
+
+def _quantity(value: Any, path: str) -> int:
+    """A whole, non-negative quantity."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TranslationError(f"not a whole quantity: {value!r}", path=path)
+    return value
+
+
+def _currency(value: Any, path: str) -> str:
+    """The shop currency, an ISO 4217 code."""
+    code = text(value)
+    if code is None:
+        raise TranslationError("order has no currency", path=path)
+    code = code.upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise TranslationError(f"not an ISO 4217 currency code: {value!r}", path=path)
+    return code

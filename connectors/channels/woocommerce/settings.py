@@ -1,0 +1,24 @@
+"""WooCommerce account keys.
+
+``url``              the store's address (``https://shop.example``)
+``webhook_secret``   the secret set on the store's webhooks (``webhook_secrets``: a list, while
+                     one is rotated)
+``consumer_key``     REST API key (``ck_...``)
+``consumer_secret``  REST API secret (``cs_...``)
+plus the keys every account has: ``client``, ``api_base``.
+"""
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from hub.connectors import AccountSchema, WebhookSecretsMixin
+
+
+class WooCommerceSettings(AccountSchema, WebhookSecretsMixin):
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    consumer_key = fields.String(required=True, metadata={"secret": True})
+    consumer_secret = fields.String(required=True, metadata={"secret": True})
+
+    @validates_schema
+    def _one_secret(self, data, **kwargs):
+        if not data.get("webhook_secret") and not data.get("webhook_secrets"):
+            raise ValidationError("required (or webhook_secrets)", "webhook_secret")

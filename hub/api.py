@@ -1,0 +1,282 @@
+"""The read and admin API under ``/api``. Every route needs a bearer token with a role."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy import Select, select
+
+from hub import inbox, outbox, tokens
+from hub.canonical import OrderStatus
+from hub.http_errors import ApiError
+from hub.models import DeliveryRow, JobRow, OrderEventRow, OrderLineRow, OrderRow
+from hub.orders import event_to_json, to_json
+from hub.runtime import Hub
+from hub.values import iso, utc
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+MAX_LIMIT = 200
+
+
+def _hub() -> Hub:
+    return current_app.extensions["hub"]
+
+
+@bp.before_request
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "unauthorized",
+            "send an API token: Authorization: Bearer <token> (hub tokens create)",
+        )
+    with _hub().db.transaction() as session:
+        row = tokens.lookup(session, token.strip())
+        if row is None:
+            raise ApiError(401, "unauthorized", "the API token is unknown or revoked")
+        g.token_name, g.token_role = row.name, row.role
+
+
+def requires(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if not tokens.allows(g.token_role, role):
+                raise ApiError(
+                    403,
+                    "forbidden",
+                    f"token {g.token_name!r} has role {g.token_role!r}; this needs {role!r}",
+                )
+            return view(*args, **kwargs)
+
+        return checked
+
+    return wrap
+
+
+# -- pagination -----------------------------------------------------------------------------
+def _limit() -> int:
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            f"limit must be a whole number from 1 to {MAX_LIMIT}",
+            {"parameter": "limit", "value": raw},
+        )
+    return int(raw)
+
+
+def _after() -> int | None:
+    cursor = request.args.get("cursor")
+    if not cursor:
+        return None
+    try:
+        value = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ApiError(
+            400,
+            "bad_parameter",
+            "cursor is not one this API gave out",
+            {"parameter": "cursor", "value": cursor},
+        ) from None
+    return value
+
+
+def _cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def _page(query: Select[Any], id_column: Any, render: Callable[[Any], dict[str, Any]]) -> Response:
+    """Newest first; ``next`` is an opaque cursor for the following page, or null."""
+    limit, after = _limit(), _after()
+    if after is not None:
+        query = query.where(id_column < after)
+    with _hub().db.transaction() as session:
+        rows = session.execute(query.order_by(id_column.desc()).limit(limit + 1)).scalars().all()
+        items = [render(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    return jsonify({"items": items, "next": _cursor(rows[limit - 1].id) if more else None})
+
+
+def _choice(name: str, allowed: list[str]) -> str | None:
+    value = request.args.get(name)
+    if value is not None and value not in allowed:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            f"{name} must be one of: {', '.join(allowed)}",
+            {"parameter": name, "value": value},
+        )
+    return value
+
+
+# -- orders ---------------------------------------------------------------------------------
+@bp.get("/orders")
+@requires("viewer")
+def list_orders() -> Response:
+    query = select(OrderRow)
+    for name in ("channel", "account", "client", "external_id"):
+        value = request.args.get(name)
+        if value is not None:
+            query = query.where(getattr(OrderRow, name) == value)
+    status = _choice("status", [s.value for s in OrderStatus])
+    if status:
+        query = query.where(OrderRow.status == status)
+    sku = request.args.get("sku")
+    if sku is not None:
+        query = query.where(
+            OrderRow.id.in_(select(OrderLineRow.order_id).where(OrderLineRow.sku == sku))
+        )
+    since = request.args.get("since")
+    if since is not None:
+        try:
+            moment = utc(since)
+        except Exception:
+            raise ApiError(
+                400,
+                "bad_parameter",
+                "since must be an ISO 8601 time",
+                {"parameter": "since", "value": since},
+            ) from None
+        query = query.where(OrderRow.updated_at >= moment)
+    return _page(query, OrderRow.id, to_json)
+
+
+def _order(session: Any, order_id: int) -> OrderRow:
+    row = session.get(OrderRow, order_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no order with id {order_id}")
+    return row
+
+
+@bp.get("/orders/<int:order_id>")
+@requires("viewer")
+def get_order(order_id: int) -> Response:
+    with _hub().db.transaction() as session:
+        return jsonify(to_json(_order(session, order_id)))
+
+
+@bp.get("/orders/<int:order_id>/events")
+@requires("viewer")
+def order_events(order_id: int) -> Response:
+    with _hub().db.transaction() as session:
+        _order(session, order_id)
+        events = (
+            session.execute(
+                select(OrderEventRow)
+                .where(OrderEventRow.order_id == order_id)
+                .order_by(OrderEventRow.id)
+            )
+            .scalars()
+            .all()
+        )
+        return jsonify({"items": [event_to_json(e) for e in events], "next": None})
+
+
+# -- deliveries (the inbox) -------------------------------------------------------------------
+def _delivery_json(row: DeliveryRow, with_body: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": row.id,
+        "account": row.account,
+        "connector": row.connector,
+        "topic": row.topic,
+        "dedupe_key": row.dedupe_key,
+        "event_id": row.event_id,
+        "status": row.status,
+        "error": row.error,
+        "order_id": row.order_id,
+        "received_at": iso(row.received_at),
+        "processed_at": iso(row.processed_at),
+        "size": len(row.body),
+    }
+    if with_body:
+        out["headers"] = row.headers
+        out["content_type"] = row.content_type
+        out["body"] = row.body.decode("utf-8", errors="replace")
+    return out
+
+
+@bp.get("/deliveries")
+@requires("viewer")
+def list_deliveries() -> Response:
+    query = select(DeliveryRow)
+    status = _choice("status", [inbox.RECEIVED, inbox.PROCESSED, inbox.IGNORED, inbox.FAILED])
+    if status:
+        query = query.where(DeliveryRow.status == status)
+    if request.args.get("account"):
+        query = query.where(DeliveryRow.account == request.args["account"])
+    return _page(query, DeliveryRow.id, _delivery_json)
+
+
+@bp.get("/deliveries/<int:delivery_id>")
+@requires("viewer")
+def get_delivery(delivery_id: int) -> Response:
+    with _hub().db.transaction() as session:
+        row = session.get(DeliveryRow, delivery_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"no delivery with id {delivery_id}")
+        return jsonify(_delivery_json(row, with_body=True))
+
+
+@bp.post("/deliveries/<int:delivery_id>/replay")
+@requires("editor")
+def replay_delivery(delivery_id: int) -> tuple[Response, int]:
+    hub = _hub()
+    with hub.db.transaction() as session:
+        if not inbox.replay(hub, session, delivery_id):
+            raise ApiError(404, "not_found", f"no delivery with id {delivery_id}")
+    return jsonify({"delivery_id": delivery_id, "status": inbox.RECEIVED}), 202
+
+
+# -- jobs (the outbox) ------------------------------------------------------------------------
+def _job_json(row: JobRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "payload": row.payload,
+        "status": row.status,
+        "attempts": row.attempts,
+        "max_attempts": row.max_attempts,
+        "run_at": iso(row.run_at),
+        "last_error": row.last_error,
+        "created_at": iso(row.created_at),
+        "finished_at": iso(row.finished_at),
+    }
+
+
+@bp.get("/jobs")
+@requires("viewer")
+def list_jobs() -> Response:
+    query = select(JobRow)
+    status = _choice("status", [outbox.QUEUED, outbox.RUNNING, outbox.DONE, outbox.DEAD])
+    if status:
+        query = query.where(JobRow.status == status)
+    if request.args.get("kind"):
+        query = query.where(JobRow.kind == request.args["kind"])
+    return _page(query, JobRow.id, _job_json)
+
+
+@bp.post("/jobs/<int:job_id>/retry")
+@requires("editor")
+def retry_job(job_id: int) -> Response:
+    with _hub().db.transaction() as session:
+        if not outbox.retry(session, job_id):
+            raise ApiError(409, "not_retryable", f"job {job_id} does not exist or is not dead")
+    return jsonify({"id": job_id, "status": outbox.QUEUED})
+
+
+@bp.post("/jobs/<int:job_id>/discard")
+@requires("editor")
+def discard_job(job_id: int) -> Response:
+    with _hub().db.transaction() as session:
+        if not outbox.discard(session, job_id):
+            raise ApiError(409, "not_discardable", f"job {job_id} does not exist or is not dead")
+    return jsonify({"id": job_id, "status": "discarded"})

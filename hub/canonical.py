@@ -1,0 +1,209 @@
+"""The canonical order model: the one shape every channel's orders are translated into.
+
+Money is Decimal, outside ids are strings, times are aware UTC datetimes. :func:`order_to_json`
+gives the JSON form the API returns (money as decimal strings, times as ISO 8601 ``Z``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from hub.values import iso
+
+
+class OrderStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    ON_HOLD = "on_hold"
+    READY = "ready"
+    RELEASED = "released"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+#: Statuses the hub reaches by its own work (warehouse, carriers); a channel update that is
+#: merely "paid and open" must not move an order back out of them.
+HUB_OWNED_STATUSES = frozenset(
+    {
+        OrderStatus.RELEASED,
+        OrderStatus.PARTIALLY_SHIPPED,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+    }
+)
+
+
+@dataclass
+class Customer:
+    email: str | None = None
+    name: str | None = None
+    phone: str | None = None
+
+
+@dataclass
+class Address:
+    name: str | None = None
+    company: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    phone: str | None = None
+
+
+@dataclass
+class Line:
+    external_id: str | None
+    sku: str | None
+    name: str | None
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    tax: Decimal
+    requires_shipping: bool = True
+
+
+@dataclass
+class Shipping:
+    method: str | None = None
+    carrier_service: str | None = None
+    price: Decimal = Decimal("0")
+
+
+@dataclass
+class Totals:
+    subtotal: Decimal
+    discount: Decimal
+    shipping: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+@dataclass
+class Order:
+    """A canonical order. ``client``, ``account`` and ``id`` are set by the hub, not translators."""
+
+    channel: str
+    external_id: str
+    number: str | None
+    status: OrderStatus
+    placed_at: datetime | None
+    updated_at: datetime | None
+    currency: str
+    customer: Customer
+    shipping_address: Address | None
+    billing_address: Address | None
+    lines: list[Line]
+    shipping: Shipping
+    totals: Totals
+    notes: str | None = None
+    tags: list[str] = field(default_factory=list)
+    client: str | None = None
+    account: str | None = None
+    id: int | None = None
+
+
+@dataclass
+class OrderUpdate:
+    """A translator's answer for a payload that carries an order.
+
+    ``problems`` are reasons the order cannot be fulfilled as it stands (e.g. no shipping
+    country); the hub puts the order in ``needs_attention`` and writes them on its timeline.
+    """
+
+    order: Order
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OrderRemoved:
+    """The channel deleted (or trashed) the order; only its id is known."""
+
+    external_id: str
+
+
+Translation = OrderUpdate | OrderRemoved
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+ORDER_FIELDS = (
+    "id",
+    "client",
+    "channel",
+    "account",
+    "external_id",
+    "number",
+    "status",
+    "placed_at",
+    "updated_at",
+    "currency",
+    "customer",
+    "shipping_address",
+    "billing_address",
+    "lines",
+    "shipping",
+    "totals",
+    "notes",
+    "tags",
+)
+
+
+def order_to_json(order: Order) -> dict[str, Any]:
+    """The canonical JSON form: money as strings, times ISO 8601 UTC, keys in contract order."""
+    raw = asdict(order)
+    raw["status"] = str(order.status)
+    return {name: _plain(raw[name]) for name in ORDER_FIELDS}
+
+
+def order_from_json(data: dict[str, Any]) -> Order:
+    """Rebuild an :class:`Order` from :func:`order_to_json` output (as stored)."""
+    from hub.values import utc
+
+    def money(v: Any) -> Decimal:
+        return Decimal(v)
+
+    def addr(v: dict[str, Any] | None) -> Address | None:
+        return Address(**v) if v is not None else None
+
+    return Order(
+        id=data.get("id"),
+        client=data.get("client"),
+        account=data.get("account"),
+        channel=data["channel"],
+        external_id=data["external_id"],
+        number=data.get("number"),
+        status=OrderStatus(data["status"]),
+        placed_at=utc(data.get("placed_at")),
+        updated_at=utc(data.get("updated_at")),
+        currency=data["currency"],
+        customer=Customer(**data.get("customer") or {}),
+        shipping_address=addr(data.get("shipping_address")),
+        billing_address=addr(data.get("billing_address")),
+        lines=[
+            Line(**{**ln, **{k: money(ln[k]) for k in ("unit_price", "discount", "tax")}})
+            for ln in data.get("lines") or []
+        ],
+        shipping=Shipping(**{**data["shipping"], "price": money(data["shipping"]["price"])}),
+        totals=Totals(**{f.name: money(data["totals"][f.name]) for f in fields(Totals)}),
+        notes=data.get("notes"),
+        tags=list(data.get("tags") or []),
+    )

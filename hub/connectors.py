@@ -1,0 +1,133 @@
+"""The connector contract and the registry that finds connectors through entry points.
+
+A connector is small: it declares its kind, its capabilities and its account settings, verifies
+and reads its webhooks, and translates payloads to the canonical model (pure functions in its
+``translate`` module). Built-in connectors register through the same ``hub.connectors``
+entry-point group as third-party packages do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, ClassVar
+
+from marshmallow import Schema, fields
+
+from hub.canonical import Translation
+from hub.errors import ConfigError
+
+ENTRY_POINT_GROUP = "hub.connectors"
+
+
+class Capability(StrEnum):
+    ORDERS_WEBHOOK = "orders_webhook"
+    ORDERS_POLL = "orders_poll"
+    STOCK_PUSH = "stock_push"
+    FULFILMENT_PUSH = "fulfilment_push"
+    RETURNS = "returns"
+
+
+class AccountSchema(Schema):
+    """Keys every account may set. Connectors extend it with their own."""
+
+    connector = fields.String(required=True)
+    client = fields.String(load_default="default")
+    api_base = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
+
+
+class WebhookSecretsMixin(Schema):
+    """``webhook_secret`` or ``webhook_secrets`` (a list, while one is rotated)."""
+
+    webhook_secret = fields.String(metadata={"secret": True})
+    webhook_secrets = fields.List(fields.String(), metadata={"secret": True})
+
+
+@dataclass(frozen=True)
+class Account:
+    """A configured account: its name (used in URLs), client, connector and validated keys."""
+
+    name: str
+    connector: str
+    client: str
+    settings: Mapping[str, Any]
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        many = list(self.settings.get("webhook_secrets") or [])
+        one = self.settings.get("webhook_secret")
+        return ([one] if one else []) + many
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a connector reads off an incoming webhook, before any translation.
+
+    ``dedupe_key`` is unique per real event for this account: the same delivery sent twice
+    (retries, or two web processes) gets the same key and is stored once.
+    """
+
+    topic: str
+    dedupe_key: str
+    event_id: str | None = None
+    headers: Mapping[str, str] | None = None
+
+
+class Ping:
+    """A sender's liveness check (WooCommerce's ``webhook_id=N``): answer 2xx, store nothing."""
+
+
+class Connector:
+    """Base of every connector. Subclasses set the class attributes and implement what their
+    capabilities need; nothing else."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]  # "channel", "carrier" or "warehouse"
+    title: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    settings_schema: ClassVar[type[Schema]] = AccountSchema
+    #: webhook topics this connector translates; others are stored and marked ignored
+    topics: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, account: Account):
+        self.account = account
+
+    # -- webhooks -------------------------------------------------------------------------
+    def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True when the delivery is signed by this account."""
+        raise NotImplementedError
+
+    def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery | Ping:
+        """Topic, dedupe key and the headers worth keeping. Cheap: runs inside the request."""
+        raise NotImplementedError
+
+    def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """An unsigned liveness probe that must get a 2xx (none by default)."""
+        return False
+
+    def translate(self, topic: str, payload: Any) -> Translation:
+        """Pure: a parsed payload to a canonical translation. Raises TranslationError."""
+        raise NotImplementedError
+
+
+@cache
+def registry() -> dict[str, type[Connector]]:
+    """Every installed connector by name, found through the ``hub.connectors`` entry points."""
+    found: dict[str, type[Connector]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, Connector)):
+            raise ConfigError(f"entry point {ep.name!r} ({ep.value}) is not a hub Connector")
+        found[ep.name] = cls
+    return found
+
+
+def connector_class(name: str) -> type[Connector]:
+    try:
+        return registry()[name]
+    except KeyError:
+        known = ", ".join(sorted(registry())) or "none installed"
+        raise ConfigError(f"unknown connector {name!r} (known: {known})") from None

@@ -1,0 +1,164 @@
+"""Tables: the inbox (deliveries), the outbox (jobs), orders and their timeline, API tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hub.values import now
+
+# Integer primary keys autoincrement on SQLite; BIGINT on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware UTC times; SQLite gives them back naive, so they are made aware on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class DeliveryRow(Base):
+    """A webhook exactly as it arrived: raw body and the headers that matter."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("account", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(100))
+    connector: Mapped[str] = mapped_column(String(50))
+    topic: Mapped[str] = mapped_column(String(200))
+    dedupe_key: Mapped[str] = mapped_column(String(300))
+    event_id: Mapped[str | None] = mapped_column(String(200))
+    headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    #: received -> processed | ignored | failed
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobRow(Base):
+    """One outbound effect or unit of background work (the outbox)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_claim", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: at most one job per key, ever (e.g. one per scheduler time slot)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True)
+    #: queued -> running -> done | queued (retry) | dead
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OrderRow(Base):
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("account", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    client: Mapped[str] = mapped_column(String(100), index=True)
+    channel: Mapped[str] = mapped_column(String(50), index=True)
+    account: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(100), index=True)
+    number: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the channel's own last-modified time: older updates never overwrite newer data
+    channel_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the canonical order as JSON (money as strings)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+
+
+class OrderLineRow(Base):
+    """The SKUs of an order, for filtering by SKU."""
+
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str | None] = mapped_column(String(200), index=True)
+
+
+class OrderEventRow(Base):
+    """One entry on an order's timeline."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    kind: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+
+
+class TokenRow(Base):
+    """An admin API token, stored as a SHA-256 hash; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,49 @@
+"""The running hub: settings, database and accounts, built once per process."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from hub.accounts import load_accounts
+from hub.connectors import Account, Connector, connector_class
+from hub.db import Database
+from hub.errors import ConfigError
+from hub.settings import DEFAULT_CONFIG, Settings, load_settings
+
+log = logging.getLogger("hub")
+
+
+class Hub:
+    """Everything a web process, worker or CLI command needs, with no Flask in it."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        path = Path(settings.config)
+        if not path.exists() and settings.config != DEFAULT_CONFIG:
+            raise ConfigError(f"accounts file {settings.config} does not exist")
+        self.accounts: dict[str, Account] = load_accounts(path)
+        if not self.accounts:
+            log.warning("no accounts configured (%s): every webhook will answer 404", path)
+        self._connectors: dict[str, Connector] = {}
+
+    @classmethod
+    def from_env(cls, overrides: dict[str, Any] | None = None) -> Hub:
+        return cls(load_settings(overrides))
+
+    @cached_property
+    def db(self) -> Database:
+        return Database(self.settings.database_url)
+
+    def connector(self, account: Account) -> Connector:
+        """The connector instance serving an account (one per account, reused)."""
+        found = self._connectors.get(account.name)
+        if found is None:
+            found = self._connectors[account.name] = connector_class(account.connector)(account)
+        return found
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()

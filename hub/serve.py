@@ -1,0 +1,121 @@
+"""Process runners: the web tier under gunicorn, the worker loop, the scheduler.
+
+``hub serve`` is one gunicorn worker process that also runs a job worker and the scheduler in
+background threads; ``hub web``, ``hub worker`` and ``hub scheduler`` run each part alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from hub import migrate
+from hub import scheduler as schedule
+from hub.app import configure_logging, create_app
+from hub.runtime import Hub
+from hub.worker import Worker
+
+log = logging.getLogger("hub")
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(
+        self, hub_overrides: dict[str, Any] | None, options: dict[str, Any], background: bool
+    ):
+        self.hub_overrides = hub_overrides
+        self.options = options
+        self.background = background
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        if self.background:
+            self.cfg.set("post_worker_init", _start_background)
+            self.cfg.set("worker_exit", _stop_background)
+
+    def load(self) -> Any:
+        # The schema was upgraded before the server started; each worker builds its own app.
+        return create_app(self.hub_overrides, upgrade=False)
+
+
+_background: dict[str, Any] = {}
+
+
+def _start_background(server_worker: Any) -> None:
+    hub: Hub = server_worker.wsgi.extensions["hub"]
+    worker = Worker(hub)
+    thread = threading.Thread(target=worker.run, name="hub-worker", daemon=True)
+    thread.start()
+    sched = schedule.build(hub)
+    sched.start()
+    _background.update(worker=worker, thread=thread, scheduler=sched)
+
+
+def _stop_background(_arbiter: Any, _server_worker: Any) -> None:
+    if "worker" in _background:
+        _background["scheduler"].shutdown(wait=False)
+        _background["worker"].stop()
+        _background["thread"].join(timeout=10)
+
+
+def run_gunicorn(
+    hub: Hub,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    background: bool,
+    overrides: dict[str, Any] | None = None,
+) -> None:
+    migrate.upgrade(hub.db)
+    hub.close()
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "graceful_timeout": 15,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": hub.settings.log_level.lower(),
+        "limit_request_line": 8190,
+    }
+    _Gunicorn(overrides, options, background).run()
+
+
+def run_worker(hub: Hub, *, threads: int = 1) -> None:
+    """Run ``threads`` job workers until SIGINT/SIGTERM; unfinished jobs' leases expire."""
+    configure_logging(hub.settings.log_level)
+    migrate.upgrade(hub.db)
+    workers = [Worker(hub) for _ in range(threads)]
+    pool = [threading.Thread(target=w.run, name=f"hub-worker-{i}") for i, w in enumerate(workers)]
+
+    def stop(*_: Any) -> None:
+        for w in workers:
+            w.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for t in pool:
+        t.start()
+    for t in pool:
+        while t.is_alive():
+            t.join(timeout=0.5)
+
+
+def run_scheduler(hub: Hub) -> None:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    configure_logging(hub.settings.log_level)
+    migrate.upgrade(hub.db)
+    sched = schedule.build(hub, BlockingScheduler(timezone="UTC"))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        sched.start()

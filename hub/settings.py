@@ -1,0 +1,91 @@
+"""Settings flow one way: defaults, then the settings file, then the environment, then the
+caller's overrides (tests). The settings file is the ``[settings]`` table of the accounts file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from hub.errors import ConfigError
+
+DEFAULT_CONFIG = "config/hub.toml"
+DEFAULT_MAX_BODY = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///hub.db"
+    config: str = DEFAULT_CONFIG
+    secret_key: str | None = None
+    log_level: str = "INFO"
+    max_body: int = DEFAULT_MAX_BODY
+    #: seconds a claimed job stays leased before another worker may take it again
+    job_lease: float = 300.0
+    #: attempts before a job is dead
+    job_max_attempts: int = 8
+    #: first retry delay in seconds; doubles per attempt (with jitter) up to ``job_backoff_max``
+    job_backoff: float = 2.0
+    job_backoff_max: float = 3600.0
+    #: seconds an idle worker waits before looking for jobs again
+    worker_poll: float = 0.5
+
+
+_ENV = {
+    "database_url": "HUB_DATABASE_URL",
+    "config": "HUB_CONFIG",
+    "secret_key": "HUB_SECRET_KEY",
+    "log_level": "HUB_LOG_LEVEL",
+    "max_body": "HUB_MAX_BODY",
+    "job_lease": "HUB_JOB_LEASE",
+    "job_max_attempts": "HUB_JOB_MAX_ATTEMPTS",
+    "job_backoff": "HUB_JOB_BACKOFF",
+    "job_backoff_max": "HUB_JOB_BACKOFF_MAX",
+    "worker_poll": "HUB_WORKER_POLL",
+}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {name} must be a number, got {value!r}") from None
+    return str(value)
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Build the settings: defaults < ``[settings]`` in the accounts file < env < overrides."""
+    env = os.environ if environ is None else environ
+    overrides = overrides or {}
+    config = overrides.get("config") or env.get("HUB_CONFIG") or DEFAULT_CONFIG
+    values: dict[str, Any] = {"config": str(config)}
+    path = Path(config)
+    if path.is_file():
+        try:
+            table = tomllib.loads(path.read_text()).get("settings", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        for key, value in table.items():
+            if key not in _ENV or key == "config":
+                raise ConfigError(f"{path}: [settings] has an unknown key {key!r}")
+            values[key] = _coerce(key, value, f"{path} [settings]")
+    for key, var in _ENV.items():
+        if key != "config" and env.get(var):
+            values[key] = _coerce(key, env[var], var)
+    for key, value in overrides.items():
+        if key not in _ENV:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = value
+    settings = replace(Settings(), **values)
+    if settings.max_body <= 0:
+        raise ConfigError(f"max_body must be positive, got {settings.max_body}")
+    return settings

@@ -1,0 +1,112 @@
+"""Exact values: money as Decimal, times in UTC, country codes. Pure helpers for translators."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from hub.errors import TranslationError
+
+# ISO 4217 minor units where they are not 2.
+_MINOR_UNITS = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+}
+
+
+def loads(body: bytes | str) -> Any:
+    """Parse JSON keeping every number exact: non-integers become Decimal, never float."""
+    return json.loads(body, parse_float=Decimal)
+
+
+def money(value: Any, currency: str | None, *, path: str = "") -> Decimal:
+    """An exact amount with at least the currency's minor-unit places.
+
+    Strings, ints and Decimals are accepted; a float is refused because it has already lost
+    exactness (parse payloads with :func:`loads`). Extra places are kept, never rounded away.
+    """
+    if isinstance(value, float):
+        raise TranslationError(
+            "amount arrived as a binary float; parse with hub.values.loads", path=path
+        )
+    if value is None or value == "":
+        value = "0"
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise TranslationError(f"not an amount: {value!r}", path=path) from None
+    if not amount.is_finite():
+        raise TranslationError(f"not an amount: {value!r}", path=path)
+    places = _MINOR_UNITS.get((currency or "").upper(), 2)
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent < places:
+        amount = amount.quantize(Decimal(1).scaleb(-places))
+    return amount
+
+
+def utc(value: Any, *, naive_is_utc: bool = True, path: str = "") -> datetime | None:
+    """Parse an ISO 8601 time into an aware UTC datetime (None stays None)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        text = str(value).strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise TranslationError(f"not an ISO 8601 time: {value!r}", path=path) from None
+    if parsed.tzinfo is None:
+        if not naive_is_utc:
+            raise TranslationError(f"time has no UTC offset: {value!r}", path=path)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """Format a time as ISO 8601 UTC with a ``Z``."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def country(value: Any, *, path: str = "") -> str | None:
+    """An ISO 3166-1 alpha-2 code, upper-cased; anything else is a TranslationError."""
+    if value in (None, ""):
+        return None
+    code = str(value).strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        raise TranslationError(f"not an ISO 3166-1 alpha-2 country code: {value!r}", path=path)
+    return code
+
+
+def text(value: Any) -> str | None:
+    """Outside text, trimmed; empty becomes None."""
+    if value is None:
+        return None
+    out = str(value).strip()
+    return out or None
+
+
+def ext_id(value: Any) -> str | None:
+    """An outside id as a string, exactly (64-bit ints survive)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        if value != value.to_integral_value():
+            return str(value)
+        value = int(value)
+    return str(value)

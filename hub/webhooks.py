@@ -1,0 +1,61 @@
+"""``POST /webhooks/<account>``: verify, store raw, answer 202. Nothing is translated here."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from hub.http_errors import ApiError
+from hub.inbox import accept
+from hub.runtime import Hub
+
+bp = Blueprint("webhooks", __name__)
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+@bp.post("/webhooks/<account_name>")
+def receive(account_name: str) -> tuple[Response, int]:
+    hub: Hub = current_app.extensions["hub"]
+    account = hub.accounts.get(account_name)
+    if account is None:
+        raise ApiError(404, "unknown_account", f"no account named {account_name!r} is configured")
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(
+            413,
+            "body_too_large",
+            f"the body is {request.content_length} bytes; the limit is {limit} (HUB_MAX_BODY)",
+        )
+    body = request.get_data(cache=False)  # raises 413 past the limit when no length was sent
+    connector = hub.connector(account)
+    headers = request.headers
+    if connector.is_ping(headers, body):
+        return jsonify({"status": "pong"}), 200
+    if not connector.verify(headers, body):
+        raise ApiError(
+            401,
+            "bad_signature",
+            f"the signature does not match any webhook secret of account "
+            f"{account_name!r}, or the delivery is for another shop",
+        )
+    if not _is_json(request.content_type):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"expected Content-Type application/json, got {request.content_type or 'none'!r}",
+        )
+    delivery = connector.read_delivery(headers, body)
+    accepted = accept(hub, account, delivery, body, request.content_type)
+    return jsonify(
+        {
+            "delivery_id": accepted.delivery_id,
+            "duplicate": accepted.duplicate,
+            "status": accepted.status,
+            "topic": delivery.topic,
+        }
+    ), 202

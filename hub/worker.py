@@ -1,0 +1,134 @@
+"""The worker: claims jobs from the outbox and runs their handlers.
+
+A handler's database work and the job's completion commit in one transaction, so a job's
+effect is recorded once. Errors follow ``hub.errors``: RetryableError waits (at least its
+``retry_after``), PermanentError and AuthError make the job dead at once, anything else is
+retried with backoff until ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from hub import outbox
+from hub.errors import AuthError, PermanentError, RetryableError
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+
+log = logging.getLogger("hub.worker")
+
+Handler = Callable[["Hub", Session, dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+#: modules whose handlers every worker runs
+BUILTIN_HANDLER_MODULES = ("hub.inbox", "hub.scheduler")
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind``."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def load_handlers() -> dict[str, Handler]:
+    for module in BUILTIN_HANDLER_MODULES:
+        importlib.import_module(module)
+    return HANDLERS
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over after our lease expired: our work is rolled back."""
+
+
+class Worker:
+    """Runs jobs until stopped. Many workers, in many processes, may share one database."""
+
+    def __init__(self, hub: Hub, name: str | None = None, batch: int = 10):
+        self.hub = hub
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.batch = batch
+        self.handlers = load_handlers()
+        self.stopping = threading.Event()
+
+    def run_once(self) -> int:
+        """Claim and run one batch of due jobs. Returns how many were claimed."""
+        jobs = outbox.claim(
+            self.hub.db, self.name, lease=self.hub.settings.job_lease, limit=self.batch
+        )
+        for job in jobs:
+            if self.stopping.is_set():
+                break  # unrun jobs go back to the queue when their lease expires
+            self.run_job(job)
+        return len(jobs)
+
+    def run_job(self, job: outbox.Job) -> str:
+        settings = self.hub.settings
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            return outbox.fail(
+                self.hub.db, job, f"no handler for job kind {job.kind!r}", settings, permanent=True
+            )
+        try:
+            with self.hub.db.transaction() as session:
+                handler(self.hub, session, job.payload)
+                if not outbox.complete(session, job):
+                    raise LeaseLost(f"job {job.id} was taken over by another worker")
+            return outbox.DONE
+        except LeaseLost:
+            log.warning("job %s: lease lost, work rolled back", job.id)
+            return "lost"
+        except RetryableError as exc:
+            status = outbox.fail(
+                self.hub.db,
+                job,
+                f"{type(exc).__name__}: {exc}",
+                settings,
+                retry_after=exc.retry_after,
+            )
+        except (PermanentError, AuthError) as exc:
+            status = outbox.fail(
+                self.hub.db, job, f"{type(exc).__name__}: {exc}", settings, permanent=True
+            )
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            status = outbox.fail(self.hub.db, job, f"{type(exc).__name__}: {exc}", settings)
+        log.info("job %s (%s) attempt %s failed; now %s", job.id, job.kind, job.attempts, status)
+        return status
+
+    def run(self) -> None:
+        """Loop until :meth:`stop`; sleeps ``worker_poll`` seconds when there is nothing to do."""
+        log.info("worker %s started", self.name)
+        while not self.stopping.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the database may be briefly unreachable: keep going
+                log.exception("worker %s: claiming jobs failed", self.name)
+                busy = 0
+            if not busy:
+                self.stopping.wait(self.hub.settings.worker_poll)
+        log.info("worker %s stopped", self.name)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def drain(self, limit: int = 10_000) -> int:
+        """Run due jobs until none is left (for tests, demos and one-off runs)."""
+        total = 0
+        while total < limit:
+            ran = self.run_once()
+            if not ran:
+                break
+            total += ran
+        return total
