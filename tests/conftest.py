@@ -1,0 +1,197 @@
+"""Fixtures: a real database (a SQLite file, and PostgreSQL when it answers), the real app.
+
+Every test that takes ``hub`` runs twice, once per backend. PostgreSQL is found through
+``HUB_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); when it does
+not answer, its tests are skipped with the reason, unless ``HUB_TEST_REQUIRE_POSTGRES=1``
+(as in CI), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hub import migrate, tokens
+from hub.app import create_app
+from hub.db import Database, normalise_url
+from hub.models import Base
+from hub.runtime import Hub
+from hub.signing import hmac_sha256_base64
+from hub.worker import Worker
+
+ROOT = Path(__file__).resolve().parent.parent
+PAYLOADS = ROOT / "connectors" / "channels"
+PG_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SHOPIFY_SECRET = "shop-a-secret"
+WOO_SECRET = "woo-a-secret"
+
+ACCOUNTS = f"""
+[accounts.shop-a]
+connector = "shopify"
+client = "acme"
+shop = "shop-a.myshopify.com"
+webhook_secrets = ["{SHOPIFY_SECRET}", "shop-a-old-secret"]
+access_token = "shpat_test"
+
+[accounts.woo-a]
+connector = "woocommerce"
+client = "acme"
+url = "https://woo-a.example"
+webhook_secret = "{WOO_SECRET}"
+consumer_key = "ck_test"
+consumer_secret = "cs_test"
+"""
+
+
+def payload_bytes(connector: str, name: str) -> bytes:
+    return (PAYLOADS / connector / "tests" / "payloads" / name).read_bytes()
+
+
+def shopify_order() -> dict[str, Any]:
+    """The Shopify 2024-04 docs order, unwrapped as a webhook carries it."""
+    return json.loads(payload_bytes("shopify", "order_get_rest_2024-04_response.json"))["order"]
+
+
+def woo_order() -> dict[str, Any]:
+    return json.loads(payload_bytes("woocommerce", "order_get_v3_response.json"))
+
+
+def shopify_headers(
+    body: bytes,
+    topic: str = "orders/create",
+    webhook_id: str | None = None,
+    secret: str = SHOPIFY_SECRET,
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": "shop-a.myshopify.com",
+        "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
+        "X-Shopify-Event-Id": str(uuid.uuid4()),
+        "X-Shopify-Hmac-Sha256": hmac_sha256_base64(secret, body),
+    }
+
+
+def woo_headers(
+    body: bytes, topic: str = "order.created", secret: str = WOO_SECRET
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-WC-Webhook-Topic": topic,
+        "X-WC-Webhook-Resource": topic.split(".")[0],
+        "X-WC-Webhook-Event": topic.split(".")[1],
+        "X-WC-Webhook-Delivery-ID": uuid.uuid4().hex,
+        "X-WC-Webhook-Signature": hmac_sha256_base64(secret, body),
+    }
+
+
+def _pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, dropped afterwards."""
+    admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        if os.environ.get("HUB_TEST_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here but does not answer at {PG_URL}: {exc}")
+        pytest.skip(
+            f"PostgreSQL does not answer at {PG_URL}; its tests are skipped ({type(exc).__name__})"
+        )
+    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = PG_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database shared by the run (tables are emptied per test)."""
+    for url in _pg_database():
+        db = Database(url)
+        migrate.upgrade(db)
+        db.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with the current schema: a new SQLite file, or the emptied PostgreSQL one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.db'}"
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def accounts_file(tmp_path: Path) -> Path:
+    path = tmp_path / "hub.toml"
+    path.write_text(ACCOUNTS)
+    return path
+
+
+@pytest.fixture
+def hub(database_url: str, accounts_file: Path) -> Iterator[Hub]:
+    instance = Hub.from_env(
+        {
+            "database_url": database_url,
+            "config": str(accounts_file),
+            "job_backoff": 0.01,
+            "job_backoff_max": 0.05,
+        }
+    )
+    migrate.upgrade(instance.db)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def app(hub: Hub):
+    return create_app(hub=hub)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def worker(hub: Hub) -> Worker:
+    return Worker(hub, name="test-worker")
+
+
+def make_token(hub: Hub, role: str, name: str | None = None) -> str:
+    with hub.db.transaction() as session:
+        return tokens.create(session, name or f"{role}-{uuid.uuid4().hex[:6]}", role)
+
+
+@pytest.fixture
+def viewer(hub: Hub) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(hub, 'viewer')}"}
+
+
+@pytest.fixture
+def editor(hub: Hub) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(hub, 'editor')}"}

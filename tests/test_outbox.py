@@ -1,0 +1,200 @@
+"""The outbox and worker on a real database: leases, retries with backoff, dead jobs, slots."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from hub import outbox, scheduler
+from hub.errors import PermanentError, RetryableError
+from hub.models import JobRow, TokenRow
+from hub.settings import Settings
+from hub.values import now
+from hub.worker import Worker, job_handler
+
+calls: list[dict] = []
+
+
+@job_handler("test.ok")
+def _ok(hub, session, payload):
+    calls.append(payload)
+
+
+@job_handler("test.boom")
+def _boom(hub, session, payload):
+    # a write that must be rolled back with the failed attempt
+    session.add(
+        TokenRow(
+            name=f"leak-{time.monotonic_ns()}",
+            role="viewer",
+            token_hash=str(time.monotonic_ns()).ljust(64, "0"),
+        )
+    )
+    session.flush()
+    raise RuntimeError("carrier said no")
+
+
+@job_handler("test.later")
+def _later(hub, session, payload):
+    raise RetryableError("rate limited", retry_after=120)
+
+
+@job_handler("test.never")
+def _never(hub, session, payload):
+    raise PermanentError("order was deleted on the channel")
+
+
+def _enqueue(hub, kind, payload=None, **kw) -> int:
+    with hub.db.transaction() as s:
+        return outbox.enqueue(s, kind, payload or {}, max_attempts=kw.pop("max_attempts", 3), **kw)
+
+
+def _job(hub, job_id) -> JobRow:
+    with hub.db.transaction() as s:
+        return s.get(JobRow, job_id)
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    calls.clear()
+
+
+def test_a_job_runs_once_and_is_done(hub, worker):
+    job_id = _enqueue(hub, "test.ok", {"n": 1})
+    assert worker.drain() == 1
+    assert worker.drain() == 0
+    assert calls == [{"n": 1}]
+    row = _job(hub, job_id)
+    assert row.status == "done" and row.attempts == 1 and row.finished_at is not None
+
+
+def test_failures_back_off_then_die_keeping_the_error(hub, worker):
+    job_id = _enqueue(hub, "test.boom", max_attempts=2)
+    assert worker.run_once() == 1
+    row = _job(hub, job_id)
+    assert row.status == "queued" and row.attempts == 1
+    assert "carrier said no" in row.last_error
+    assert row.run_at > now() - timedelta(seconds=1)
+    with hub.db.transaction() as s:  # the failed attempt's write was rolled back
+        assert s.execute(select(TokenRow)).first() is None
+    time.sleep(0.1)  # the test settings' backoff is at most 0.05 s
+    worker.drain()
+    row = _job(hub, job_id)
+    assert row.status == "dead" and row.attempts == 2
+    assert "RuntimeError: carrier said no" in row.last_error
+
+
+def test_retry_after_is_honoured(hub, worker):
+    job_id = _enqueue(hub, "test.later")
+    worker.run_once()
+    row = _job(hub, job_id)
+    assert row.status == "queued"
+    assert row.run_at >= now() + timedelta(seconds=100)
+    assert worker.run_once() == 0  # not due yet
+
+
+def test_permanent_errors_and_unknown_kinds_die_at_once(hub, worker):
+    a = _enqueue(hub, "test.never", max_attempts=5)
+    b = _enqueue(hub, "test.no-such-kind", max_attempts=5)
+    worker.drain()
+    assert _job(hub, a).status == "dead" and _job(hub, a).attempts == 1
+    assert "no handler" in _job(hub, b).last_error
+
+
+def test_dead_jobs_can_be_retried_and_discarded_over_the_api(hub, client, worker, viewer, editor):
+    dead = _enqueue(hub, "test.never")
+    worker.drain()
+    listed = client.get("/api/jobs", query_string={"status": "dead"}, headers=viewer).get_json()
+    assert [j["id"] for j in listed["items"]] == [dead]
+    assert client.post(f"/api/jobs/{dead}/retry", headers=viewer).status_code == 403
+    assert client.post(f"/api/jobs/{dead}/retry", headers=editor).status_code == 200
+    assert _job(hub, dead).status == "queued"
+    worker.drain()
+    assert client.post(f"/api/jobs/{dead}/discard", headers=editor).status_code == 200
+    assert _job(hub, dead) is None
+    r = client.post(f"/api/jobs/{dead}/discard", headers=editor)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_discardable"
+
+
+def test_an_expired_lease_lets_another_worker_take_the_job(hub):
+    job_id = _enqueue(hub, "test.ok")
+    [first] = outbox.claim(hub.db, "a", lease=0.05)
+    assert outbox.claim(hub.db, "b", lease=30) == []  # still leased
+    time.sleep(0.1)
+    [second] = outbox.claim(hub.db, "b", lease=30)
+    assert second.id == job_id and second.attempts == 2
+    with hub.db.transaction() as s:  # the first worker lost its lease: its completion is refused
+        assert outbox.complete(s, first) is False
+    with hub.db.transaction() as s:
+        assert outbox.complete(s, second) is True
+    assert _job(hub, job_id).status == "done"
+
+
+def test_concurrent_workers_claim_each_job_exactly_once(hub):
+    ids = {_enqueue(hub, "test.ok", {"i": i}) for i in range(60)}
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def take(name):
+        while True:
+            jobs = outbox.claim(hub.db, name, lease=60, limit=3)
+            if not jobs:
+                return
+            with lock:
+                claimed.extend(j.id for j in jobs)
+            for j in jobs:
+                with hub.db.transaction() as s:
+                    assert outbox.complete(s, j)
+
+    threads = [threading.Thread(target=take, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(claimed) == sorted(ids)
+
+
+def test_one_job_per_scheduler_slot(hub):
+    periodic = scheduler.Periodic("test.ok", timedelta(hours=1), {"slot": True})
+    first = scheduler.enqueue_slot(hub, periodic)
+    second = scheduler.enqueue_slot(hub, periodic)  # another scheduler, same slot
+    assert first is not None and second is None
+
+
+def test_prune_removes_old_done_jobs_only(hub, worker):
+    done = _enqueue(hub, "test.ok")
+    dead = _enqueue(hub, "test.never")
+    worker.drain()
+    with hub.db.transaction() as s:
+        s.execute(update(JobRow).values(finished_at=now() - timedelta(days=30)))
+    _enqueue(hub, scheduler.PRUNE_JOBS, {"keep_days": 7})
+    worker.drain()
+    assert _job(hub, done) is None
+    assert _job(hub, dead).status == "dead"
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    settings = Settings(job_backoff=2.0, job_backoff_max=60.0)
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (5, 32), (9, 60)]:
+        delays = [outbox.backoff(attempt, settings) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1  # jittered
+    assert outbox.backoff(1, settings, retry_after=30) == 30
+
+
+def test_a_worker_thread_stops_cleanly(hub):
+    w = Worker(hub, name="bg")
+    t = threading.Thread(target=w.run)
+    t.start()
+    _enqueue(hub, "test.ok", {"bg": 1})
+    deadline = time.monotonic() + 10
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    w.stop()
+    t.join(5)
+    assert not t.is_alive()
+    assert calls == [{"bg": 1}]
