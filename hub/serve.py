@@ -34,7 +34,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # older gunicorns lack some (control_socket_disable)
+                self.cfg.set(key, value)
         if self.background:
             self.cfg.set("post_worker_init", _start_background)
             self.cfg.set("worker_exit", _stop_background)
@@ -87,6 +88,8 @@ def run_gunicorn(
         "errorlog": "-",
         "loglevel": hub.settings.log_level.lower(),
         "limit_request_line": 8190,
+        # several hubs may run on one machine: no shared control socket in the home folder
+        "control_socket_disable": True,
     }
     _Gunicorn(overrides, options, background).run()
 

@@ -18,6 +18,36 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
+#: a too-large body up to this size is read and dropped before the 413, so the sender sees the
+#: answer instead of a connection reset; past it the connection is simply closed
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+def _discard_body(length: int) -> None:
+    if length > DRAIN_LIMIT:
+        return
+    stream = request.environ["wsgi.input"]
+    while length > 0 and (chunk := stream.read(min(65536, length))):
+        length -= len(chunk)
+
+
+def _read_body(limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes even when no length was announced
+    (chunked transfer), where a silent cut would only show up as a bad signature."""
+    if request.content_length is not None:
+        return request.get_data(cache=False)
+    stream = request.environ["wsgi.input"]
+    chunks, size = [], 0
+    while chunk := stream.read(min(65536, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(
+                413, "body_too_large", f"the body is over the limit of {limit} bytes (HUB_MAX_BODY)"
+            )
+    return b"".join(chunks)
+
+
 @bp.post("/webhooks/<account_name>")
 def receive(account_name: str) -> tuple[Response, int]:
     hub: Hub = current_app.extensions["hub"]
@@ -26,12 +56,13 @@ def receive(account_name: str) -> tuple[Response, int]:
         raise ApiError(404, "unknown_account", f"no account named {account_name!r} is configured")
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is not None and request.content_length > limit:
+        _discard_body(request.content_length)
         raise ApiError(
             413,
             "body_too_large",
             f"the body is {request.content_length} bytes; the limit is {limit} (HUB_MAX_BODY)",
         )
-    body = request.get_data(cache=False)  # raises 413 past the limit when no length was sent
+    body = _read_body(limit)
     connector = hub.connector(account)
     headers = request.headers
     if connector.is_ping(headers, body):

@@ -1,0 +1,180 @@
+"""The real thing over HTTP: gunicorn web processes, a separate worker, ``hub serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from hub.db import Database
+from hub.models import DeliveryRow, JobRow
+from tests.conftest import payload_bytes, shopify_headers, shopify_order, woo_headers
+
+pytestmark = pytest.mark.slow
+HUB = str(Path(sys.executable).with_name("hub"))
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Proc:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path):
+        self.log = log
+        self.handle = open(log, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            [HUB, *args], env=env, cwd=cwd, stdout=self.handle, stderr=subprocess.STDOUT
+        )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.handle.close()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture
+def env(database_url: str, accounts_file: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        HUB_DATABASE_URL=database_url,
+        HUB_CONFIG=str(accounts_file),
+        HUB_LOG_LEVEL="WARNING",
+        HUB_WORKER_POLL="0.1",
+        HUB_MAX_BODY=str(64 * 1024),
+    )
+
+
+@pytest.fixture
+def start(env: dict[str, str], tmp_path: Path) -> Iterator:
+    procs: list[Proc] = []
+
+    def run(*args: str, wait_http: int | None = None) -> Proc:
+        proc = Proc(list(args), env, tmp_path, tmp_path / f"{args[0]}-{len(procs)}.log")
+        procs.append(proc)
+        if wait_http:
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline:
+                assert proc.proc.poll() is None, proc.output()
+                try:
+                    if requests.get(f"http://127.0.0.1:{wait_http}/healthz", timeout=1).ok:
+                        return proc
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            pytest.fail(f"{args} did not answer: {proc.output()}")
+        return proc
+
+    yield run
+    for proc in procs:
+        proc.stop()
+
+
+def _token(env: dict[str, str], role: str = "viewer") -> dict[str, str]:
+    out = subprocess.run(
+        [HUB, "tokens", "create", f"t-{time.monotonic_ns()}", "--role", role],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {"Authorization": "Bearer " + out.stdout.strip().splitlines()[-1]}
+
+
+def _wait_for_orders(base: str, headers: dict[str, str], n: int, **params) -> list[dict]:
+    deadline = time.monotonic() + 30
+    items: list[dict] = []
+    while time.monotonic() < deadline:
+        items = requests.get(
+            f"{base}/api/orders", params=params, headers=headers, timeout=5
+        ).json()["items"]
+        if len(items) >= n:
+            return items
+        time.sleep(0.1)
+    return items
+
+
+def test_two_web_processes_store_a_repeated_delivery_once(start, env, database_url):
+    port = _port()
+    start("web", "--workers", "2", "--port", str(port), wait_http=port)
+    body = json.dumps(shopify_order()).encode()
+    headers = shopify_headers(body, webhook_id="same-delivery")
+    url = f"http://127.0.0.1:{port}/webhooks/shop-a"
+    # fresh connections, so both gunicorn workers take requests at the same time
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(
+            pool.map(
+                lambda _: requests.post(url, data=body, headers=headers, timeout=10).status_code,
+                range(48),
+            )
+        )
+    assert set(codes) == {202}
+    db = Database(database_url)
+    with db.transaction() as s:
+        assert s.execute(select(func.count()).select_from(DeliveryRow)).scalar_one() == 1
+        assert s.execute(select(func.count()).select_from(JobRow)).scalar_one() == 1
+    db.dispose()
+
+
+def test_web_and_a_separate_worker_carry_an_order_through(start, env):
+    port = _port()
+    start("web", "--workers", "2", "--port", str(port), wait_http=port)
+    start("worker")
+    base = f"http://127.0.0.1:{port}"
+    body = payload_bytes("woocommerce", "order_get_v3_response.json")
+    r = requests.post(f"{base}/webhooks/woo-a", data=body, headers=woo_headers(body), timeout=10)
+    assert r.status_code == 202
+    [order] = _wait_for_orders(base, _token(env), 1, channel="woocommerce")
+    assert order["external_id"] == "727" and order["totals"]["total"] == "29.35"
+
+
+def test_hub_serve_runs_web_worker_and_scheduler_in_one_process(start, env, database_url):
+    port = _port()
+    proc = start("serve", "--port", str(port), wait_http=port)
+    base = f"http://127.0.0.1:{port}"
+    body = json.dumps(shopify_order()).encode()
+    r = requests.post(
+        f"{base}/webhooks/shop-a", data=body, headers=shopify_headers(body), timeout=10
+    )
+    assert r.status_code == 202, proc.output()
+    [order] = _wait_for_orders(base, _token(env), 1)
+    assert order["external_id"] == str(shopify_order()["id"])
+    db = Database(database_url)
+    with db.transaction() as s:  # the scheduler enqueued its first slot
+        kinds = set(s.execute(select(JobRow.kind)).scalars())
+    db.dispose()
+    assert "outbox.prune" in kinds
+
+
+def test_oversized_bodies_get_413_over_real_http(start):
+    port = _port()
+    start("web", "--workers", "1", "--port", str(port), wait_http=port)
+    url = f"http://127.0.0.1:{port}/webhooks/shop-a"
+    big = b"{" + b" " * (256 * 1024) + b"}"
+    r = requests.post(url, data=big, headers=shopify_headers(big), timeout=10)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+
+    def chunked():  # no Content-Length: the limit is enforced while reading
+        for _ in range(8):
+            yield b" " * (16 * 1024)
+
+    headers = shopify_headers(b"")
+    r = requests.post(url, data=chunked(), headers=headers, timeout=10)
+    assert r.status_code == 413
