@@ -132,6 +132,30 @@ class OrderRemoved:
 
 Translation = OrderUpdate | OrderRemoved
 
+NO_SHIPPING_ADDRESS = "no shipping address for lines that need shipping"
+NO_SHIPPING_COUNTRY = "shipping address has no country code"
+
+
+def fulfilment_problems(order: Order, *, line_path: str = "lines") -> list[str]:
+    """Reasons a translated order cannot be fulfilled as it stands, the same for every channel.
+
+    A cancelled order will never be fulfilled, so it has none (otherwise the hub would move a
+    dead order to ``needs_attention``). Lines are named ``<line_path>[i]``, so a translator can
+    point at its own payload's list.
+    """
+    if order.status is OrderStatus.CANCELLED:
+        return []
+    shipped = [(i, line) for i, line in enumerate(order.lines) if line.requires_shipping]
+    if not shipped:
+        return []
+    problems = []
+    if order.shipping_address is None:
+        problems.append(NO_SHIPPING_ADDRESS)
+    elif order.shipping_address.country_code is None:
+        problems.append(NO_SHIPPING_COUNTRY)
+    problems.extend(f"{line_path}[{i}]: no SKU" for i, line in shipped if line.sku is None)
+    return problems
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):

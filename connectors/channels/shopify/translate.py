@@ -32,6 +32,7 @@ from hub.canonical import (
     OrderUpdate,
     Shipping,
     Totals,
+    fulfilment_problems,
 )
 from hub.errors import TranslationError
 from hub.values import country, money, text, utc
@@ -47,8 +48,6 @@ ORDER_TOPICS = (
     "orders/fulfilled",
 )
 
-NO_SHIPPING_ADDRESS = "no shipping address for lines that need shipping"
-NO_SHIPPING_COUNTRY = "shipping address has no country code"
 
 _CANCELLED_FINANCIAL = frozenset({"voided", "refunded"})
 _PAID_FINANCIAL = frozenset({"paid", "partially_refunded", "authorized"})
@@ -110,7 +109,7 @@ def translate_order(payload: Any, *, topic: str) -> OrderUpdate:
         notes=text(raw.get("note")),
         tags=_tags(raw.get("tags"), at("tags")),
     )
-    return OrderUpdate(order=order, problems=order_problems(order))
+    return OrderUpdate(order=order, problems=fulfilment_problems(order, line_path="line_items"))
 
 
 def order_status(
@@ -142,26 +141,6 @@ def order_status(
     return OrderStatus.AWAITING_PAYMENT
 
 
-def order_problems(order: Order) -> list[str]:
-    """Reasons the translated order cannot be fulfilled as it stands.
-
-    A cancelled order will never be fulfilled, so it has none (otherwise the hub would move a
-    dead order to ``needs_attention``). Line problems name the line as ``line_items[i]``.
-    """
-    if order.status is OrderStatus.CANCELLED:
-        return []
-    shipped = [(i, line) for i, line in enumerate(order.lines) if line.requires_shipping]
-    if not shipped:
-        return []
-    problems = []
-    if order.shipping_address is None:
-        problems.append(NO_SHIPPING_ADDRESS)
-    elif order.shipping_address.country_code is None:
-        problems.append(NO_SHIPPING_COUNTRY)
-    problems.extend(f"line_items[{i}]: no SKU" for i, line in shipped if line.sku is None)
-    return problems
-
-
 # -- parts --------------------------------------------------------------------------------
 
 
@@ -177,6 +156,14 @@ def _unwrap(payload: Any) -> tuple[dict[str, Any], str]:
             )
         return inner, "order"
     return payload, ""
+
+
+def _live_quantity(raw: dict[str, Any], path: str) -> tuple[Any, str]:
+    """The quantity still owed: ``current_quantity`` (quantity minus what refunds and order
+    edits removed) when the payload has it, else ``quantity``. A refunded unit must not ship."""
+    if raw.get("current_quantity") is not None:
+        return raw["current_quantity"], f"{path}.current_quantity"
+    return raw.get("quantity"), f"{path}.quantity"
 
 
 def _line(item: Any, path: str, currency: str) -> Line:
@@ -195,7 +182,7 @@ def _line(item: Any, path: str, currency: str) -> Line:
         external_id=_id(raw.get("id"), f"{path}.id"),
         sku=text(raw.get("sku")),
         name=text(raw.get("name")) or text(raw.get("title")),
-        quantity=_quantity(raw.get("quantity"), f"{path}.quantity"),
+        quantity=_quantity(*_live_quantity(raw, path)),
         unit_price=money(raw.get("price"), currency, path=f"{path}.price"),
         discount=discount,
         tax=_sum(raw.get("tax_lines"), "price", f"{path}.tax_lines", currency),

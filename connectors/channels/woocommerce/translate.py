@@ -28,6 +28,7 @@ from hub.canonical import (
     OrderUpdate,
     Shipping,
     Totals,
+    fulfilment_problems,
 )
 from hub.errors import TranslationError
 
@@ -122,13 +123,6 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
         _line(item, currency, path=f"line_items[{i}]", requires_shipping=requires_shipping)
         for i, item in enumerate(items)
     ]
-    problems.extend(
-        f"line_items[{i}]: no SKU"
-        for i, line in enumerate(lines)
-        if line.requires_shipping and line.sku is None
-    )
-    if shipping_lines and shipping_address is None:
-        problems.append("no shipping address")
 
     subtotal = values.money("0", currency)
     for i, item in enumerate(items):
@@ -161,7 +155,9 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
         notes=values.text(data.get("customer_note")),
         tags=[],
     )
-    return OrderUpdate(order=order, problems=problems)
+    return OrderUpdate(
+        order=order, problems=problems + fulfilment_problems(order, line_path="line_items")
+    )
 
 
 def _requires_shipping(shipping_lines: list[dict[str, Any]], address: Address | None) -> bool:

@@ -17,13 +17,17 @@ from typing import Any
 import pytest
 
 from connectors.channels.shopify.translate import (
-    NO_SHIPPING_ADDRESS,
-    NO_SHIPPING_COUNTRY,
     ORDER_TOPICS,
     order_status,
     translate_order,
 )
-from hub.canonical import OrderStatus, OrderUpdate, order_to_json
+from hub.canonical import (
+    NO_SHIPPING_ADDRESS,
+    NO_SHIPPING_COUNTRY,
+    OrderStatus,
+    OrderUpdate,
+    order_to_json,
+)
 from hub.errors import TranslationError
 from hub.values import loads
 
@@ -469,11 +473,16 @@ def test_bad_payload_names_the_path(where, value, path):
     [
         (("order",), "450789469", "order"),
         (("order", "id"), DELETE, "order.id"),
-        (("order", "line_items", 2, "quantity"), "one", "order.line_items[2].quantity"),
+        (
+            ("order", "line_items", 2, "current_quantity"),
+            "one",
+            "order.line_items[2].current_quantity",
+        ),
         (("order", "total_shipping_price_set"), [], "order.total_shipping_price_set"),
     ],
 )
 def test_bad_wrapped_payload_names_the_path_from_the_wrapper(where, value, path):
+    # the 2024-04 sample has current_quantity (what refunds left), which wins over quantity
     payload = sample(REST)
     if path == "order.total_shipping_price_set":
         payload["order"]["shipping_lines"] = []
@@ -481,3 +490,17 @@ def test_bad_wrapped_payload_names_the_path_from_the_wrapper(where, value, path)
     with pytest.raises(TranslationError) as caught:
         translate_order(payload, topic="orders/updated")
     assert caught.value.path == path
+
+
+def test_refunded_units_are_not_owed():
+    payload = sample(REST)["order"]
+    quantities = {
+        ln.external_id: ln.quantity
+        for ln in translate_order(payload, topic="orders/updated").order.lines
+    }
+    # two of the three lines were refunded (current_quantity 0 in the payload)
+    assert quantities == {"466157049": 0, "518995019": 1, "703073504": 0}
+    for item in payload["line_items"]:
+        del item["current_quantity"]
+    older = translate_order(payload, topic="orders/updated").order
+    assert [ln.quantity for ln in older.lines] == [1, 1, 1]

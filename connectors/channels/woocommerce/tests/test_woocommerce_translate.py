@@ -282,7 +282,7 @@ def test_shipping_lines_without_address_is_a_problem():
     result = update(payload)
     assert result.order.shipping_address is None
     assert all(line.requires_shipping for line in result.order.lines)
-    assert result.problems == ["no shipping address"]
+    assert result.problems == ["no shipping address for lines that need shipping"]
 
 
 def test_null_sku_is_a_problem_like_empty_sku():
