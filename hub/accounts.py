@@ -75,7 +75,7 @@ def parse_accounts(
         if "connector" not in raw:
             raise ConfigError(f"{where}: key 'connector': missing")
         try:
-            cls = connector_class(str(raw["connector"]))
+            cls = connector_class(str(_expand(raw["connector"], f"{where}: key 'connector'", env)))
         except ConfigError as exc:
             raise ConfigError(f"{where}: key 'connector': {exc.message}") from None
         data = {k: _expand(v, f"{where}: key {k!r}", env) for k, v in raw.items()}

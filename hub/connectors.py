@@ -15,7 +15,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from hub.canonical import Translation
 from hub.errors import ConfigError
@@ -42,8 +42,11 @@ class AccountSchema(Schema):
 class WebhookSecretsMixin(Schema):
     """``webhook_secret`` or ``webhook_secrets`` (a list, while one is rotated)."""
 
-    webhook_secret = fields.String(metadata={"secret": True})
-    webhook_secrets = fields.List(fields.String(), metadata={"secret": True})
+    # An empty key would let anyone sign: refuse it (e.g. an unset "${VAR:-}").
+    webhook_secret = fields.String(validate=validate.Length(min=1), metadata={"secret": True})
+    webhook_secrets = fields.List(
+        fields.String(validate=validate.Length(min=1)), metadata={"secret": True}
+    )
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class Account:
     def webhook_secrets(self) -> list[str]:
         many = list(self.settings.get("webhook_secrets") or [])
         one = self.settings.get("webhook_secret")
-        return ([one] if one else []) + many
+        return [s for s in ([one] if one else []) + many if s]
 
 
 @dataclass(frozen=True)

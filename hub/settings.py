@@ -50,13 +50,18 @@ _ENV = {
 
 def _coerce(name: str, value: Any, source: str) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
-    try:
-        if kind == "int":
-            return int(value)
+    if kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise ConfigError(f"{source}: {name} must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {name} must be a number, got {value!r}") from None
         if kind == "float":
-            return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}: {name} must be a number, got {value!r}") from None
+            return number
+        if not number.is_integer():
+            raise ConfigError(f"{source}: {name} must be a whole number, got {value!r}")
+        return int(number)
     return str(value)
 
 
@@ -74,6 +79,8 @@ def load_settings(
             table = tomllib.loads(path.read_text()).get("settings", {})
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: settings must be a table ([settings])")
         for key, value in table.items():
             if key not in _ENV or key == "config":
                 raise ConfigError(f"{path}: [settings] has an unknown key {key!r}")

@@ -39,8 +39,9 @@ class ShopifyConnector(Connector):
             return False
         # One app secret signs every shop's deliveries: a delivery for another shop, posted to
         # this account's address, must not land here.
-        shop = headers.get("X-Shopify-Shop-Domain")
-        return not shop or shop.lower() == str(self.account.settings["shop"]).lower()
+        # Shopify always sends the shop's domain; without it the delivery could be any shop's.
+        shop = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
+        return bool(shop) and shop == str(self.account.settings["shop"]).strip().lower()
 
     def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         topic = headers.get("X-Shopify-Topic") or "unknown"
