@@ -106,6 +106,20 @@ def _page(query: Select[Any], id_column: Any, render: Callable[[Any], dict[str, 
     return jsonify({"items": items, "next": _cursor(rows[limit - 1].id) if more else None})
 
 
+def _filtered(
+    query: Select[Any], model: Any, *, statuses: list[str], exact: tuple[str, ...]
+) -> Select[Any]:
+    """Apply ``?status=`` (checked against ``statuses``) and exact-match parameters."""
+    status = _choice("status", statuses)
+    if status:
+        query = query.where(model.status == status)
+    for name in exact:
+        value = request.args.get(name)
+        if value is not None:
+            query = query.where(getattr(model, name) == value)
+    return query
+
+
 def _choice(name: str, allowed: list[str]) -> str | None:
     value = request.args.get(name)
     if value is not None and value not in allowed:
@@ -122,14 +136,12 @@ def _choice(name: str, allowed: list[str]) -> str | None:
 @bp.get("/orders")
 @requires("viewer")
 def list_orders() -> Response:
-    query = select(OrderRow)
-    for name in ("channel", "account", "client", "external_id"):
-        value = request.args.get(name)
-        if value is not None:
-            query = query.where(getattr(OrderRow, name) == value)
-    status = _choice("status", [s.value for s in OrderStatus])
-    if status:
-        query = query.where(OrderRow.status == status)
+    query = _filtered(
+        select(OrderRow),
+        OrderRow,
+        statuses=[s.value for s in OrderStatus],
+        exact=("channel", "account", "client", "external_id"),
+    )
     sku = request.args.get("sku")
     if sku is not None:
         query = query.where(
@@ -207,12 +219,12 @@ def _delivery_json(row: DeliveryRow, with_body: bool = False) -> dict[str, Any]:
 @bp.get("/deliveries")
 @requires("viewer")
 def list_deliveries() -> Response:
-    query = select(DeliveryRow)
-    status = _choice("status", [inbox.RECEIVED, inbox.PROCESSED, inbox.IGNORED, inbox.FAILED])
-    if status:
-        query = query.where(DeliveryRow.status == status)
-    if request.args.get("account"):
-        query = query.where(DeliveryRow.account == request.args["account"])
+    query = _filtered(
+        select(DeliveryRow),
+        DeliveryRow,
+        exact=("account", "topic"),
+        statuses=[inbox.RECEIVED, inbox.PROCESSED, inbox.IGNORED, inbox.FAILED],
+    )
     return _page(query, DeliveryRow.id, _delivery_json)
 
 
@@ -255,12 +267,12 @@ def _job_json(row: JobRow) -> dict[str, Any]:
 @bp.get("/jobs")
 @requires("viewer")
 def list_jobs() -> Response:
-    query = select(JobRow)
-    status = _choice("status", [outbox.QUEUED, outbox.RUNNING, outbox.DONE, outbox.DEAD])
-    if status:
-        query = query.where(JobRow.status == status)
-    if request.args.get("kind"):
-        query = query.where(JobRow.kind == request.args["kind"])
+    query = _filtered(
+        select(JobRow),
+        JobRow,
+        exact=("kind",),
+        statuses=[outbox.QUEUED, outbox.RUNNING, outbox.DONE, outbox.DEAD],
+    )
     return _page(query, JobRow.id, _job_json)
 
 

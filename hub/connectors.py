@@ -15,7 +15,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.canonical import Translation
 from hub.errors import ConfigError
@@ -47,6 +47,11 @@ class WebhookSecretsMixin(Schema):
     webhook_secrets = fields.List(
         fields.String(validate=validate.Length(min=1)), metadata={"secret": True}
     )
+
+    @validates_schema
+    def _one_secret(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("webhook_secret") and not data.get("webhook_secrets"):
+            raise ValidationError("required (or webhook_secrets)", "webhook_secret")
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@
 plus the keys every account has: ``client``, ``api_base``.
 """
 
-from marshmallow import ValidationError, fields, validates_schema
+from marshmallow import fields
 
 from hub.connectors import AccountSchema, WebhookSecretsMixin
 
@@ -15,8 +15,3 @@ from hub.connectors import AccountSchema, WebhookSecretsMixin
 class ShopifySettings(AccountSchema, WebhookSecretsMixin):
     shop = fields.String(required=True)
     access_token = fields.String(required=True, metadata={"secret": True})
-
-    @validates_schema
-    def _one_secret(self, data, **kwargs):
-        if not data.get("webhook_secret") and not data.get("webhook_secrets"):
-            raise ValidationError("required (or webhook_secrets)", "webhook_secret")

@@ -8,7 +8,7 @@
 plus the keys every account has: ``client``, ``api_base``.
 """
 
-from marshmallow import ValidationError, fields, validates_schema
+from marshmallow import fields
 
 from hub.connectors import AccountSchema, WebhookSecretsMixin
 
@@ -17,8 +17,3 @@ class WooCommerceSettings(AccountSchema, WebhookSecretsMixin):
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
     consumer_key = fields.String(required=True, metadata={"secret": True})
     consumer_secret = fields.String(required=True, metadata={"secret": True})
-
-    @validates_schema
-    def _one_secret(self, data, **kwargs):
-        if not data.get("webhook_secret") and not data.get("webhook_secrets"):
-            raise ValidationError("required (or webhook_secrets)", "webhook_secret")
