@@ -1,0 +1,630 @@
+"""Webhook ingest benchmark: the hub's ``POST /webhooks/<account>`` against a bare Flask app.
+
+Run from the project root::
+
+    .venv/bin/python bench/ingest.py [--seconds N] [--connections C] [--database-url URL]
+
+Method
+------
+1. A temporary directory gets an accounts file with one Shopify account (``bench-shopify``,
+   shop ``bench.myshopify.com``, a literal webhook secret) and, by default, a SQLite database.
+   With ``--database-url postgresql://...`` a fresh database is created next to the one named
+   and dropped afterwards (if it cannot be created, the named database is used as it is and
+   only this run's rows of the account are counted).
+2. ``hub db upgrade`` brings the schema up to date, then the hub web tier starts as real
+   gunicorn (``wsgi:app``, gthread worker, ``--workers`` processes x ``--threads`` threads, no
+   access log, log level WARNING).
+3. The baseline is a bare Flask app (``create_baseline_app`` below) whose one route
+   ``POST /webhooks/<account>`` reads the body and answers 202 ``{}``; it runs under gunicorn
+   with the same worker settings, on another port.
+4. The load is a closed loop: ``--client-processes`` processes, each with threads that own one
+   keep-alive ``http.client`` connection (``--connections`` in all), post as fast as they get
+   answers. Every request is the Shopify 2024-04 docs order (unwrapped, compact JSON, ~17 KB)
+   with its own order id, its own ``X-Shopify-Webhook-Id`` and a valid
+   ``X-Shopify-Hmac-Sha256``. The body is serialised once as a template; per request only the
+   id is put in and the body signed (tens of microseconds, the same for both targets).
+5. Each target gets a warm-up (``--warmup`` seconds, not counted) and then the measured run
+   (``--seconds``): the baseline first, then the hub. Printed per target: requests/s, p50 and
+   p99 latency, non-2xx answers and connection errors, and CPU milliseconds per request of
+   the server's process tree (gunicorn arbiter and workers, from ``/proc``; a PostgreSQL
+   server's own CPU is not in it) and of the load generator; then the ratio of the two rates.
+6. Nothing lost: every 2xx the hub gave (warm-up included) must be a row of the account in
+   ``deliveries``. The exit status is 1 when any answer was not 2xx, any request failed, or a
+   delivery was lost; the ratio is reported against its target but does not change the status.
+
+All servers listen on 127.0.0.1 only; every subprocess is stopped and the temporary directory
+removed on the way out, also after an error or Ctrl-C. Note that the load generator runs on
+the same machine as the servers and takes CPU from them: compare ratios, not absolute rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import contextlib
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+PAYLOAD = ROOT / "connectors/channels/shopify/tests/payloads/order_get_rest_2024-04_response.json"
+ACCOUNT = "bench-shopify"
+SHOP = "bench.myshopify.com"
+SECRET = "bench-shopify-webhook-secret"
+TARGET_RATIO = 0.6
+#: stands in for the order id in the serialised template; must not occur anywhere else
+ID_MARK = "918273645546372819"
+STARTUP_TIMEOUT = 60.0
+
+
+# --------------------------------------------------------------------------------------------
+# The baseline: what a web process costs with no hub in it.
+
+
+def create_baseline_app():  # -> flask.Flask; imported lazily so the script starts light
+    """A bare Flask app: read the body, answer 202 ``{}`` (gunicorn ``ingest:...()``)."""
+    from flask import Flask, jsonify, request
+
+    app = Flask("baseline")
+
+    @app.post("/webhooks/<account_name>")
+    def receive(account_name: str):
+        request.get_data(cache=False)
+        return jsonify({}), 202
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
+    return app
+
+
+# --------------------------------------------------------------------------------------------
+# Requests: one template, a unique order id, webhook id and signature per request.
+
+
+def body_template() -> tuple[bytes, bytes]:
+    """The order as a webhook carries it, compact, split around its id."""
+    order = json.loads(PAYLOAD.read_bytes())["order"]
+    order["id"] = int(ID_MARK)
+    text = json.dumps(order, separators=(",", ":"))
+    if text.count(ID_MARK) != 1:
+        raise RuntimeError("the id placeholder is not unique in the serialised order")
+    head, tail = text.split(ID_MARK)
+    return head.encode(), tail.encode()
+
+
+def sign(body: bytes) -> str:
+    return base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@dataclass
+class Stats:
+    """What one client thread, process or whole run saw."""
+
+    latencies: list[float] = field(default_factory=list)  # seconds, answered requests only
+    statuses: collections.Counter = field(default_factory=collections.Counter)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    elapsed: float = 0.0  # from "go" to the last answer, the longest of the parts
+    server_cpu: float | None = None  # CPU seconds the server used during the run (Linux)
+    client_cpu: float = 0.0  # CPU seconds the load generator processes used during the run
+
+    def merge(self, other: Stats) -> None:
+        self.latencies.extend(other.latencies)
+        self.statuses.update(other.statuses)
+        self.errors += other.errors
+        self.error_samples.extend(other.error_samples[: max(0, 5 - len(self.error_samples))])
+        self.duplicates += other.duplicates
+        self.elapsed = max(self.elapsed, other.elapsed)
+        self.client_cpu += other.client_cpu
+
+    @property
+    def answered(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def ok(self) -> int:
+        return sum(n for code, n in self.statuses.items() if 200 <= code < 300)
+
+    @property
+    def non_2xx(self) -> int:
+        return self.answered - self.ok
+
+    @property
+    def rps(self) -> float:
+        return self.answered / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU milliseconds per answered request."""
+        if self.server_cpu is None or not self.answered:
+            return float("nan")
+        return self.server_cpu / self.answered * 1000
+
+    @property
+    def client_cpu_ms(self) -> float:
+        """Load generator CPU milliseconds per answered request."""
+        return self.client_cpu / self.answered * 1000 if self.answered else float("nan")
+
+    def percentile(self, q: float) -> float:
+        """Nearest-rank percentile of the latencies, in milliseconds."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        rank = min(len(ordered) - 1, max(0, int(q / 100 * len(ordered) + 0.5) - 1))
+        return ordered[rank] * 1000
+
+
+def _client_thread(
+    port: int, lane: str, number: int, go: threading.Event, seconds: float, out: Stats
+) -> None:
+    head, tail = body_template()
+    path = f"/webhooks/{ACCOUNT}"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    go.wait()
+    started = time.perf_counter()
+    deadline = started + seconds
+    seq = 0
+    while True:
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+        seq += 1
+        body = head + str(number * 10_000_000 + seq).encode() + tail
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-API-Version": "2024-04",
+            "X-Shopify-Webhook-Id": f"{lane}-{seq}",
+            "X-Shopify-Event-Id": f"{lane}-e{seq}",
+            "X-Shopify-Hmac-Sha256": sign(body),
+        }
+        sent = time.perf_counter()
+        try:
+            conn.request("POST", path, body, headers)
+            response = conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            out.errors += 1
+            if len(out.error_samples) < 5:
+                out.error_samples.append(f"{type(exc).__name__}: {exc}")
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        done = time.perf_counter()
+        out.latencies.append(done - sent)
+        out.statuses[response.status] += 1
+        if b'"duplicate":true' in data:
+            out.duplicates += 1
+        out.elapsed = done - started
+    conn.close()
+
+
+def _client_process(
+    port: int,
+    run: str,
+    proc: int,
+    threads: int,
+    seconds: float,
+    ready: Any,
+    go: Any,
+    results: Any,
+) -> None:
+    """One load process: ``threads`` connections, started together on ``go``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    local_go = threading.Event()
+    parts = [Stats() for _ in range(threads)]
+    pool = [
+        threading.Thread(
+            target=_client_thread,
+            args=(port, f"{run}-p{proc}t{t}", proc * 1000 + t + 1, local_go, seconds, parts[t]),
+            daemon=True,
+        )
+        for t in range(threads)
+    ]
+    for t in pool:
+        t.start()
+    ready.put(proc)
+    go.wait()
+    cpu = time.process_time()
+    local_go.set()
+    for t in pool:
+        t.join()
+    total = Stats(client_cpu=time.process_time() - cpu)
+    for part in parts:
+        total.merge(part)
+    results.put(total)
+
+
+def run_load(port: int, run: str, seconds: float, connections: int, processes: int) -> Stats:
+    """``connections`` keep-alive connections from ``processes`` processes for ``seconds``."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    processes = max(1, min(processes, connections))
+    shares = [connections // processes + (i < connections % processes) for i in range(processes)]
+    procs = [
+        ctx.Process(
+            target=_client_process,
+            args=(port, run, i, shares[i], seconds, ready, go, results),
+            daemon=True,
+        )
+        for i in range(processes)
+    ]
+    try:
+        for p in procs:
+            p.start()
+        for _ in procs:
+            ready.get(timeout=STARTUP_TIMEOUT)
+        go.set()
+        total = Stats()
+        for _ in procs:
+            total.merge(results.get(timeout=seconds + 60))
+        for p in procs:
+            p.join(timeout=10)
+        return total
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------
+# Servers and the database.
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by ``pid`` and its children; None off Linux."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        stats = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    rest = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    stats[int(entry.name)] = (int(rest[1]), int(rest[11]) + int(rest[12]))
+    except (OSError, ValueError, IndexError):
+        return None
+    if pid not in stats:
+        return None
+    children = collections.defaultdict(list)
+    for child, (ppid, _) in stats.items():
+        children[ppid].append(child)
+    tree, todo = [], [pid]
+    while todo:
+        member = todo.pop()
+        tree.append(member)
+        todo.extend(children[member])
+    return sum(stats[member][1] for member in tree) / tick
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, log: Path, name: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{_tail(log)}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            try:
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    return
+            finally:
+                conn.close()
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer /healthz within {STARTUP_TIMEOUT:.0f} s")
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return "(no log)"
+
+
+class Servers:
+    """Subprocesses started here, stopped (TERM, then KILL) on the way out."""
+
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def gunicorn(
+        self, name: str, app: str, port: int, args: argparse.Namespace, env: dict, log: Path
+    ) -> subprocess.Popen:
+        cmd = [
+            sys.executable, "-m", "gunicorn",
+            "--workers", str(args.workers),
+            "--worker-class", "gthread",
+            "--threads", str(args.threads),
+            "--bind", f"127.0.0.1:{port}",
+            "--log-level", "warning",
+            "--error-logfile", str(log),
+            "--graceful-timeout", "5",
+            "--pythonpath", str(BENCH),
+            app,
+        ]  # fmt: skip
+        with log.open("ab") as sink:
+            proc = subprocess.Popen(
+                cmd, cwd=ROOT, env=env, stdout=sink, stderr=sink, start_new_session=True
+            )
+        self.procs.append((name, proc))
+        wait_healthy(proc, port, log, name)
+        return proc
+
+    def stop(self) -> None:
+        for _, proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for _, proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        self.procs.clear()
+
+
+class BenchDatabase:
+    """The hub's database: a SQLite file in the temp dir, or a fresh PostgreSQL database."""
+
+    def __init__(self, url: str | None, tmp: Path) -> None:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        from hub.db import normalise_url
+
+        self.created: str | None = None
+        self.admin_url: str | None = None
+        if url is None:
+            self.url = f"sqlite:///{tmp / 'hub.db'}"
+            self.label = f"sqlite ({tmp / 'hub.db'})"
+            return
+        parsed = make_url(normalise_url(url))
+        if parsed.get_backend_name() != "postgresql":
+            self.url, self.label = url, f"{parsed.get_backend_name()} (as given)"
+            return
+        name = f"bench_ingest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            self.created = name
+            self.admin_url = parsed.render_as_string(hide_password=False)
+            self.url = parsed.set(database=name).render_as_string(hide_password=False)
+            self.label = f"postgresql (fresh database {name}, dropped afterwards)"
+        except Exception as exc:
+            self.url = url
+            self.label = (
+                f"postgresql ({parsed.database} as given; could not create a database: "
+                f"{type(exc).__name__})"
+            )
+        finally:
+            admin.dispose()
+
+    def count(self, table_sql: str) -> int:
+        from sqlalchemy import create_engine, text
+
+        from hub.db import normalise_url
+
+        engine = create_engine(normalise_url(self.url))
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text(table_sql), {"account": ACCOUNT}).scalar_one()
+        finally:
+            engine.dispose()
+
+    def deliveries(self) -> int:
+        return self.count("SELECT count(*) FROM deliveries WHERE account = :account")
+
+    def drop(self) -> None:
+        if self.created is None or self.admin_url is None:
+            return
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name"
+                    ),
+                    {"name": self.created},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.created}"'))
+        finally:
+            admin.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# The run.
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per target")
+    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target")
+    p.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    p.add_argument("--client-processes", type=int, default=2, help="load generator processes")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers")
+    p.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    p.add_argument(
+        "--database-url",
+        help="the hub's database (default: a SQLite file in a temp dir); a PostgreSQL URL "
+        "gets a fresh database beside it, dropped afterwards",
+    )
+    args = p.parse_args(argv)
+    if args.seconds <= 0 or args.warmup < 0 or args.connections < 1:
+        p.error("--seconds must be > 0, --warmup >= 0, --connections >= 1")
+    return args
+
+
+def _row(name: str, s: Stats) -> str:
+    return (
+        f"{name:<10}{s.answered:>10}{s.rps:>10.1f}{s.percentile(50):>9.1f}"
+        f"{s.percentile(99):>9.1f}{s.non_2xx:>9}{s.errors:>8}"
+        f"{s.cpu_ms:>9.2f}{s.client_cpu_ms:>9.2f}"
+    )
+
+
+def bench(args: argparse.Namespace, tmp: Path, servers: Servers) -> int:
+    head, tail = body_template()
+    body_size = len(head) + len(tail) + len(ID_MARK)
+    db = BenchDatabase(args.database_url, tmp)
+    try:
+        accounts = tmp / "hub.toml"
+        accounts.write_text(
+            f'[accounts.{ACCOUNT}]\nconnector = "shopify"\nclient = "bench"\n'
+            f'shop = "{SHOP}"\nwebhook_secret = "{SECRET}"\naccess_token = "shpat_bench"\n'
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "GUNICORN"))}
+        env.update(
+            HUB_DATABASE_URL=db.url,
+            HUB_CONFIG=str(accounts),
+            HUB_LOG_LEVEL="WARNING",
+            PYTHONUNBUFFERED="1",
+        )
+        upgrade = subprocess.run(
+            [sys.executable, "-c", "from hub.cli import main; main()", "db", "upgrade"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if upgrade.returncode != 0:
+            raise RuntimeError(f"hub db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}")
+        before = db.deliveries()
+
+        base_port, hub_port = free_port(), free_port()
+        pids = {
+            "baseline": servers.gunicorn(
+                "baseline", "ingest:create_baseline_app()", base_port, args, env, tmp / "base.log"
+            ).pid,
+            "hub": servers.gunicorn("hub", "wsgi:app", hub_port, args, env, tmp / "hub.log").pid,
+        }
+
+        run = uuid.uuid4().hex[:8]
+        print(
+            f"ingest bench: {os.cpu_count()} CPUs; gunicorn {args.workers} workers x "
+            f"{args.threads} threads (gthread) each; {args.connections} keep-alive connections "
+            f"from {args.client_processes} client processes; {args.warmup:g} s warm-up + "
+            f"{args.seconds:g} s per target"
+        )
+        print(f"body: {body_size} bytes (Shopify order, unique id/webhook id, signed)")
+        print(f"database: {db.label}")
+        results: dict[str, Stats] = {}
+        hub_ok_total = 0
+        warm_bad = 0  # non-2xx answers and errors during the warm-ups count against the run too
+        for name, port in (("baseline", base_port), ("hub", hub_port)):
+            if args.warmup:
+                warm = run_load(
+                    port, f"{run}-{name}-w", args.warmup, args.connections, args.client_processes
+                )
+                warm_bad += warm.non_2xx + warm.errors
+                if name == "hub":
+                    hub_ok_total += warm.ok
+            cpu_before = tree_cpu(pids[name])
+            results[name] = run_load(
+                port, f"{run}-{name}", args.seconds, args.connections, args.client_processes
+            )
+            cpu_after = tree_cpu(pids[name])
+            if cpu_before is not None and cpu_after is not None:
+                results[name].server_cpu = cpu_after - cpu_before
+            if name == "hub":
+                hub_ok_total += results[name].ok
+        stored = db.deliveries() - before
+
+        base, hub = results["baseline"], results["hub"]
+        ratio = hub.rps / base.rps if base.rps else 0.0
+        lost = max(0, hub_ok_total - stored)
+        print()
+        print(f"{'target':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+              f"{'non-2xx':>9}{'errors':>8}{'srv cpu':>9}{'cli cpu':>9}")  # fmt: skip
+        print(_row("baseline", base))
+        print(_row("hub", hub))
+        print()
+        print("(latencies and cpu in ms; cpu is per answered request: server process tree, and")
+        print(" the load generator on the same machine, which competes with the server for CPU)")
+        print(f"ratio hub/baseline: {ratio:.2f}")
+        print(
+            f"inbox: {stored} new deliveries for {ACCOUNT}; the hub answered 2xx {hub_ok_total} "
+            f"times (warm-up included); duplicates reported: {hub.duplicates}"
+        )
+        if stored > hub_ok_total:
+            print(f"stored without a 2xx seen (client error after commit): {stored - hub_ok_total}")
+        print(f"lost: {lost}")
+        for name, s in results.items():
+            others = {code: n for code, n in s.statuses.items() if not 200 <= code < 300}
+            if others:
+                print(f"{name} non-2xx statuses: {others}")
+            for sample in s.error_samples:
+                print(f"{name} error: {sample}")
+        print(f"target: ratio >= {TARGET_RATIO} on SQLite, zero non-2xx, nothing lost")
+        failures = []
+        if ratio < TARGET_RATIO:
+            failures.append(f"ratio {ratio:.2f} < {TARGET_RATIO} (reported, not fatal)")
+        if warm_bad:
+            print(f"non-2xx answers or errors during the warm-ups: {warm_bad}")
+        bad = base.non_2xx + hub.non_2xx + base.errors + hub.errors + warm_bad
+        if bad:
+            failures.append(f"{bad} non-2xx answers or errors")
+        if lost:
+            failures.append(f"{lost} deliveries lost")
+        print("result: " + ("; ".join(failures) if failures else "all targets met"))
+        return 1 if bad or lost else 0
+    finally:
+        servers.stop()
+        db.drop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    servers = Servers()
+
+    def on_term(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        return bench(args, tmp, servers)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        servers.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
