@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -68,16 +70,45 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        database = self.engine.url.database
+        self._lock_path = (
+            f"{database}.write-lock"
+            if self.engine.dialect.name == "sqlite" and database and database != ":memory:"
+            else None
+        )
 
     @property
     def postgres(self) -> bool:
         return is_postgres(self.engine)
 
     @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """On SQLite, one writing transaction at a time across threads and processes.
+
+        SQLite's own busy handler polls with sleeps of up to 100 ms, so under load writers
+        idle while the database is free; a blocking file lock hands over at once.
+        """
+        if self._lock_path is None:
+            yield
+            return
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work commits together, or not at all."""
-        with self.sessions() as session, session.begin():
+        with self.write_lock(), self.sessions() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection in a transaction (for hot paths that need no ORM)."""
+        with self.write_lock(), self.engine.begin() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

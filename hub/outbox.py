@@ -9,6 +9,7 @@ until someone retries or discards it.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,10 +27,37 @@ from hub.values import now
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
 
 
-def _insert(session: Session):
-    return (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )(JobRow)
+@functools.cache
+def insert_statement(dialect: str) -> Any:
+    """``INSERT INTO jobs ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``, built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = JobRow.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+
+
+def job_values(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    max_attempts: int,
+    dedupe_key: str | None = None,
+    run_at: datetime | None = None,
+) -> dict[str, Any]:
+    at = now()
+    return dict(
+        kind=kind,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        status=QUEUED,
+        attempts=0,
+        max_attempts=max_attempts,
+        run_at=run_at or at,
+        created_at=at,
+        lease_until=None,
+        locked_by=None,
+        last_error=None,
+        finished_at=None,
+    )
 
 
 def enqueue(
@@ -43,20 +71,11 @@ def enqueue(
 ) -> int | None:
     """Add a job in the caller's transaction. With ``dedupe_key``, a second job with the same
     key is not added (None is returned)."""
-    values = dict(
-        kind=kind,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        status=QUEUED,
-        attempts=0,
-        max_attempts=max_attempts,
-        run_at=run_at or now(),
-        created_at=now(),
+    stmt = insert_statement(session.get_bind().dialect.name)
+    values = job_values(
+        kind, payload, max_attempts=max_attempts, dedupe_key=dedupe_key, run_at=run_at
     )
-    stmt = _insert(session).values(**values)
-    if dedupe_key is not None:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return session.execute(stmt.returning(JobRow.id)).scalar_one_or_none()
+    return session.execute(stmt, values).scalar_one_or_none()
 
 
 @dataclass(frozen=True)

@@ -45,5 +45,8 @@ class Hub:
         return found
 
     def close(self) -> None:
+        writer = self.__dict__.get("inbox_writer")
+        if writer is not None:
+            writer.close()
         if "db" in self.__dict__:
             self.db.dispose()
