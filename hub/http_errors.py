@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+from hub.errors import RetryableError
 
 
 class ApiError(Exception):
@@ -56,6 +61,19 @@ def install(app: Flask) -> None:
         response = error_response(status, _CODES.get(status, "http_error"), message)
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(RetryableError)
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(sqlite3.OperationalError)
+    @app.errorhandler(psycopg.OperationalError)
+    def _unavailable(exc: Exception) -> Response:
+        # The database is busy or away: nothing was stored, and the sender should try again.
+        app.logger.warning("answering 503: %s", exc)
+        response = error_response(
+            503, "unavailable", "the hub cannot store this right now; try again shortly"
+        )
+        response.headers["Retry-After"] = "5"
         return response
 
     @app.errorhandler(Exception)

@@ -235,3 +235,16 @@ def test_readiness_fails_before_migrations(tmp_path, accounts_file):
     r = app.test_client().get("/readyz")
     assert r.status_code == 503
     assert r.get_json()["checks"]["migrations"] != "ok"
+
+
+def test_a_database_that_cannot_store_answers_503_with_retry_after(tmp_path, accounts_file, body):
+    # a database without the schema stands in for one that is away: nothing can be stored
+    app = create_app(
+        {"database_url": f"sqlite:///{tmp_path / 'bare.db'}", "config": str(accounts_file)},
+        upgrade=False,
+    )
+    r = app.test_client().post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
+    error = _error(r, 503, "unavailable")
+    assert "try again" in error["message"]
+    assert r.headers["Retry-After"] == "5"
+    app.extensions["hub"].close()
