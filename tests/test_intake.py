@@ -260,3 +260,38 @@ def test_float_prices_stay_exact(hub, client, worker, viewer):
     [stored] = _orders(client, viewer, channel="woocommerce")
     assert stored["totals"]["total"] == "29.35"
     assert _count(hub, OrderEventRow) >= 1
+
+
+def test_concurrent_deliveries_are_each_stored_once_with_their_jobs(hub):
+    """Many request threads at once (the group-commit path), repeats and two accounts mixed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hub.connectors import Delivery
+    from hub.inbox import accept
+
+    shop, woo = hub.accounts["shop-a"], hub.accounts["woo-a"]
+
+    def send(i: int):
+        account = shop if i % 2 else woo
+        key = f"key-{i % 40}"  # 80 sends: each (account, key) twice
+        topic = "orders/create" if account is shop else "order.created"
+        if i % 10 == 0:
+            topic = "products/update" if account is shop else "product.updated"  # ignored
+        return accept(
+            hub, account, Delivery(topic=topic, dedupe_key=key), b"{}", "application/json"
+        )
+
+    # i and i + 40 share account, key and topic: each delivery is sent twice
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(send, range(80)))
+    by_key: dict[tuple[str, str], list] = {}
+    for i, result in enumerate(results):
+        by_key.setdefault(("woo" if i % 2 == 0 else "shop", f"key-{i % 40}"), []).append(result)
+    assert len(by_key) == 40
+    for pair in by_key.values():
+        assert len({r.delivery_id for r in pair}) == 1  # both sends name one delivery
+        assert sorted(r.duplicate for r in pair) == [False, True]
+    assert _count(hub, DeliveryRow) == 40
+    ignored = _count(hub, DeliveryRow, DeliveryRow.status == "ignored")
+    assert ignored == 4
+    assert _count(hub, JobRow) == 40 - ignored
