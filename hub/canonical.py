@@ -6,7 +6,7 @@ gives the JSON form the API returns (money as decimal strings, times as ISO 8601
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -196,38 +196,3 @@ def order_to_json(order: Order) -> dict[str, Any]:
     raw = asdict(order)
     raw["status"] = str(order.status)
     return {name: _plain(raw[name]) for name in ORDER_FIELDS}
-
-
-def order_from_json(data: dict[str, Any]) -> Order:
-    """Rebuild an :class:`Order` from :func:`order_to_json` output (as stored)."""
-    from hub.values import utc
-
-    def money(v: Any) -> Decimal:
-        return Decimal(v)
-
-    def addr(v: dict[str, Any] | None) -> Address | None:
-        return Address(**v) if v is not None else None
-
-    return Order(
-        id=data.get("id"),
-        client=data.get("client"),
-        account=data.get("account"),
-        channel=data["channel"],
-        external_id=data["external_id"],
-        number=data.get("number"),
-        status=OrderStatus(data["status"]),
-        placed_at=utc(data.get("placed_at")),
-        updated_at=utc(data.get("updated_at")),
-        currency=data["currency"],
-        customer=Customer(**data.get("customer") or {}),
-        shipping_address=addr(data.get("shipping_address")),
-        billing_address=addr(data.get("billing_address")),
-        lines=[
-            Line(**{**ln, **{k: money(ln[k]) for k in ("unit_price", "discount", "tax")}})
-            for ln in data.get("lines") or []
-        ],
-        shipping=Shipping(**{**data["shipping"], "price": money(data["shipping"]["price"])}),
-        totals=Totals(**{f.name: money(data["totals"][f.name]) for f in fields(Totals)}),
-        notes=data.get("notes"),
-        tags=list(data.get("tags") or []),
-    )

@@ -84,10 +84,6 @@ class Delivery:
     headers: Mapping[str, str] | None = None
 
 
-class Ping:
-    """A sender's liveness check (WooCommerce's ``webhook_id=N``): answer 2xx, store nothing."""
-
-
 class Connector:
     """Base of every connector. Subclasses set the class attributes and implement what their
     capabilities need; nothing else."""
@@ -108,7 +104,7 @@ class Connector:
         """True when the delivery is signed by this account."""
         raise NotImplementedError
 
-    def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery | Ping:
+    def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
         """Topic, dedupe key and the headers worth keeping. Cheap: runs inside the request."""
         raise NotImplementedError
 

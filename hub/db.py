@@ -59,10 +59,6 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 class Database:
     """An engine and its session factory."""
 
@@ -79,7 +75,7 @@ class Database:
 
     @property
     def postgres(self) -> bool:
-        return is_postgres(self.engine)
+        return self.engine.dialect.name == "postgresql"
 
     @contextlib.contextmanager
     def write_lock(self) -> Iterator[None]:
