@@ -163,20 +163,24 @@ class InboxWriter:
         return pending.result
 
     def _lead(self, leader: _Pending) -> None:
-        with self._mutex:
-            batch, self._waiting = [leader, *self._waiting], []
+        batch = [leader]
         try:
-            try:
-                self._write(batch)
-            except Exception:
-                # Something in the batch failed: store one by one, so one bad delivery
-                # cannot fail the others.
-                for pending in batch:
-                    try:
-                        self._write([pending])
-                    except Exception as exc:
-                        log.exception("storing a delivery failed")
-                        pending.error = exc
+            # The batch is taken once the write lock is ours: whatever queued up while
+            # another process was writing goes into this one commit.
+            with self.hub.db.write_lock():
+                with self._mutex:
+                    batch, self._waiting = [leader, *self._waiting], []
+                try:
+                    self._write(batch)
+                except Exception:
+                    # Something in the batch failed: store one by one, so one bad delivery
+                    # cannot fail the others.
+                    for pending in batch:
+                        try:
+                            self._write([pending])
+                        except Exception as exc:
+                            log.exception("storing a delivery failed")
+                            pending.error = exc
         finally:
             with self._mutex:
                 if self._waiting:
@@ -190,18 +194,18 @@ class InboxWriter:
 
     def _write(self, batch: list[_Pending]) -> None:
         """One transaction for the batch, on a connection this writer keeps (the hot path
-        skips the pool and the ORM). Only the leader uses it, so it is never shared."""
+        skips the pool and the ORM). Only the leader uses it, so it is never shared. The
+        caller holds the write lock."""
         raw = self._connection()
-        with self.hub.db.write_lock():
-            try:
-                cursor = raw.cursor()
-                if not self.hub.db.postgres:
-                    cursor.execute("BEGIN IMMEDIATE")
-                results = self._store(cursor, batch)
-                raw.commit()
-            except BaseException:
-                self._drop_connection()
-                raise
+        try:
+            cursor = raw.cursor()
+            if not self.hub.db.postgres:
+                cursor.execute("BEGIN IMMEDIATE")
+            results = self._store(cursor, batch)
+            raw.commit()
+        except BaseException:
+            self._drop_connection()
+            raise
         for pending, result in zip(batch, results, strict=True):
             pending.result = result
 
