@@ -469,10 +469,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per target")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target")
-    p.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    p.add_argument("--connections", type=int, default=64, help="concurrent connections")
     p.add_argument("--client-processes", type=int, default=2, help="load generator processes")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers")
-    p.add_argument("--threads", type=int, default=4, help="gthread threads per worker")
+    p.add_argument("--threads", type=int, default=16, help="gthread threads per worker")
     p.add_argument(
         "--database-url",
         help="the hub's database (default: a SQLite file in a temp dir); a PostgreSQL URL "

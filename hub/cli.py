@@ -36,7 +36,7 @@ def cli() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option(
     "--threads",
-    default=8,
+    default=16,
     show_default=True,
     type=int,
     help="request threads in the one web process",
@@ -54,7 +54,13 @@ def serve(host: str, port: int, threads: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="web processes")
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option(
+    "--threads",
+    default=16,
+    show_default=True,
+    type=int,
+    help="request threads per web process (requests mostly wait on the database)",
+)
 def web(host: str, port: int, workers: int, threads: int) -> None:
     """The web tier alone (webhooks and API), for scale-out behind a load balancer."""
     from hub.serve import run_gunicorn
