@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -67,6 +68,9 @@ class Database:
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         database = self.engine.url.database
+        self._thread_lock = threading.Lock()
+        self._lock_fd: int | None = None
+        self._lock_pid: int | None = None
         self._lock_path = (
             f"{database}.write-lock"
             if self.engine.dialect.name == "sqlite" and database and database != ":memory:"
@@ -87,12 +91,17 @@ class Database:
         if self._lock_path is None:
             yield
             return
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
+        with self._thread_lock:  # threads of one process queue here, processes at the flock
+            if self._lock_pid != os.getpid():  # first use, or a fork: the file is ours anew
+                self._lock_fd, self._lock_pid = (
+                    os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600),
+                    os.getpid(),
+                )
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -108,3 +117,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._lock_fd is not None and self._lock_pid == os.getpid():
+            os.close(self._lock_fd)
+            self._lock_fd = self._lock_pid = None
