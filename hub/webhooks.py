@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Request, Response, current_app, request
 
 from hub.http_errors import ApiError
 from hub.inbox import accept
@@ -57,20 +57,20 @@ def _is_json(content_type: str | None) -> bool:
 DRAIN_LIMIT = 64 * 1024 * 1024
 
 
-def _discard_body(length: int) -> None:
+def _discard_body(environ: dict[str, Any], length: int) -> None:
     if length > DRAIN_LIMIT:
         return
-    stream = request.environ["wsgi.input"]
+    stream = environ["wsgi.input"]
     while length > 0 and (chunk := stream.read(min(65536, length))):
         length -= len(chunk)
 
 
-def _read_body(limit: int) -> bytes:
+def _read_body(req: Request, limit: int) -> bytes:
     """The raw body, refusing more than ``limit`` bytes even when no length was announced
     (chunked transfer), where a silent cut would only show up as a bad signature."""
-    if request.content_length is not None:
-        return request.get_data(cache=False)
-    stream = request.environ["wsgi.input"]
+    if req.content_length is not None:
+        return req.get_data(cache=False)
+    stream = req.environ["wsgi.input"]
     chunks, size = [], 0
     while chunk := stream.read(min(65536, limit + 1 - size)):
         chunks.append(chunk)
@@ -85,20 +85,22 @@ def _read_body(limit: int) -> bytes:
 @bp.post("/webhooks/<account_name>")
 def receive(account_name: str) -> Response:
     hub: Hub = current_app.extensions["hub"]
+    req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per use
     account = hub.accounts.get(account_name)
     if account is None:
         raise ApiError(404, "unknown_account", f"no account named {account_name!r} is configured")
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if request.content_length is not None and request.content_length > limit:
-        _discard_body(request.content_length)
+    limit = hub.settings.max_body
+    length = req.content_length
+    if length is not None and length > limit:
+        _discard_body(req.environ, length)
         raise ApiError(
             413,
             "body_too_large",
-            f"the body is {request.content_length} bytes; the limit is {limit} (HUB_MAX_BODY)",
+            f"the body is {length} bytes; the limit is {limit} (HUB_MAX_BODY)",
         )
-    body = _read_body(limit)
+    body = _read_body(req, limit)
     connector = hub.connector(account)
-    headers = EnvironHeaders(request.environ)
+    headers = EnvironHeaders(req.environ)
     if connector.is_ping(headers, body):
         return _json({"status": "pong"}, 200)
     if not connector.verify(headers, body):
@@ -108,14 +110,15 @@ def receive(account_name: str) -> Response:
             f"the signature does not match any webhook secret of account "
             f"{account_name!r}, or the delivery is for another shop",
         )
-    if not _is_json(request.content_type):
+    content_type = req.content_type
+    if not _is_json(content_type):
         raise ApiError(
             415,
             "unsupported_media_type",
-            f"expected Content-Type application/json, got {request.content_type or 'none'!r}",
+            f"expected Content-Type application/json, got {content_type or 'none'!r}",
         )
     delivery = connector.read_delivery(headers, body)
-    accepted = accept(hub, account, delivery, body, request.content_type)
+    accepted = accept(hub, account, delivery, body, content_type)
     return _json(
         {
             "delivery_id": accepted.delivery_id,
