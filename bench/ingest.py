@@ -23,11 +23,13 @@ Method
    with its own order id, its own ``X-Shopify-Webhook-Id`` and a valid
    ``X-Shopify-Hmac-Sha256``. The body is serialised once as a template; per request only the
    id is put in and the body signed (tens of microseconds, the same for both targets).
-5. Each target gets a warm-up (``--warmup`` seconds, not counted) and then the measured run
-   (``--seconds``): the baseline first, then the hub. Printed per target: requests/s, p50 and
-   p99 latency, non-2xx answers and connection errors, and CPU milliseconds per request of
-   the server's process tree (gunicorn arbiter and workers, from ``/proc``; a PostgreSQL
-   server's own CPU is not in it) and of the load generator; then the ratio of the two rates.
+5. Each target gets a warm-up (``--warmup`` seconds, not counted); then ``--seconds`` per
+   target are measured in ``--rounds`` rounds whose order alternates (baseline, hub, hub,
+   baseline, ...), so drift in the machine's other load weighs on both. Printed per target:
+   requests/s, p50 and p99 latency, non-2xx answers and connection errors, and CPU
+   milliseconds per request of the server's process tree (gunicorn arbiter and workers, from
+   ``/proc``; a PostgreSQL server's own CPU is not in it) and of the load generator; then the
+   ratio of the two rates.
 6. Nothing lost: every 2xx the hub gave (warm-up included) must be a row of the account in
    ``deliveries``. The exit status is 1 when any answer was not 2xx, any request failed, or a
    delivery was lost; the ratio is reported against its target but does not change the status.
@@ -467,12 +469,15 @@ class BenchDatabase:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seconds", type=float, default=10.0, help="measured seconds per target")
+    p.add_argument("--seconds", type=float, default=12.0, help="measured seconds per target")
+    p.add_argument(
+        "--rounds", type=int, default=4, help="measured rounds per target, order alternating"
+    )
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target")
     p.add_argument("--connections", type=int, default=64, help="concurrent connections")
     p.add_argument("--client-processes", type=int, default=2, help="load generator processes")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers")
-    p.add_argument("--threads", type=int, default=16, help="gthread threads per worker")
+    p.add_argument("--threads", type=int, default=32, help="gthread threads per worker")
     p.add_argument(
         "--database-url",
         help="the hub's database (default: a SQLite file in a temp dir); a PostgreSQL URL "
@@ -534,30 +539,47 @@ def bench(args: argparse.Namespace, tmp: Path, servers: Servers) -> int:
             f"ingest bench: {os.cpu_count()} CPUs; gunicorn {args.workers} workers x "
             f"{args.threads} threads (gthread) each; {args.connections} keep-alive connections "
             f"from {args.client_processes} client processes; {args.warmup:g} s warm-up + "
-            f"{args.seconds:g} s per target"
+            f"{args.seconds:g} s per target in {args.rounds} alternating rounds"
         )
         print(f"body: {body_size} bytes (Shopify order, unique id/webhook id, signed)")
         print(f"database: {db.label}")
-        results: dict[str, Stats] = {}
+        targets = {"baseline": base_port, "hub": hub_port}
+        results: dict[str, Stats] = {name: Stats(server_cpu=0.0) for name in targets}
         hub_ok_total = 0
         warm_bad = 0  # non-2xx answers and errors during the warm-ups count against the run too
-        for name, port in (("baseline", base_port), ("hub", hub_port)):
-            if args.warmup:
+        if args.warmup:
+            for name, port in targets.items():
                 warm = run_load(
                     port, f"{run}-{name}-w", args.warmup, args.connections, args.client_processes
                 )
                 warm_bad += warm.non_2xx + warm.errors
                 if name == "hub":
                     hub_ok_total += warm.ok
-            cpu_before = tree_cpu(pids[name])
-            results[name] = run_load(
-                port, f"{run}-{name}", args.seconds, args.connections, args.client_processes
-            )
-            cpu_after = tree_cpu(pids[name])
-            if cpu_before is not None and cpu_after is not None:
-                results[name].server_cpu = cpu_after - cpu_before
-            if name == "hub":
-                hub_ok_total += results[name].ok
+        # Measured in rounds, the order alternating (baseline, hub, hub, baseline, ...), so a
+        # drift in what else the machine does weighs on both targets alike.
+        elapsed = dict.fromkeys(targets, 0.0)
+        for r in range(args.rounds):
+            order = list(targets) if r % 2 == 0 else list(reversed(targets))
+            for name in order:
+                cpu_before = tree_cpu(pids[name])
+                part = run_load(
+                    targets[name],
+                    f"{run}-{name}-{r}",
+                    args.seconds / args.rounds,
+                    args.connections,
+                    args.client_processes,
+                )
+                cpu_after = tree_cpu(pids[name])
+                if cpu_before is None or cpu_after is None:
+                    results[name].server_cpu = None
+                elif results[name].server_cpu is not None:
+                    results[name].server_cpu += cpu_after - cpu_before
+                elapsed[name] += part.elapsed
+                results[name].merge(part)
+                if name == "hub":
+                    hub_ok_total += part.ok
+        for name, total in elapsed.items():
+            results[name].elapsed = total
         stored = db.deliveries() - before
 
         base, hub = results["baseline"], results["hub"]

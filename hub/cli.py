@@ -36,7 +36,7 @@ def cli() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option(
     "--threads",
-    default=16,
+    default=32,
     show_default=True,
     type=int,
     help="request threads in the one web process",
@@ -56,7 +56,7 @@ def serve(host: str, port: int, threads: int) -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="web processes")
 @click.option(
     "--threads",
-    default=16,
+    default=32,
     show_default=True,
     type=int,
     help="request threads per web process (requests mostly wait on the database)",
