@@ -121,6 +121,11 @@ class OrderUpdate:
 
     order: Order
     problems: list[str] = field(default_factory=list)
+    #: the channel's own status word (e.g. WooCommerce ``processing``), for status lookups
+    channel_status: str | None = None
+    #: the entry of ``problems`` that says the channel status could not be judged, if any;
+    #: a mapping that maps the status drops it
+    status_problem: str | None = None
 
 
 @dataclass

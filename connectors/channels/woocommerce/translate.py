@@ -156,7 +156,10 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
         tags=[],
     )
     return OrderUpdate(
-        order=order, problems=problems + fulfilment_problems(order, line_path="line_items")
+        order=order,
+        problems=problems + fulfilment_problems(order, line_path="line_items"),
+        channel_status=raw_status.strip(),
+        status_problem=status_problem,
     )
 
 
