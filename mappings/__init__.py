@@ -1,0 +1,1 @@
+"""Default mapping specs, one per connector, that accounts override."""
