@@ -27,8 +27,8 @@ def _hub() -> Hub:
     return current_app.extensions["hub"]
 
 
-@bp.before_request
-def _authenticate() -> None:
+def authenticate() -> None:
+    """Every /api route: a bearer token, whose name and role land on flask.g."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -42,6 +42,9 @@ def _authenticate() -> None:
         if row is None:
             raise ApiError(401, "unauthorized", "the API token is unknown or revoked")
         g.token_name, g.token_role = row.name, row.role
+
+
+bp.before_request(authenticate)
 
 
 def requires(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

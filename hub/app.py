@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
-from hub import api, http_errors, migrate, webhooks
+from hub import api, api_mappings, http_errors, migrate, webhooks
 from hub.runtime import Hub
 
 
@@ -44,6 +44,7 @@ def create_app(
     http_errors.install(app)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_mappings.bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -171,6 +171,179 @@ def deliveries_replay(delivery_ids: tuple[int, ...], failed: bool, account: str 
     click.echo(f"{len(ids)} deliveries queued for translation")
 
 
+def _account_of(hub: Hub, name: str) -> Any:
+    account = hub.accounts.get(name)
+    if account is None:
+        raise click.ClickException(f"no account named {name!r} in {hub.settings.config}")
+    return account
+
+
+def _actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _read_spec(path: str) -> Any:
+    from hub import mapping
+    from hub.errors import MappingError
+
+    fmt = "json" if path.endswith(".json") else "yaml"
+    try:
+        with open(path, "rb") as handle:
+            return mapping.parse_spec(handle.read(), fmt)
+    except (OSError, MappingError) as exc:
+        raise click.ClickException(f"{path}: {getattr(exc, 'message', exc)}") from None
+
+
+@cli.group()
+def mappings() -> None:
+    """Mapping specs, for people who keep them in git."""
+
+
+@mappings.command("export")
+@click.argument("account")
+@click.option("--version", "number", type=int, help="a saved version (default: the current)")
+@click.option(
+    "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+)
+def mappings_export(account: str, number: int | None, fmt: str) -> None:
+    """Print an account's mapping spec."""
+    import yaml
+
+    from hub import mapping_store
+
+    hub = _hub()
+    acc = _account_of(hub, account)
+    migrate.upgrade(hub.db)
+    with hub.db.transaction() as session:
+        version = (
+            mapping_store.get(session, acc, number)
+            if number is not None
+            else mapping_store.current(session, acc)
+        )
+    if version is None:
+        raise click.ClickException(f"account {account!r} has no mapping version {number}")
+    if fmt == "json":
+        click.echo(json.dumps(version.spec, indent=2))
+    else:
+        click.echo(yaml.safe_dump(version.spec, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@mappings.command("import")
+@click.argument("account")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--comment", "-m", help="why (kept with the version)")
+def mappings_import(account: str, path: str, comment: str | None) -> None:
+    """Save a spec file (YAML or .json) as the account's next version, if it is valid."""
+    from hub import mapping_store
+    from hub.errors import MappingError
+
+    hub = _hub()
+    acc = _account_of(hub, account)
+    migrate.upgrade(hub.db)
+    spec = _read_spec(path)
+    try:
+        with hub.db.transaction() as session:
+            version = mapping_store.save(session, acc, spec, author=_actor(), comment=comment)
+    except MappingError as exc:
+        for message in exc.details or [exc.message]:
+            click.echo(f"{path}: {message}", err=True)
+        raise click.ClickException("the mapping is invalid; nothing was saved") from None
+    click.echo(f"saved {account} mapping version {version.number}")
+
+
+@mappings.command("validate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--account", help="also check SKUs against this account's client catalogue")
+def mappings_validate(path: str, account: str | None) -> None:
+    """Check a spec file; prints every problem with where it is."""
+    from hub import mapping, mapping_store
+
+    spec = _read_spec(path)
+    if account:
+        hub = _hub()
+        acc = _account_of(hub, account)
+        migrate.upgrade(hub.db)
+        with hub.db.transaction() as session:
+            messages = mapping_store.check(session, acc, spec)
+    else:
+        messages = mapping.validate_spec(spec)
+    for message in messages:
+        click.echo(f"{path}: {message}")
+    if messages:
+        raise click.ClickException(f"{len(messages)} problem(s)")
+    click.echo(f"{path}: valid")
+
+
+@mappings.command("diff")
+@click.argument("account")
+@click.argument("first")
+@click.argument("second", required=False)
+def mappings_diff(account: str, first: str, second: str | None) -> None:
+    """What changed between two versions, or a file and the current version.
+
+    FIRST and SECOND are version numbers or spec files; SECOND defaults to the current."""
+    from hub import mapping_store
+
+    hub = _hub()
+    acc = _account_of(hub, account)
+    migrate.upgrade(hub.db)
+
+    def spec_of(session: Any, ref: str | None) -> Any:
+        if ref is None:
+            return mapping_store.current(session, acc).spec
+        if ref.isdigit():
+            version = mapping_store.get(session, acc, int(ref))
+            if version is None:
+                raise click.ClickException(f"account {account!r} has no mapping version {ref}")
+            return version.spec
+        return _read_spec(ref)
+
+    with hub.db.transaction() as session:
+        result = mapping_store.diff(spec_of(session, first), spec_of(session, second))
+    click.echo(result["text"] or "no differences", nl=not result["text"])
+
+
+@cli.group()
+def catalogue() -> None:
+    """A client's warehouse SKUs (mappings and orders are checked against them)."""
+
+
+@catalogue.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--client", required=True, help="the client whose SKUs these are")
+def catalogue_import(path: str, client: str) -> None:
+    """Add SKUs from a CSV file with a header row: sku[,name]."""
+    import csv
+
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from hub.models import SkuRow
+    from hub.values import now
+
+    hub = _hub()
+    migrate.upgrade(hub.db)
+    with open(path, newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if (r.get("sku") or "").strip()]
+    if not rows:
+        raise click.ClickException(f"{path}: no rows with a 'sku' column")
+    insert = postgresql.insert if hub.db.postgres else sqlite.insert
+    with hub.db.transaction() as session:
+        for r in rows:
+            session.execute(
+                insert(SkuRow)
+                .values(
+                    client=client,
+                    sku=r["sku"].strip(),
+                    name=(r.get("name") or "").strip() or None,
+                    created_at=now(),
+                )
+                .on_conflict_do_nothing(index_elements=["client", "sku"])
+            )
+    click.echo(f"{len(rows)} SKUs for client {client!r}")
+
+
 @cli.command()
 def demo() -> None:
     """An end-to-end run, offline: sample Shopify and WooCommerce webhooks in, orders out."""

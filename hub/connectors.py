@@ -95,6 +95,8 @@ class Connector:
     settings_schema: ClassVar[type[Schema]] = AccountSchema
     #: webhook topics this connector translates; others are stored and marked ignored
     topics: ClassVar[frozenset[str]] = frozenset()
+    #: how problems name the payload's order lines (``line_items[2]: no SKU``)
+    line_path: ClassVar[str] = "lines"
 
     def __init__(self, account: Account):
         self.account = account

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import orders, outbox
+from hub import mapping, mapping_store, orders, outbox
+from hub.canonical import OrderUpdate
 from hub.connectors import Account, Delivery
-from hub.errors import RetryableError, TranslationError
+from hub.errors import MappingError, RetryableError, TranslationError
 from hub.models import DeliveryRow, OrderRow
 from hub.runtime import Hub
 from hub.values import loads, now
@@ -369,8 +370,25 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
             data = loads(row.body)
         except ValueError as exc:
             raise TranslationError(f"body is not valid JSON: {exc}") from None
-        translation = hub.connector(account).translate(row.topic, data)
-    except TranslationError as exc:
+        connector = hub.connector(account)
+        translation = connector.translate(row.topic, data)
+        version: int | None = None
+        if isinstance(translation, OrderUpdate):
+            current = mapping_store.current(session, account)
+            mapped = mapping.apply_mapping(
+                hub.mappings.get(current), translation, data, line_path=connector.line_path
+            )
+            if isinstance(mapped, mapping.Ignored):
+                row.status, row.processed_at = IGNORED, now()
+                row.error = f"ignored by {orders.mapping_label(current.number)}: {mapped.reason}"
+                return
+            translation, version = mapped, current.number
+            skus = {ln.sku for ln in translation.order.lines if ln.sku and ln.requires_shipping}
+            translation.problems += [
+                f"unknown SKU {sku!r}"
+                for sku in mapping_store.unknown_skus(session, account.client, skus)
+            ]
+    except (TranslationError, MappingError) as exc:
         _failed(session, row, account, data, exc.message)
         return
     except Exception as exc:  # a translator bug must not stop the worker or lose the delivery
@@ -384,7 +402,7 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
             f"translator error {type(exc).__name__}: {exc} ({last.name}, line {last.lineno})",
         )
         return
-    order = orders.apply(session, account, translation, row)
+    order = orders.apply(session, account, translation, row, mapping_version=version)
     row.order_id = order.id if order is not None else None
     row.status = PROCESSED if order is not None else IGNORED
     if order is None:

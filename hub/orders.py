@@ -76,6 +76,10 @@ def merge_status(current: str | None, incoming: OrderStatus) -> OrderStatus:
     return held
 
 
+def mapping_label(version: int | None) -> str:
+    return f"mapping version {version}" if version is not None else "default mapping"
+
+
 def _lock(session: Session, account: str, external_id: str) -> OrderRow | None:
     return session.execute(
         select(OrderRow)
@@ -125,7 +129,11 @@ def _write(session: Session, row: OrderRow, update: OrderUpdate, status: OrderSt
 
 
 def apply(
-    session: Session, account: Account, translation: Translation, delivery: DeliveryRow
+    session: Session,
+    account: Account,
+    translation: Translation,
+    delivery: DeliveryRow,
+    mapping_version: int | None = None,
 ) -> OrderRow | None:
     """Apply a translation in the caller's transaction; returns the order it touched."""
     if isinstance(translation, OrderRemoved):
@@ -148,9 +156,10 @@ def apply(
             session,
             row,
             "received",
-            f"order {order.number or order.external_id} received ({topic})",
+            f"order {order.number or order.external_id} received "
+            f"({topic}, {mapping_label(mapping_version)})",
             delivery_id=delivery.id,
-            data={"status": str(incoming)},
+            data={"status": str(incoming), "mapping_version": mapping_version},
         )
     else:
         stored = row.channel_updated_at
@@ -168,7 +177,7 @@ def apply(
         status = merge_status(row.status, incoming)
         _write(session, row, translation, status)
         changed = [k for k in _WATCHED if before.get(k) != row.data.get(k)]
-        message = f"updated ({topic})" + (
+        message = f"updated ({topic}, {mapping_label(mapping_version)})" + (
             f": {', '.join(changed)} changed" if changed else ": no change"
         )
         add_event(
@@ -181,6 +190,7 @@ def apply(
                 "changed": changed,
                 "status": str(status),
                 "previous_status": before.get("status"),
+                "mapping_version": mapping_version,
             },
         )
     if translation.problems:

@@ -37,6 +37,13 @@ class Hub:
     def db(self) -> Database:
         return Database(self.settings.database_url)
 
+    @cached_property
+    def mappings(self) -> Any:
+        """Compiled mapping specs, by account and version (hub.mapping_store.CompiledCache)."""
+        from hub.mapping_store import CompiledCache
+
+        return CompiledCache()
+
     def connector(self, account: Account) -> Connector:
         """The connector instance serving an account (one per account, reused)."""
         found = self._connectors.get(account.name)

@@ -31,6 +31,7 @@ class ShopifyConnector(Connector):
     capabilities = frozenset({Capability.ORDERS_WEBHOOK})
     settings_schema = ShopifySettings
     topics = frozenset(translate.ORDER_TOPICS)
+    line_path = "line_items"
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
         if not verify_hmac_sha256_base64(

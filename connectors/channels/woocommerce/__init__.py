@@ -33,6 +33,7 @@ class WooCommerceConnector(Connector):
     capabilities = frozenset({Capability.ORDERS_WEBHOOK})
     settings_schema = WooCommerceSettings
     topics = frozenset(translate.ORDER_TOPICS)
+    line_path = "line_items"
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
         return verify_hmac_sha256_base64(

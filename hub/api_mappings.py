@@ -1,0 +1,295 @@
+"""``/api/mappings/<account>``: read, write (a new version), validate, preview, history, diff,
+roll back, and re-translate orders after a fix. Viewers read and preview; editors write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from hub import inbox, mapping, mapping_store
+from hub.api import authenticate, requires
+from hub.canonical import OrderStatus, OrderUpdate, order_to_json
+from hub.connectors import Account
+from hub.errors import HubError, MappingError
+from hub.http_errors import ApiError
+from hub.models import DeliveryRow, OrderRow
+from hub.runtime import Hub
+from hub.values import loads
+
+bp = Blueprint("mappings", __name__, url_prefix="/api")
+bp.before_request(authenticate)
+
+_YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def _hub() -> Hub:
+    return current_app.extensions["hub"]
+
+
+def _account(name: str) -> Account:
+    account = _hub().accounts.get(name)
+    if account is None:
+        raise ApiError(404, "unknown_account", f"no account named {name!r} is configured")
+    return account
+
+
+def _invalid(messages: list[str]) -> ApiError:
+    return ApiError(422, "invalid_mapping", f"the mapping is invalid: {messages[0]}", messages)
+
+
+def _body_spec() -> Any:
+    """The request body as a spec, read by its content type (JSON or YAML)."""
+    media = (request.content_type or "").split(";", 1)[0].strip().lower()
+    raw = request.get_data()
+    try:
+        if media in _YAML:
+            return mapping.parse_spec(raw, "yaml")
+        if media == "application/json" or media.endswith("+json"):
+            return mapping.parse_spec(raw, "json")
+    except MappingError as exc:
+        raise ApiError(400, "bad_spec", exc.message) from None
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"send the spec as application/json or application/yaml, not {media or 'none'!r}",
+    )
+
+
+def _json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "send a JSON object")
+    return data
+
+
+@bp.get("/mappings/<name>")
+@requires("viewer")
+def read(name: str) -> Response:
+    account = _account(name)
+    with _hub().db.transaction() as session:
+        version = mapping_store.current(session, account)
+    return jsonify({**version.to_json(), "source": "account" if version.number else "default"})
+
+
+@bp.put("/mappings/<name>")
+@requires("editor")
+def write(name: str) -> tuple[Response, int]:
+    account = _account(name)
+    spec = _body_spec()
+    try:
+        with _hub().db.transaction() as session:
+            version = mapping_store.save(
+                session, account, spec, author=g.token_name, comment=request.args.get("comment")
+            )
+    except MappingError as exc:
+        raise _invalid(list(exc.details or [exc.message])) from None
+    return jsonify(version.to_json()), 201
+
+
+@bp.post("/mappings/<name>/validate")
+@requires("viewer")
+def validate(name: str) -> Response:
+    account = _account(name)
+    spec = _body_spec()
+    with _hub().db.transaction() as session:
+        messages = mapping_store.check(session, account, spec)
+    return jsonify({"valid": not messages, "messages": messages})
+
+
+@bp.get("/mappings/<name>/versions")
+@requires("viewer")
+def versions(name: str) -> Response:
+    account = _account(name)
+    with _hub().db.transaction() as session:
+        items = [v.to_json(with_spec=False) for v in mapping_store.history(session, account)]
+    return jsonify({"items": items, "next": None})
+
+
+def _get_version(session: Any, account: Account, number: int) -> mapping_store.Version:
+    version = mapping_store.get(session, account, number)
+    if version is None:
+        raise ApiError(
+            404, "not_found", f"account {account.name!r} has no mapping version {number}"
+        )
+    return version
+
+
+@bp.get("/mappings/<name>/versions/<int:number>")
+@requires("viewer")
+def version(name: str, number: int) -> Response:
+    account = _account(name)
+    with _hub().db.transaction() as session:
+        return jsonify(_get_version(session, account, number).to_json())
+
+
+@bp.get("/mappings/<name>/diff")
+@requires("viewer")
+def diff(name: str) -> Response:
+    """``?from=A&to=B`` (``to`` defaults to the current version)."""
+    account = _account(name)
+    try:
+        first = int(request.args["from"])
+        second = int(request.args["to"]) if "to" in request.args else None
+    except (KeyError, ValueError):
+        raise ApiError(
+            400,
+            "bad_parameter",
+            "give from=<version> and optionally to=<version>",
+            {"parameter": "from"},
+        ) from None
+    with _hub().db.transaction() as session:
+        a = _get_version(session, account, first)
+        b = (
+            _get_version(session, account, second)
+            if second is not None
+            else mapping_store.current(session, account)
+        )
+    return jsonify({"from": a.number, "to": b.number, **mapping_store.diff(a.spec, b.spec)})
+
+
+@bp.post("/mappings/<name>/rollback")
+@requires("editor")
+def rollback(name: str) -> tuple[Response, int]:
+    account = _account(name)
+    body = _json_body()
+    number = body.get("version")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise ApiError(400, "bad_request", 'give the version to roll back to: {"version": N}')
+    try:
+        with _hub().db.transaction() as session:
+            new = mapping_store.rollback(
+                session, account, number, author=g.token_name, comment=body.get("comment")
+            )
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except MappingError as exc:
+        raise _invalid(list(exc.details or [exc.message])) from None
+    return jsonify(new.to_json()), 201
+
+
+def _translate(account: Account, spec: Any, payload: Any, topic: str) -> dict[str, Any]:
+    """Translate one payload under ``spec``: the canonical result or why there is none."""
+    hub = _hub()
+    connector = hub.connector(account)
+    try:
+        translation = connector.translate(topic, payload)
+        if not isinstance(translation, OrderUpdate):
+            return {"result": None, "ignored": "the payload removes an order", "problems": []}
+        mapped = mapping.apply_mapping(
+            mapping.compile_spec(spec), translation, payload, line_path=connector.line_path
+        )
+    except HubError as exc:
+        return {"result": None, "error": exc.message, "problems": []}
+    if isinstance(mapped, mapping.Ignored):
+        return {"result": None, "ignored": mapped.reason, "problems": []}
+    order = mapped.order
+    order.client, order.account = account.client, account.name
+    if mapped.problems and order.status is not OrderStatus.CANCELLED:
+        order.status = OrderStatus.NEEDS_ATTENTION
+    return {"result": order_to_json(order), "problems": mapped.problems}
+
+
+@bp.post("/mappings/<name>/preview")
+@requires("viewer")
+def preview(name: str) -> Response:
+    """Translate ``payload`` (or stored ``delivery_id``) with a draft ``spec`` (or the current
+    one); show the result, the draft's validation messages, and what differs from the current
+    version's result. Nothing is saved."""
+    account = _account(name)
+    body = _json_body()
+    hub = _hub()
+    with hub.db.transaction() as session:
+        current = mapping_store.current(session, account)
+        topic = body.get("topic")
+        if "delivery_id" in body:
+            delivery = session.get(DeliveryRow, body["delivery_id"])
+            if delivery is None or delivery.account != account.name:
+                raise ApiError(
+                    404, "not_found", f"no delivery {body['delivery_id']!r} for account {name!r}"
+                )
+            try:
+                payload = loads(delivery.body)
+            except ValueError as exc:
+                raise ApiError(422, "bad_payload", f"the stored body is not JSON: {exc}") from None
+            topic = topic or delivery.topic
+        elif "payload" in body:
+            payload = loads(request.get_data())["payload"]  # exact numbers, never floats
+        else:
+            raise ApiError(400, "bad_request", 'give "payload" or "delivery_id"')
+        spec = body.get("spec", current.spec)
+        messages = mapping_store.check(session, account, spec)
+    topic = topic or next(iter(sorted(hub.connector(account).topics)))
+    draft = (
+        _translate(account, spec, payload, topic)
+        if not messages
+        else {"result": None, "problems": []}
+    )
+    now_result = _translate(account, current.spec, payload, topic)
+    changes = (
+        mapping_store.diff(now_result.get("result") or {}, draft.get("result") or {})["changes"]
+        if draft.get("result") is not None
+        else []
+    )
+    return jsonify(
+        {
+            **draft,
+            "messages": messages,
+            "valid": not messages,
+            "current_version": current.number,
+            "changes": changes,
+        }
+    )
+
+
+@bp.post("/mappings/<name>/retranslate")
+@requires("editor")
+def retranslate(name: str) -> tuple[Response, int]:
+    """Translate again, from their stored deliveries, the account's orders in
+    ``needs_attention`` (or the one ``order_id``), with the current mapping."""
+    account = _account(name)
+    body = request.get_json(silent=True) or {}
+    hub = _hub()
+    with hub.db.transaction() as session:
+        query = select(OrderRow.id).where(OrderRow.account == account.name)
+        if body.get("order_id") is not None:
+            query = query.where(OrderRow.id == body["order_id"])
+        else:
+            query = query.where(OrderRow.status == OrderStatus.NEEDS_ATTENTION.value)
+        queued = []
+        for order_id in session.execute(query).scalars():
+            latest = session.execute(
+                select(DeliveryRow.id)
+                .where(DeliveryRow.order_id == order_id)
+                .order_by(DeliveryRow.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if latest is not None and inbox.replay(hub, session, latest):
+                queued.append({"order_id": order_id, "delivery_id": latest})
+        mapping_store.audit(
+            session, g.token_name, "orders.retranslate", f"mapping:{name}", {"queued": queued}
+        )
+    return jsonify({"queued": queued}), 202
+
+
+@bp.get("/audit")
+@requires("viewer")
+def audit_log() -> Response:
+    from hub.models import AuditRow
+    from hub.values import iso
+
+    with _hub().db.transaction() as session:
+        rows = session.execute(select(AuditRow).order_by(AuditRow.id.desc()).limit(200)).scalars()
+        items = [
+            {
+                "id": r.id,
+                "at": iso(r.at),
+                "actor": r.actor,
+                "action": r.action,
+                "target": r.target,
+                "details": r.details,
+            }
+            for r in rows
+        ]
+    return jsonify({"items": items, "next": None})
