@@ -178,3 +178,52 @@ def test_oversized_bodies_get_413_over_real_http(start):
     headers = shopify_headers(b"")
     r = requests.post(url, data=chunked(), headers=headers, timeout=10)
     assert r.status_code == 413
+
+
+def test_a_mapping_fix_retranslates_a_needs_attention_order_over_http(start, env, tmp_path):
+    port = _port()
+    start("serve", "--port", str(port), wait_http=port)
+    base = f"http://127.0.0.1:{port}"
+    skus = tmp_path / "skus.csv"
+    skus.write_text("sku\nIPOD-GREEN\nIPOD-RED\nIPOD-BLACK\n")
+    subprocess.run(
+        [HUB, "catalogue", "import", str(skus), "--client", "acme"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    viewer, editor = _token(env), _token(env, "editor")
+    body = json.dumps(shopify_order()).encode()
+    assert (
+        requests.post(
+            f"{base}/webhooks/shop-a", data=body, headers=shopify_headers(body), timeout=10
+        ).status_code
+        == 202
+    )
+    [order] = _wait_for_orders(base, viewer, 1, status="needs_attention")
+    spec = {
+        "version": 1,
+        "lookups": {
+            "sku": [{"from": f"IPOD2008{c}", "to": f"IPOD-{c}"} for c in ("GREEN", "RED", "BLACK")]
+        },
+    }
+    r = requests.put(
+        f"{base}/api/mappings/shop-a?comment=map+iPods", json=spec, headers=editor, timeout=10
+    )
+    assert r.status_code == 201, r.text
+    r = requests.post(
+        f"{base}/api/mappings/shop-a/retranslate", json={}, headers=editor, timeout=10
+    )
+    assert r.status_code == 202 and len(r.json()["queued"]) == 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        fixed = requests.get(f"{base}/api/orders/{order['id']}", headers=viewer, timeout=5).json()
+        if fixed["status"] != "needs_attention":
+            break
+        time.sleep(0.1)
+    assert fixed["status"] == "ready"
+    assert [ln["sku"] for ln in fixed["lines"]] == ["IPOD-GREEN", "IPOD-RED", "IPOD-BLACK"]
+    events = requests.get(
+        f"{base}/api/orders/{order['id']}/events", headers=viewer, timeout=5
+    ).json()["items"]
+    assert events[-1]["data"]["mapping_version"] == 1
