@@ -11,10 +11,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import Select, select
 
-from hub import inbox, outbox, tokens
+from hub import audit, inbox, outbox, tokens
 from hub.canonical import OrderStatus
 from hub.http_errors import ApiError
-from hub.models import DeliveryRow, JobRow, OrderEventRow, OrderLineRow, OrderRow
+from hub.models import AuditRow, DeliveryRow, JobRow, OrderEventRow, OrderLineRow, OrderRow
 from hub.orders import event_to_json, to_json
 from hub.runtime import Hub
 from hub.values import iso, utc
@@ -248,6 +248,7 @@ def replay_delivery(delivery_id: int) -> tuple[Response, int]:
     with hub.db.transaction() as session:
         if not inbox.replay(hub, session, delivery_id):
             raise ApiError(404, "not_found", f"no delivery with id {delivery_id}")
+        audit.record(session, g.token_name, "delivery.replay", f"delivery:{delivery_id}")
     return jsonify({"delivery_id": delivery_id, "status": inbox.RECEIVED}), 202
 
 
@@ -285,6 +286,7 @@ def retry_job(job_id: int) -> Response:
     with _hub().db.transaction() as session:
         if not outbox.retry(session, job_id):
             raise ApiError(409, "not_retryable", f"job {job_id} does not exist or is not dead")
+        audit.record(session, g.token_name, "job.retry", f"job:{job_id}")
     return jsonify({"id": job_id, "status": outbox.QUEUED})
 
 
@@ -294,4 +296,16 @@ def discard_job(job_id: int) -> Response:
     with _hub().db.transaction() as session:
         if not outbox.discard(session, job_id):
             raise ApiError(409, "not_discardable", f"job {job_id} does not exist or is not dead")
+        audit.record(session, g.token_name, "job.discard", f"job:{job_id}")
     return jsonify({"id": job_id, "status": "discarded"})
+
+
+@bp.get("/audit")
+@requires("viewer")
+def audit_log() -> Response:
+    """Who changed what, newest first (``?actor=``, ``?action=``; cursor pagination)."""
+    query = select(AuditRow)
+    for name in ("actor", "action"):
+        if request.args.get(name):
+            query = query.where(getattr(AuditRow, name) == request.args[name])
+    return _page(query, AuditRow.id, audit.to_json)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from hub import inbox, mapping, mapping_store
+from hub import audit, inbox, mapping, mapping_store
 from hub.api import authenticate, requires
 from hub.canonical import OrderStatus, OrderUpdate, order_to_json
 from hub.connectors import Account
@@ -267,29 +267,7 @@ def retranslate(name: str) -> tuple[Response, int]:
             ).scalar_one_or_none()
             if latest is not None and inbox.replay(hub, session, latest):
                 queued.append({"order_id": order_id, "delivery_id": latest})
-        mapping_store.audit(
+        audit.record(
             session, g.token_name, "orders.retranslate", f"mapping:{name}", {"queued": queued}
         )
     return jsonify({"queued": queued}), 202
-
-
-@bp.get("/audit")
-@requires("viewer")
-def audit_log() -> Response:
-    from hub.models import AuditRow
-    from hub.values import iso
-
-    with _hub().db.transaction() as session:
-        rows = session.execute(select(AuditRow).order_by(AuditRow.id.desc()).limit(200)).scalars()
-        items = [
-            {
-                "id": r.id,
-                "at": iso(r.at),
-                "actor": r.actor,
-                "action": r.action,
-                "target": r.target,
-                "details": r.details,
-            }
-            for r in rows
-        ]
-    return jsonify({"items": items, "next": None})

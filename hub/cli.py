@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from hub import migrate, tokens
+from hub import audit, migrate, tokens
 from hub.errors import ConfigError, HubError
 from hub.runtime import Hub
 
@@ -124,6 +124,7 @@ def tokens_create(name: str, role: str) -> None:
     try:
         with hub.db.transaction() as session:
             token = tokens.create(session, name, role)
+            audit.record(session, _actor(), "token.create", f"token:{name}", {"role": role})
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"token {name!r} ({role}) created; it is shown only now:", err=True)
@@ -138,6 +139,7 @@ def tokens_revoke(name: str) -> None:
     with hub.db.transaction() as session:
         if not tokens.revoke(session, name):
             raise click.ClickException(f"no live token named {name!r}")
+        audit.record(session, _actor(), "token.revoke", f"token:{name}")
     click.echo(f"token {name!r} revoked")
 
 

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub import mapping
+from hub import audit, mapping
 from hub.connectors import Account
 from hub.errors import MappingError
-from hub.models import AuditRow, MappingVersionRow, SkuRow
+from hub.models import MappingVersionRow, SkuRow
 from hub.values import iso, now
 
 
@@ -47,12 +47,6 @@ class Version:
 
 def _version(row: MappingVersionRow) -> Version:
     return Version(row.account, row.number, row.spec, row.author, row.comment, iso(row.created_at))
-
-
-def audit(
-    session: Session, actor: str, action: str, target: str, details: dict[str, Any] | None = None
-) -> None:
-    session.add(AuditRow(at=now(), actor=actor, action=action, target=target, details=details))
 
 
 def unknown_skus(session: Session, client: str, skus: set[str]) -> list[str]:
@@ -142,7 +136,7 @@ def save(
     )
     session.add(row)
     session.flush()
-    audit(
+    audit.record(
         session,
         author,
         action,

@@ -118,6 +118,12 @@ def test_dead_jobs_can_be_retried_and_discarded_over_the_api(hub, client, worker
     assert _job(hub, dead) is None
     r = client.post(f"/api/jobs/{dead}/discard", headers=editor)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_discardable"
+    audit = client.get("/api/audit", headers=viewer).get_json()["items"]
+    assert [(a["action"], a["target"]) for a in audit] == [
+        ("job.discard", f"job:{dead}"),
+        ("job.retry", f"job:{dead}"),
+    ]
+    assert audit[0]["actor"].startswith("editor-")
 
 
 def test_an_expired_lease_lets_another_worker_take_the_job(hub):
