@@ -35,15 +35,8 @@ from jmespath import exceptions as jp_errors
 
 from hub.canonical import Address, Line, Order, OrderStatus, OrderUpdate, fulfilment_problems
 from hub.errors import MappingError, TranslationError
-from hub.mapping_spec import (
-    SPEC_FORMAT,
-    Search,
-    compile_expression,
-    parse_spec,
-    truthy,
-    validate_spec,
-    whole_quantity,
-)
+from hub.expressions import Search, compile_expression, truthy
+from hub.mapping_spec import SPEC_FORMAT, parse_spec, validate_spec, whole_quantity
 from hub.values import country, money, text
 
 __all__ = [

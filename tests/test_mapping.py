@@ -20,6 +20,7 @@ from connectors.channels.shopify.translate import translate_order as shopify_tra
 from connectors.channels.woocommerce.translate import translate_order as woo_translate
 from hub.canonical import NO_SHIPPING_COUNTRY, OrderStatus, OrderUpdate
 from hub.errors import MappingError
+from hub.expressions import compile_expression
 from hub.mapping import (
     SPEC_FORMAT,
     CompiledMapping,
@@ -30,7 +31,6 @@ from hub.mapping import (
     parse_spec,
     validate_spec,
 )
-from hub.mapping_spec import compile_expression
 from hub.values import loads
 
 CHANNELS = Path(__file__).resolve().parent.parent / "connectors" / "channels"
