@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import Select, select
 
-from hub import audit, inbox, outbox, tokens
+from hub import audit, inbox, outbox, tokens, translation
 from hub.canonical import OrderStatus
 from hub.http_errors import ApiError
 from hub.models import AuditRow, DeliveryRow, JobRow, OrderEventRow, OrderLineRow, OrderRow
@@ -246,7 +246,7 @@ def get_delivery(delivery_id: int) -> Response:
 def replay_delivery(delivery_id: int) -> tuple[Response, int]:
     hub = _hub()
     with hub.db.transaction() as session:
-        if not inbox.replay(hub, session, delivery_id):
+        if not translation.replay(hub, session, delivery_id):
             raise ApiError(404, "not_found", f"no delivery with id {delivery_id}")
         audit.record(session, g.token_name, "delivery.replay", f"delivery:{delivery_id}")
     return jsonify({"delivery_id": delivery_id, "status": inbox.RECEIVED}), 202

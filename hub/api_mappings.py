@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from hub import audit, inbox, mapping, mapping_store
+from hub import audit, mapping, mapping_store, translation
 from hub.api import authenticate, requires
 from hub.canonical import OrderStatus, OrderUpdate, order_to_json
 from hub.connectors import Account
@@ -265,7 +265,7 @@ def retranslate(name: str) -> tuple[Response, int]:
                 .order_by(DeliveryRow.id.desc())
                 .limit(1)
             ).scalar_one_or_none()
-            if latest is not None and inbox.replay(hub, session, latest):
+            if latest is not None and translation.replay(hub, session, latest):
                 queued.append({"order_id": order_id, "delivery_id": latest})
         audit.record(
             session, g.token_name, "orders.retranslate", f"mapping:{name}", {"queued": queued}

@@ -156,7 +156,7 @@ def deliveries_replay(delivery_ids: tuple[int, ...], failed: bool, account: str 
     """Translate stored deliveries again (after a fix); a worker picks them up."""
     from sqlalchemy import select
 
-    from hub import inbox
+    from hub import inbox, translation
     from hub.models import DeliveryRow
 
     hub = _hub()
@@ -167,7 +167,7 @@ def deliveries_replay(delivery_ids: tuple[int, ...], failed: bool, account: str 
             if account:
                 query = query.where(DeliveryRow.account == account)
             ids += list(session.execute(query).scalars())
-        missing = [i for i in ids if not inbox.replay(hub, session, i)]
+        missing = [i for i in ids if not translation.replay(hub, session, i)]
     if missing:
         raise click.ClickException(f"no delivery with id {', '.join(map(str, missing))}")
     click.echo(f"{len(ids)} deliveries queued for translation")
