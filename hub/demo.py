@@ -1,7 +1,7 @@
 """``hub demo``: the whole intake flow, offline, on a throwaway SQLite database.
 
 Signs real recorded Shopify and WooCommerce order payloads, posts them to the real app, sends
-one twice and one older update after a newer one, runs the worker, and prints what came out.
+one twice and one malformed body, runs the worker, and prints what came out.
 """
 
 from __future__ import annotations

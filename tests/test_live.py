@@ -227,3 +227,11 @@ def test_a_mapping_fix_retranslates_a_needs_attention_order_over_http(start, env
         f"{base}/api/orders/{order['id']}/events", headers=viewer, timeout=5
     ).json()["items"]
     assert events[-1]["data"]["mapping_version"] == 1
+
+
+def test_hub_demo_runs_offline_end_to_end():
+    out = subprocess.run([HUB, "demo"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "'duplicate': True" in out.stdout  # the retried Shopify delivery
+    assert '"external_id": "450789469"' in out.stdout and '"external_id": "727"' in out.stdout
+    assert "failed delivery" in out.stdout and "not valid JSON" in out.stdout
