@@ -97,7 +97,7 @@ def _cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
 
 
-def _page(query: Select[Any], id_column: Any, render: Callable[[Any], dict[str, Any]]) -> Response:
+def page(query: Select[Any], id_column: Any, render: Callable[[Any], dict[str, Any]]) -> Response:
     """Newest first; ``next`` is an opaque cursor for the following page, or null."""
     limit, after = _limit(), _after()
     if after is not None:
@@ -162,7 +162,7 @@ def list_orders() -> Response:
                 {"parameter": "since", "value": since},
             ) from None
         query = query.where(OrderRow.updated_at >= moment)
-    return _page(query, OrderRow.id, to_json)
+    return page(query, OrderRow.id, to_json)
 
 
 def _order(session: Any, order_id: int) -> OrderRow:
@@ -228,7 +228,7 @@ def list_deliveries() -> Response:
         exact=("account", "topic"),
         statuses=[inbox.RECEIVED, inbox.PROCESSED, inbox.IGNORED, inbox.FAILED],
     )
-    return _page(query, DeliveryRow.id, _delivery_json)
+    return page(query, DeliveryRow.id, _delivery_json)
 
 
 @bp.get("/deliveries/<int:delivery_id>")
@@ -277,7 +277,7 @@ def list_jobs() -> Response:
         exact=("kind",),
         statuses=[outbox.QUEUED, outbox.RUNNING, outbox.DONE, outbox.DEAD],
     )
-    return _page(query, JobRow.id, _job_json)
+    return page(query, JobRow.id, _job_json)
 
 
 @bp.post("/jobs/<int:job_id>/retry")
@@ -308,4 +308,4 @@ def audit_log() -> Response:
     for name in ("actor", "action"):
         if request.args.get(name):
             query = query.where(getattr(AuditRow, name) == request.args[name])
-    return _page(query, AuditRow.id, audit.to_json)
+    return page(query, AuditRow.id, audit.to_json)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
-from hub import api, api_mappings, http_errors, migrate, webhooks
+from hub import api, api_mappings, api_stock, http_errors, migrate, webhooks
 from hub.runtime import Hub
 
 
@@ -45,6 +45,7 @@ def create_app(
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_mappings.bp)
+    app.register_blueprint(api_stock.bp)
 
     @app.get("/healthz")
     def healthz() -> Response:

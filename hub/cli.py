@@ -346,6 +346,60 @@ def catalogue_import(path: str, client: str) -> None:
     click.echo(f"{len(rows)} SKUs for client {client!r}")
 
 
+@cli.group()
+def stock() -> None:
+    """Stock in the built-in ledger."""
+
+
+@stock.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--client", default="default", show_default=True, help="whose stock this is")
+@click.option(
+    "--location",
+    "default_location",
+    default="default",
+    show_default=True,
+    help="for rows without a location column",
+)
+def stock_import(path: str, client: str, default_location: str) -> None:
+    """Set on hand from a CSV file: header sku,on_hand[,location].
+
+    Every row is checked first; a file with any error changes nothing and every error is
+    reported with its line number."""
+    from hub import stock as ledger
+
+    hub = _hub()
+    migrate.upgrade(hub.db)
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows, errors = ledger.parse_levels_csv(handle.read(), default_location=default_location)
+    for error in errors:
+        click.echo(f"{path}: {error}", err=True)
+    if errors:
+        raise click.ClickException(f"{len(errors)} error(s); nothing was imported")
+    with (
+        hub.db.transaction() as session,
+        click.progressbar(
+            length=len(rows), label=f"importing {len(rows)} rows", file=sys.stderr
+        ) as bar,
+    ):
+        changed = ledger.import_levels(
+            session,
+            client,
+            rows,
+            actor=_actor(),
+            ref=f"import:{os.path.basename(path)}",
+            progress=bar.update,
+        )
+        audit.record(
+            session,
+            _actor(),
+            "stock.import",
+            f"stock:{client}",
+            {"file": os.path.basename(path), "rows": len(rows), "changed": changed},
+        )
+    click.echo(f"{len(rows)} rows for client {client!r}: {changed} levels changed")
+
+
 @cli.command()
 def demo() -> None:
     """An end-to-end run, offline: sample Shopify and WooCommerce webhooks in, orders out."""

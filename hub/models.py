@@ -202,3 +202,52 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(100))
     target: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class StockLevelRow(Base):
+    """On hand per client, SKU and location in the built-in ledger. Changed only together
+    with a ledger entry that says why."""
+
+    __tablename__ = "stock_levels"
+
+    client: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(200), primary_key=True)
+    location: Mapped[str] = mapped_column(String(100), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class StockLedgerRow(Base):
+    """One change of on-hand stock, with its reason: the ledger is the history of every level."""
+
+    __tablename__ = "stock_ledger"
+    __table_args__ = (Index("ix_stock_ledger_item", "client", "sku", "location"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    client: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(100))
+    delta: Mapped[int] = mapped_column(Integer)
+    on_hand: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(50))
+    ref: Mapped[str | None] = mapped_column(String(300))
+    actor: Mapped[str] = mapped_column(String(100))
+
+
+class AllocationRow(Base):
+    """Stock reserved for one line of an unshipped order."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        UniqueConstraint("order_id", "position"),
+        Index("ix_allocations_item", "client", "sku"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    client: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

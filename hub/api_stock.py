@@ -1,0 +1,107 @@
+"""``/api/stock``: levels (on hand, allocated, available), the ledger, and adjustments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from hub import audit
+from hub import stock as ledger
+from hub.api import authenticate, page, requires
+from hub.http_errors import ApiError
+from hub.models import StockLedgerRow, StockLevelRow
+from hub.runtime import Hub
+
+bp = Blueprint("stock", __name__, url_prefix="/api")
+bp.before_request(authenticate)
+
+
+def _hub() -> Hub:
+    return current_app.extensions["hub"]
+
+
+@bp.get("/stock")
+@requires("viewer")
+def levels() -> Response:
+    """``?client=C`` (default ``default``), optional ``sku`` (repeatable)."""
+    client = request.args.get("client", "default")
+    with _hub().db.transaction() as session:
+        skus = request.args.getlist("sku") or sorted(
+            set(
+                session.execute(
+                    select(StockLevelRow.sku).where(StockLevelRow.client == client)
+                ).scalars()
+            )
+        )
+        items = ledger.levels(session, client, skus)
+    return jsonify({"items": items, "next": None})
+
+
+@bp.get("/stock/ledger")
+@requires("viewer")
+def entries() -> Response:
+    query = select(StockLedgerRow)
+    for name in ("client", "sku", "location", "reason"):
+        if request.args.get(name):
+            query = query.where(getattr(StockLedgerRow, name) == request.args[name])
+    return page(query, StockLedgerRow.id, ledger.ledger_to_json)
+
+
+@bp.post("/stock/adjustments")
+@requires("editor")
+def adjustment() -> tuple[Response, int]:
+    """``{"sku", "delta" | "on_hand", "reason", "client"?, "location"?, "ref"?}``: one change,
+    with its reason, as a ledger entry."""
+    body: Any = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("sku"), str) or not body["sku"]:
+        raise ApiError(
+            400, "bad_request", "send a JSON object with sku, reason and delta or on_hand"
+        )
+    client = body.get("client", "default")
+    location = body.get("location", ledger.DEFAULT_LOCATION)
+    kinds = [k for k in ("delta", "on_hand") if k in body]
+    if len(kinds) != 1 or not isinstance(body[kinds[0]], int) or isinstance(body[kinds[0]], bool):
+        raise ApiError(
+            400,
+            "bad_request",
+            "give exactly one of delta or on_hand, a whole number",
+            {"parameter": "delta"},
+        )
+    try:
+        with _hub().db.transaction() as session:
+            if kinds[0] == "delta":
+                on_hand = ledger.adjust(
+                    session,
+                    client,
+                    body["sku"],
+                    location,
+                    body["delta"],
+                    reason=body.get("reason", ""),
+                    actor=g.token_name,
+                    ref=body.get("ref"),
+                )
+            else:
+                ledger.set_on_hand(
+                    session,
+                    client,
+                    body["sku"],
+                    location,
+                    body["on_hand"],
+                    reason=body.get("reason", ""),
+                    actor=g.token_name,
+                    ref=body.get("ref"),
+                )
+                on_hand = body["on_hand"]
+            audit.record(
+                session,
+                g.token_name,
+                "stock.adjust",
+                f"stock:{client}:{body['sku']}",
+                {k: body.get(k) for k in ("delta", "on_hand", "reason", "location")},
+            )
+            [level] = ledger.levels(session, client, [body["sku"]])
+    except ledger.StockError as exc:
+        raise ApiError(422, "bad_stock_change", str(exc)) from None
+    return jsonify({**level, "location": location, "location_on_hand": on_hand}), 201
