@@ -33,6 +33,7 @@ from hub.errors import (
     RetryableError,
     TranslationError,
 )
+from hub.http import HttpClient, RateLimiter, limiter_for
 from hub.signing import hmac_sha256_base64, verify_hmac_sha256_base64
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "ConnectorError",
     "Customer",
     "Delivery",
+    "HttpClient",
     "HubError",
     "Line",
     "MappingError",
@@ -54,6 +56,7 @@ __all__ = [
     "OrderStatus",
     "OrderUpdate",
     "PermanentError",
+    "RateLimiter",
     "RetryableError",
     "Shipping",
     "Totals",
@@ -61,6 +64,7 @@ __all__ = [
     "TranslationError",
     "WebhookSecretsMixin",
     "hmac_sha256_base64",
+    "limiter_for",
     "order_to_json",
     "verify_hmac_sha256_base64",
 ]
