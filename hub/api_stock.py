@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from hub import audit
+from hub import audit, release
 from hub import stock as ledger
 from hub.api import authenticate, page, requires
 from hub.http_errors import ApiError
@@ -102,6 +102,8 @@ def adjustment() -> tuple[Response, int]:
                 {k: body.get(k) for k in ("delta", "on_hand", "reason", "location")},
             )
             [level] = ledger.levels(session, client, [body["sku"]])
+            if level["available"] > 0:
+                release.wake(_hub(), session, client, [body["sku"]])
     except ledger.StockError as exc:
         raise ApiError(422, "bad_stock_change", str(exc)) from None
     return jsonify({**level, "location": location, "location_on_hand": on_hand}), 201

@@ -366,6 +366,7 @@ def stock_import(path: str, client: str, default_location: str) -> None:
 
     Every row is checked first; a file with any error changes nothing and every error is
     reported with its line number."""
+    from hub import release
     from hub import stock as ledger
 
     hub = _hub()
@@ -390,6 +391,7 @@ def stock_import(path: str, client: str, default_location: str) -> None:
             ref=f"import:{os.path.basename(path)}",
             progress=bar.update,
         )
+        woken = release.wake(hub, session, client, sorted({r.sku for r in rows}))
         audit.record(
             session,
             _actor(),
@@ -397,7 +399,10 @@ def stock_import(path: str, client: str, default_location: str) -> None:
             f"stock:{client}",
             {"file": os.path.basename(path), "rows": len(rows), "changed": changed},
         )
-    click.echo(f"{len(rows)} rows for client {client!r}: {changed} levels changed")
+    click.echo(
+        f"{len(rows)} rows for client {client!r}: {changed} levels changed; "
+        f"{woken} waiting order(s) queued for release"
+    )
 
 
 @cli.command()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import mapping, mapping_store, orders, outbox
+from hub import mapping, mapping_store, orders, outbox, release
 from hub.canonical import OrderUpdate
 from hub.connectors import Account
 from hub.errors import MappingError, TranslationError
@@ -102,6 +102,8 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
         )
         return
     order = orders.apply(session, account, translation, row, mapping_version=version)
+    if order is not None:
+        release.after_change(hub, session, order)
     row.order_id = order.id if order is not None else None
     row.status = PROCESSED if order is not None else IGNORED
     if order is None:

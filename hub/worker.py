@@ -29,7 +29,7 @@ log = logging.getLogger("hub.worker")
 Handler = Callable[["Hub", Session, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 #: modules whose handlers every worker runs
-BUILTIN_HANDLER_MODULES = ("hub.translation", "hub.scheduler")
+BUILTIN_HANDLER_MODULES = ("hub.translation", "hub.release", "hub.scheduler")
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:

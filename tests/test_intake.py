@@ -40,7 +40,7 @@ def test_shopify_delivery_is_stored_then_translated_by_the_worker(hub, client, w
         assert row.headers["X-Shopify-Topic"] == "orders/create"
         assert row.event_id
     assert _orders(client, viewer) == []
-    assert worker.drain() == 1
+    assert worker.drain() == 2  # the translation, then the release it queued (paid and open)
     [order] = _orders(client, viewer, channel="shopify")
     assert order["external_id"] == "450789469"
     assert order["client"] == "acme" and order["account"] == "shop-a"
@@ -49,8 +49,10 @@ def test_shopify_delivery_is_stored_then_translated_by_the_worker(hub, client, w
     full = client.get(f"/api/orders/{order['id']}", headers=viewer).get_json()
     assert full == order
     events = client.get(f"/api/orders/{order['id']}/events", headers=viewer).get_json()["items"]
-    assert [e["kind"] for e in events] == ["received"]
+    # no stock in the ledger: the ready order waits, saying what it lacks
+    assert [e["kind"] for e in events] == ["received", "waiting_for_stock"]
     assert events[0]["delivery_id"] is not None
+    assert "IPOD2008RED: 1 wanted, 0 available" in events[1]["message"]
 
 
 def test_the_same_delivery_twice_has_one_effect(hub, client, worker, viewer):
@@ -96,7 +98,7 @@ def test_an_older_update_never_overwrites_newer_data(hub, client, worker, viewer
     [order] = _orders(client, viewer)
     assert order["notes"] == "newest note"
     events = client.get(f"/api/orders/{order['id']}/events", headers=viewer).get_json()["items"]
-    assert [e["kind"] for e in events] == ["received", "stale_update_ignored"]
+    assert [e["kind"] for e in events] == ["received", "stale_update_ignored", "waiting_for_stock"]
 
 
 def test_an_update_for_an_unseen_order_is_applied(hub, client, worker, viewer):
@@ -140,8 +142,9 @@ def test_status_follows_payment(hub, client, worker, viewer):
     [stored] = _orders(client, viewer)
     assert stored["status"] == "ready"
     events = client.get(f"/api/orders/{stored['id']}/events", headers=viewer).get_json()["items"]
-    assert events[-1]["kind"] == "updated"
-    assert "status" in events[-1]["data"]["changed"]
+    updated = [e for e in events if e["kind"] == "updated"][-1]
+    assert "status" in updated["data"]["changed"]
+    assert events[-1]["kind"] == "waiting_for_stock"  # ready now: the release is tried
 
 
 def test_woocommerce_order_deleted_cancels_it(hub, client, worker, viewer):
@@ -232,8 +235,8 @@ def test_an_untranslatable_update_is_noted_on_the_known_orders_timeline(
     [stored] = _orders(client, viewer)
     assert stored["totals"]["total"] == order["total_price"]
     events = client.get(f"/api/orders/{stored['id']}/events", headers=viewer).get_json()["items"]
-    assert events[-1]["kind"] == "translation_failed"
-    assert "total_price" in events[-1]["message"]
+    [failed] = [e for e in events if e["kind"] == "translation_failed"]
+    assert "total_price" in failed["message"]
 
 
 def test_64_bit_ids_survive_exactly(hub, client, worker, viewer):

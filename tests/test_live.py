@@ -226,7 +226,8 @@ def test_a_mapping_fix_retranslates_a_needs_attention_order_over_http(start, env
     events = requests.get(
         f"{base}/api/orders/{order['id']}/events", headers=viewer, timeout=5
     ).json()["items"]
-    assert events[-1]["data"]["mapping_version"] == 1
+    updated = [e for e in events if e["kind"] == "updated"][-1]
+    assert updated["data"]["mapping_version"] == 1
 
 
 def test_hub_demo_runs_offline_end_to_end():

@@ -154,7 +154,7 @@ def test_unknown_skus_need_attention_and_a_mapping_fix_retranslates(
     [stored] = client.get("/api/orders", headers=viewer).get_json()["items"]
     assert stored["status"] == "needs_attention"
     events = client.get(f"/api/orders/{stored['id']}/events", headers=viewer).get_json()["items"]
-    assert "unknown SKU 'IPOD2008GREEN'" in events[-1]["message"]
+    assert "unknown SKU 'IPOD2008GREEN'" in events[-1]["message"]  # needs attention: not released
     assert _put(client, editor, SPEC_YAML).status_code == 201
     assert (
         client.post("/api/mappings/shop-a/retranslate", json={}, headers=viewer).status_code == 403
@@ -169,8 +169,9 @@ def test_unknown_skus_need_attention_and_a_mapping_fix_retranslates(
     assert [ln["sku"] for ln in fixed["lines"]] == ["IPOD-GREEN", "IPOD-RED", "IPOD-BLACK"]
     assert fixed["notes"] == "mixed"
     events = client.get(f"/api/orders/{stored['id']}/events", headers=viewer).get_json()["items"]
-    assert events[-1]["kind"] == "updated"
-    assert events[-1]["data"]["mapping_version"] == 1
+    updated = [e for e in events if e["kind"] == "updated"][-1]
+    assert updated["data"]["mapping_version"] == 1
+    assert events[-1]["kind"] == "waiting_for_stock"  # fixed, ready, and short of stock
 
 
 def test_an_ignore_rule_ignores_test_orders(hub, client, worker, viewer, editor):
