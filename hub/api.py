@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import Select, select
 
-from hub import audit, inbox, outbox, tokens, translation
+from hub import audit, inbox, outbox, shipments, tokens, translation
 from hub.canonical import OrderStatus
 from hub.http_errors import ApiError
 from hub.models import AuditRow, DeliveryRow, JobRow, OrderEventRow, OrderLineRow, OrderRow
@@ -176,7 +176,8 @@ def _order(session: Any, order_id: int) -> OrderRow:
 @requires("viewer")
 def get_order(order_id: int) -> Response:
     with _hub().db.transaction() as session:
-        return jsonify(to_json(_order(session, order_id)))
+        order = to_json(_order(session, order_id))
+        return jsonify({**order, "shipments": shipments.for_order(session, order_id)})
 
 
 @bp.get("/orders/<int:order_id>/events")

@@ -1,4 +1,5 @@
-"""``/api/stock``: levels (on hand, allocated, available), the ledger, and adjustments."""
+"""``/api/stock``: levels (on hand, allocated, available), the ledger, adjustments; and
+``/api/shipments``, the pack confirmations that move stock out."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from hub import audit, release
+from hub import audit, release, shipments
 from hub import stock as ledger
 from hub.api import authenticate, page, requires
+from hub.errors import TranslationError
 from hub.http_errors import ApiError
 from hub.models import StockLedgerRow, StockLevelRow
 from hub.runtime import Hub
@@ -107,3 +109,33 @@ def adjustment() -> tuple[Response, int]:
     except ledger.StockError as exc:
         raise ApiError(422, "bad_stock_change", str(exc)) from None
     return jsonify({**level, "location": location, "location_on_hand": on_hand}), 201
+
+
+@bp.post("/shipments")
+@requires("editor")
+def ship() -> tuple[Response, int]:
+    """A pack confirmation (see hub.shipments): 201 recorded, 200 the same one again."""
+    body: Any = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "send the shipment as a JSON object")
+    try:
+        with _hub().db.transaction() as session:
+            recorded = shipments.record(session, body, actor=g.token_name)
+            if not recorded.duplicate:
+                audit.record(
+                    session,
+                    g.token_name,
+                    "shipment.record",
+                    f"order:{recorded.order_id}",
+                    {"shipment_id": recorded.shipment_id},
+                )
+            listed = shipments.for_order(session, recorded.order_id)
+    except shipments.ShipmentError as exc:
+        code = {404: "not_found", 409: "conflict"}.get(exc.status, "bad_shipment")
+        raise ApiError(exc.status, code, str(exc), exc.details) from None
+    except TranslationError as exc:  # a bad shipped_at
+        raise ApiError(422, "bad_shipment", exc.message) from None
+    [shipment] = [s for s in listed if s["id"] == recorded.shipment_id]
+    return jsonify(
+        {**shipment, "order_status": recorded.status, "duplicate": recorded.duplicate}
+    ), (200 if recorded.duplicate else 201)

@@ -251,3 +251,37 @@ class AllocationRow(Base):
     sku: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class ShipmentRow(Base):
+    """A pack confirmation: one or more parcels that left the warehouse for an order."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class ParcelRow(Base):
+    """One parcel of a shipment, with its carrier and tracking number (unique per carrier:
+    the same parcel confirmed twice is recorded once)."""
+
+    __tablename__ = "parcels"
+    __table_args__ = (UniqueConstraint("carrier", "tracking_number"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[int] = mapped_column(
+        ForeignKey("shipments.id", ondelete="CASCADE"), index=True
+    )
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    carrier: Mapped[str] = mapped_column(String(50))
+    carrier_account: Mapped[str | None] = mapped_column(String(100))
+    service: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(30))
+    estimated_delivery: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: [{"position": i, "sku": ..., "quantity": n}] against the order's lines
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
