@@ -139,3 +139,21 @@ def ship() -> tuple[Response, int]:
     return jsonify(
         {**shipment, "order_status": recorded.status, "duplicate": recorded.duplicate}
     ), (200 if recorded.duplicate else 201)
+
+
+@bp.get("/picklists")
+@requires("viewer")
+def picklist() -> Response:
+    """``?client=C&limit=N``: the next batch of released orders to pick, by location."""
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            "limit must be a whole number from 1 to 500",
+            {"parameter": "limit", "value": raw},
+        )
+    with _hub().db.transaction() as session:
+        return jsonify(
+            ledger.pick_list(session, request.args.get("client", "default"), limit=int(raw))
+        )

@@ -294,3 +294,58 @@ def ledger_to_json(row: StockLedgerRow) -> dict[str, Any]:
         "ref": row.ref,
         "actor": row.actor,
     }
+
+
+def pick_list(session: Session, client: str, *, limit: int = 50) -> dict[str, Any]:
+    """A batch of released orders (oldest first) and what to pick for them, by location and
+    then SKU, so a picker walks the aisles once. Each line says which orders it is for."""
+    allocations = session.execute(
+        select(AllocationRow, OrderRow.number)
+        .join(OrderRow, OrderRow.id == AllocationRow.order_id)
+        .where(AllocationRow.client == client, OrderRow.status == "released")
+        .order_by(AllocationRow.order_id, AllocationRow.position)
+    ).all()
+    batch: list[int] = []
+    for alloc, _ in allocations:
+        if alloc.order_id not in batch:
+            batch.append(alloc.order_id)
+    batch = batch[:limit]
+    skus = sorted({a.sku for a, _ in allocations if a.order_id in batch})
+    shelves: dict[str, list[list[Any]]] = {}
+    for sku, location, on_hand in session.execute(
+        select(StockLevelRow.sku, StockLevelRow.location, StockLevelRow.on_hand)
+        .where(
+            StockLevelRow.client == client, StockLevelRow.sku.in_(skus), StockLevelRow.on_hand > 0
+        )
+        .order_by(StockLevelRow.location)
+    ):
+        shelves.setdefault(sku, []).append([location, on_hand])
+    picks: dict[tuple[str, str], dict[str, Any]] = {}
+    unlocated: list[dict[str, Any]] = []
+    for alloc, number in allocations:
+        if alloc.order_id not in batch:
+            continue
+        wanted = alloc.quantity
+        for shelf in shelves.get(alloc.sku, []):
+            take = min(wanted, shelf[1])
+            if take:
+                shelf[1] -= take
+                wanted -= take
+                line = picks.setdefault(
+                    (shelf[0], alloc.sku),
+                    {"location": shelf[0], "sku": alloc.sku, "quantity": 0, "orders": []},
+                )
+                line["quantity"] += take
+                line["orders"].append(
+                    {"order_id": alloc.order_id, "number": number, "quantity": take}
+                )
+            if not wanted:
+                break
+        if wanted:  # allocated but not on any shelf: the ledger needs a count
+            unlocated.append({"order_id": alloc.order_id, "sku": alloc.sku, "quantity": wanted})
+    return {
+        "client": client,
+        "orders": batch,
+        "lines": [picks[key] for key in sorted(picks)],
+        "unlocated": unlocated,
+    }

@@ -112,3 +112,28 @@ def test_only_released_orders_ship(hub, client, worker, viewer, editor):
         json={"order_id": order["id"], "parcels": [_parcel("RM9", 1)]},
     )
     assert r.status_code == 409 and "is ready" in r.get_json()["error"]["message"]
+
+
+def test_pick_list_walks_the_locations_once_for_a_batch(hub, client, worker, viewer):
+    with hub.db.transaction() as s:
+        stock.adjust(s, "acme", "IPOD2008RED", "B2", 2, reason="receipt", actor="t")
+        stock.adjust(s, "acme", "IPOD2008RED", "A1", 1, reason="receipt", actor="t")
+    for external in (1001, 1002):
+        order = shopify_order()
+        order["id"] = external
+        order["name"] = f"#{external}"
+        order["line_items"][1]["current_quantity"] = 1 if external == 1001 else 2
+        body = json.dumps(order).encode()
+        client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
+    worker.drain()
+    picks = client.get("/api/picklists?client=acme", headers=viewer).get_json()
+    assert len(picks["orders"]) == 2 and picks["unlocated"] == []
+    assert [(ln["location"], ln["sku"], ln["quantity"]) for ln in picks["lines"]] == [
+        ("A1", "IPOD2008RED", 1),
+        ("B2", "IPOD2008RED", 2),
+    ]
+    assert [(o["number"], o["quantity"]) for o in picks["lines"][1]["orders"]] == [("#1002", 2)]
+    assert [(o["number"], o["quantity"]) for o in picks["lines"][0]["orders"]] == [("#1001", 1)]
+    one = client.get("/api/picklists?client=acme&limit=1", headers=viewer).get_json()
+    assert len(one["orders"]) == 1
+    assert client.get("/api/picklists?limit=0", headers=viewer).status_code == 400
