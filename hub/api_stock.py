@@ -41,6 +41,42 @@ def levels() -> Response:
     return jsonify({"items": items, "next": None})
 
 
+@bp.get("/stock/available")
+@requires("viewer")
+def available() -> Response:
+    """``?account=A[&sku=S...]``: available-to-sell on one sales channel account."""
+    name = request.args.get("account", "")
+    account = _hub().accounts.get(name)
+    if account is None:
+        raise ApiError(404, "unknown_account", f"no account named {name!r} is configured")
+    settings = account.settings
+    with _hub().db.transaction() as session:
+        skus = request.args.getlist("sku") or sorted(
+            set(
+                session.execute(
+                    select(StockLevelRow.sku).where(StockLevelRow.client == account.client)
+                ).scalars()
+            )
+        )
+        ats = ledger.available_to_sell(
+            session,
+            account.client,
+            skus,
+            locations=settings.get("stock_locations"),
+            buffer=settings.get("stock_buffer", 0),
+            buffers=settings.get("stock_buffers"),
+            share=settings.get("stock_share", 1.0),
+        )
+    return jsonify(
+        {
+            "account": name,
+            "client": account.client,
+            "items": [{"sku": sku, "available_to_sell": n} for sku, n in ats.items()],
+            "next": None,
+        }
+    )
+
+
 @bp.get("/stock/ledger")
 @requires("viewer")
 def entries() -> Response:

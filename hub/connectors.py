@@ -39,6 +39,21 @@ class AccountSchema(Schema):
     api_base = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
 
 
+class StockSettingsMixin(Schema):
+    """What a sales channel is offered: ``stock_locations`` (default: every location),
+    ``stock_buffer`` (units held back per SKU, default 0), ``stock_buffers`` (per SKU, over
+    the default) and ``stock_share`` (the fraction of stock offered, default 1)."""
+
+    stock_locations = fields.List(fields.String(validate=validate.Length(min=1)), load_default=None)
+    stock_buffer = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    stock_buffers = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(validate=validate.Range(min=0)),
+        load_default=dict,
+    )
+    stock_share = fields.Float(load_default=1.0, validate=validate.Range(min=0, max=1))
+
+
 class WebhookSecretsMixin(Schema):
     """``webhook_secret`` or ``webhook_secrets`` (a list, while one is rotated)."""
 

@@ -349,3 +349,33 @@ def pick_list(session: Session, client: str, *, limit: int = 50) -> dict[str, An
         "lines": [picks[key] for key in sorted(picks)],
         "unlocated": unlocated,
     }
+
+
+def available_to_sell(
+    session: Session,
+    client: str,
+    skus: list[str],
+    *,
+    locations: list[str] | None = None,
+    buffer: int = 0,
+    buffers: dict[str, int] | None = None,
+    share: float = 1.0,
+) -> dict[str, int]:
+    """What one sales channel may sell of each SKU: the ``share`` of (on hand at
+    ``locations`` - allocated to unshipped orders), rounded down, less the SKU's safety
+    buffer (``buffers`` over ``buffer``), never below zero."""
+    query = (
+        select(StockLevelRow.sku, func.sum(StockLevelRow.on_hand))
+        .where(StockLevelRow.client == client, StockLevelRow.sku.in_(skus))
+        .group_by(StockLevelRow.sku)
+    )
+    if locations is not None:
+        query = query.where(StockLevelRow.location.in_(locations))
+    held = dict(session.execute(query).all())
+    allocated = _allocated(session, client, skus)
+    buffers = buffers or {}
+    out = {}
+    for sku in skus:
+        free = max(0, int(held.get(sku, 0)) - int(allocated.get(sku, 0)))
+        out[sku] = max(0, int(free * share) - buffers.get(sku, buffer))
+    return out

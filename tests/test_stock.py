@@ -196,3 +196,56 @@ def test_cli_stock_import_reports_errors_by_line_and_applies_nothing(hub, tmp_pa
     assert "2 levels changed" in out.stdout
     with hub.db.transaction() as s:
         assert [lv["on_hand"] for lv in stock.levels(s, "acme", ["MUG-1", "MUG-2"])] == [5, 7]
+
+
+def test_available_to_sell_takes_locations_allocations_share_and_buffers(hub):
+    with hub.db.transaction() as s:
+        stock.adjust(s, "acme", "MUG-1", "A1", 10, reason="receipt", actor="t")
+        stock.adjust(s, "acme", "MUG-1", "RETURNS", 5, reason="return", actor="t")
+        stock.adjust(s, "acme", "MUG-2", "A1", 3, reason="receipt", actor="t")
+    order = _order(hub, "ats-1", [("MUG-1", 4)])
+    with hub.db.transaction() as s:
+        assert stock.allocate(s, s.get(OrderRow, order)) == []
+        plain = stock.available_to_sell(s, "acme", ["MUG-1", "MUG-2", "MUG-3"])
+        assert plain == {"MUG-1": 11, "MUG-2": 3, "MUG-3": 0}
+        shop = stock.available_to_sell(
+            s,
+            "acme",
+            ["MUG-1", "MUG-2"],
+            locations=["A1"],
+            buffer=1,
+            buffers={"MUG-2": 5},
+            share=0.5,
+        )
+        # MUG-1: (10 at A1 - 4 allocated) x 0.5 = 3, less 1; MUG-2: 1 - 5 is never below 0
+        assert shop == {"MUG-1": 2, "MUG-2": 0}
+
+
+def test_available_to_sell_over_the_api_uses_the_account_settings(
+    tmp_path, database_url, accounts_file
+):
+    from hub import migrate
+    from hub.app import create_app
+    from hub.runtime import Hub
+    from tests.conftest import make_token
+
+    config = tmp_path / "stock.toml"
+    config.write_text(
+        accounts_file.read_text().replace(
+            'access_token = "shpat_test"',
+            'access_token = "shpat_test"\nstock_buffer = 2\nstock_locations = ["A1"]',
+        )
+    )
+    hub = Hub.from_env({"database_url": database_url, "config": str(config)})
+    migrate.upgrade(hub.db)
+    with hub.db.transaction() as s:
+        stock.adjust(s, "acme", "MUG-1", "A1", 10, reason="receipt", actor="t")
+        stock.adjust(s, "acme", "MUG-1", "B9", 10, reason="receipt", actor="t")
+    client = create_app(hub=hub).test_client()
+    headers = {"Authorization": f"Bearer {make_token(hub, 'viewer')}"}
+    shop = client.get("/api/stock/available?account=shop-a", headers=headers).get_json()
+    woo = client.get("/api/stock/available?account=woo-a", headers=headers).get_json()
+    assert shop["items"] == [{"sku": "MUG-1", "available_to_sell": 8}]
+    assert woo["items"] == [{"sku": "MUG-1", "available_to_sell": 20}]
+    assert client.get("/api/stock/available?account=x", headers=headers).status_code == 404
+    hub.close()
