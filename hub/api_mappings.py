@@ -169,7 +169,9 @@ def rollback(name: str) -> tuple[Response, int]:
     return jsonify(new.to_json()), 201
 
 
-def _translate(account: Account, spec: Any, payload: Any, topic: str) -> dict[str, Any]:
+def _translate(
+    account: Account, spec: Any, payload: Any, topic: str, catalogue: Any
+) -> dict[str, Any]:
     """Translate one payload under ``spec``: the canonical result or why there is none."""
     hub = _hub()
     connector = hub.connector(account)
@@ -178,7 +180,11 @@ def _translate(account: Account, spec: Any, payload: Any, topic: str) -> dict[st
         if not isinstance(translation, OrderUpdate):
             return {"result": None, "ignored": "the payload removes an order", "problems": []}
         mapped = mapping.apply_mapping(
-            mapping.compile_spec(spec), translation, payload, line_path=connector.line_path
+            mapping.compile_spec(spec),
+            translation,
+            payload,
+            line_path=connector.line_path,
+            catalogue=catalogue,
         )
     except HubError as exc:
         return {"result": None, "error": exc.message, "problems": []}
@@ -220,13 +226,15 @@ def preview(name: str) -> Response:
             raise ApiError(400, "bad_request", 'give "payload" or "delivery_id"')
         spec = body.get("spec", current.spec)
         messages = mapping_store.check(session, account, spec)
-    topic = topic or next(iter(sorted(hub.connector(account).topics)))
-    draft = (
-        _translate(account, spec, payload, topic)
-        if not messages
-        else {"result": None, "problems": []}
-    )
-    now_result = _translate(account, current.spec, payload, topic)
+        topic = topic or next(iter(sorted(hub.connector(account).topics)))
+        # the same catalogue check as a real translation, so the preview tells the truth
+        known = mapping_store.catalogue_for(session, account.client)
+        draft = (
+            _translate(account, spec, payload, topic, known)
+            if not messages
+            else {"result": None, "problems": []}
+        )
+        now_result = _translate(account, current.spec, payload, topic, known)
     changes = (
         mapping_store.diff(now_result.get("result") or {}, draft.get("result") or {})["changes"]
         if draft.get("result") is not None

@@ -49,21 +49,31 @@ def _version(row: MappingVersionRow) -> Version:
     return Version(row.account, row.number, row.spec, row.author, row.comment, iso(row.created_at))
 
 
-def unknown_skus(session: Session, client: str, skus: set[str]) -> list[str]:
-    """The SKUs among ``skus`` that the client's catalogue does not have ([] when the client
-    has no catalogue yet: then nothing can be called unknown)."""
-    if (
-        not skus
-        or session.execute(select(SkuRow.sku).where(SkuRow.client == client).limit(1)).first()
-        is None
-    ):
-        return []
-    known = set(
-        session.execute(
-            select(SkuRow.sku).where(SkuRow.client == client, SkuRow.sku.in_(sorted(skus)))
-        ).scalars()
-    )
-    return sorted(skus - known)
+class Catalogue:
+    """A client's catalogue, asked SKU by SKU: only an order's SKUs are looked up."""
+
+    def __init__(self, session: Session, client: str):
+        self._session, self._client = session, client
+        self._known: dict[str, bool] = {}
+
+    def __contains__(self, sku: object) -> bool:
+        if not isinstance(sku, str):
+            return False
+        if sku not in self._known:
+            self._known[sku] = (
+                self._session.execute(
+                    select(SkuRow.sku).where(SkuRow.client == self._client, SkuRow.sku == sku)
+                ).first()
+                is not None
+            )
+        return self._known[sku]
+
+
+def catalogue_for(session: Session, client: str) -> Catalogue | None:
+    """The client's catalogue for order checks, or None when it has none yet (then no SKU
+    can be called unknown)."""
+    has_any = session.execute(select(SkuRow.sku).where(SkuRow.client == client).limit(1))
+    return Catalogue(session, client) if has_any.first() is not None else None
 
 
 def catalogue(session: Session, client: str) -> set[str] | None:

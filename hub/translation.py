@@ -75,18 +75,17 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
         if isinstance(translation, OrderUpdate):
             current = mapping_store.current(session, account)
             mapped = mapping.apply_mapping(
-                hub.mappings.get(current), translation, data, line_path=connector.line_path
+                hub.mappings.get(current),
+                translation,
+                data,
+                line_path=connector.line_path,
+                catalogue=mapping_store.catalogue_for(session, account.client),  # type: ignore[arg-type]
             )
             if isinstance(mapped, mapping.Ignored):
                 row.status, row.processed_at = IGNORED, now()
                 row.error = f"ignored by {orders.mapping_label(current.number)}: {mapped.reason}"
                 return
             translation, version = mapped, current.number
-            skus = {ln.sku for ln in translation.order.lines if ln.sku and ln.requires_shipping}
-            translation.problems += [
-                f"unknown SKU {sku!r}"
-                for sku in mapping_store.unknown_skus(session, account.client, skus)
-            ]
     except (TranslationError, MappingError) as exc:
         _failed(session, row, account, data, exc.message)
         return
