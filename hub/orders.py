@@ -140,7 +140,9 @@ def apply(
         return _remove(session, account, translation, delivery)
     order = translation.order
     order.client, order.account = account.client, account.name
-    incoming = OrderStatus.NEEDS_ATTENTION if translation.problems else order.status
+    # problems hold an order for a person, but a cancelled order stays cancelled
+    held = translation.problems and order.status is not OrderStatus.CANCELLED
+    incoming = OrderStatus.NEEDS_ATTENTION if held else order.status
     row = _lock(session, account.name, order.external_id)
     created = False
     if row is None:
@@ -193,7 +195,7 @@ def apply(
                 "mapping_version": mapping_version,
             },
         )
-    if translation.problems:
+    if held:
         add_event(
             session,
             row,
