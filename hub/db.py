@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,12 +108,6 @@ class Database:
         """A session whose work commits together, or not at all."""
         with self.write_lock(), self.sessions() as session, session.begin():
             yield session
-
-    @contextlib.contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """A Core connection in a transaction (for hot paths that need no ORM)."""
-        with self.write_lock(), self.engine.begin() as conn:
-            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
