@@ -319,8 +319,7 @@ def catalogue_import(path: str, client: str) -> None:
     """Add SKUs from a CSV file with a header row: sku[,name]."""
     import csv
 
-    from sqlalchemy.dialects import postgresql, sqlite
-
+    from hub.db import upsert_insert
     from hub.models import SkuRow
     from hub.values import now
 
@@ -330,7 +329,7 @@ def catalogue_import(path: str, client: str) -> None:
         rows = [r for r in csv.DictReader(handle) if (r.get("sku") or "").strip()]
     if not rows:
         raise click.ClickException(f"{path}: no rows with a 'sku' column")
-    insert = postgresql.insert if hub.db.postgres else sqlite.insert
+    insert = upsert_insert(hub.db.engine.dialect.name)
     with hub.db.transaction() as session:
         for r in rows:
             session.execute(

@@ -7,8 +7,10 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +24,12 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The dialect's ``insert`` construct, the one with ``on_conflict_do_nothing`` (SQLite and
+    PostgreSQL both have ``ON CONFLICT``)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def make_engine(url: str) -> Engine:

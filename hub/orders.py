@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hub.canonical import (
@@ -22,6 +21,7 @@ from hub.canonical import (
     order_to_json,
 )
 from hub.connectors import Account
+from hub.db import upsert_insert
 from hub.models import DeliveryRow, OrderEventRow, OrderLineRow, OrderRow
 from hub.values import iso, now
 
@@ -91,7 +91,7 @@ def _lock(session: Session, account: str, external_id: str) -> OrderRow | None:
 def _create(session: Session, account: Account, update: OrderUpdate) -> OrderRow | None:
     """Insert the order, or return None when a concurrent worker inserted it first."""
     order = update.order
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     at = now()
     new_id = session.execute(
         insert(OrderRow)

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hub.db import Database
+from hub.db import Database, upsert_insert
 from hub.models import JobRow
 from hub.settings import Settings
 from hub.values import now
@@ -30,7 +29,7 @@ QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
 @functools.cache
 def insert_statement(dialect: str) -> Any:
     """``INSERT INTO jobs ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``, built once."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     table = JobRow.__table__
     return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
 

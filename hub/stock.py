@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hub.db import upsert_insert
 from hub.models import AllocationRow, OrderRow, StockLedgerRow, StockLevelRow
 from hub.values import iso, now
 
@@ -80,14 +80,10 @@ def parse_levels_csv(
     return rows, errors
 
 
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def _level(session: Session, client: str, sku: str, location: str) -> StockLevelRow:
     """The level row, created at zero if new, locked for this transaction."""
     session.execute(
-        _insert(session)(StockLevelRow)
+        upsert_insert(session.get_bind().dialect.name)(StockLevelRow)
         .values(client=client, sku=sku, location=location, on_hand=0, updated_at=now())
         .on_conflict_do_nothing(index_elements=["client", "sku", "location"])
     )
