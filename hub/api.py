@@ -23,7 +23,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_LIMIT = 200
 
 
-def _hub() -> Hub:
+def current_hub() -> Hub:
+    """The hub serving this request."""
     return current_app.extensions["hub"]
 
 
@@ -37,7 +38,7 @@ def authenticate() -> None:
             "unauthorized",
             "send an API token: Authorization: Bearer <token> (hub tokens create)",
         )
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         row = tokens.lookup(session, token.strip())
         if row is None:
             raise ApiError(401, "unauthorized", "the API token is unknown or revoked")
@@ -102,7 +103,7 @@ def page(query: Select[Any], id_column: Any, render: Callable[[Any], dict[str, A
     limit, after = _limit(), _after()
     if after is not None:
         query = query.where(id_column < after)
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         rows = session.execute(query.order_by(id_column.desc()).limit(limit + 1)).scalars().all()
         items = [render(row) for row in rows[:limit]]
     more = len(rows) > limit
@@ -175,7 +176,7 @@ def _order(session: Any, order_id: int) -> OrderRow:
 @bp.get("/orders/<int:order_id>")
 @requires("viewer")
 def get_order(order_id: int) -> Response:
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         order = to_json(_order(session, order_id))
         return jsonify({**order, "shipments": shipments.for_order(session, order_id)})
 
@@ -183,7 +184,7 @@ def get_order(order_id: int) -> Response:
 @bp.get("/orders/<int:order_id>/events")
 @requires("viewer")
 def order_events(order_id: int) -> Response:
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         _order(session, order_id)
         events = (
             session.execute(
@@ -235,7 +236,7 @@ def list_deliveries() -> Response:
 @bp.get("/deliveries/<int:delivery_id>")
 @requires("viewer")
 def get_delivery(delivery_id: int) -> Response:
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         row = session.get(DeliveryRow, delivery_id)
         if row is None:
             raise ApiError(404, "not_found", f"no delivery with id {delivery_id}")
@@ -245,7 +246,7 @@ def get_delivery(delivery_id: int) -> Response:
 @bp.post("/deliveries/<int:delivery_id>/replay")
 @requires("editor")
 def replay_delivery(delivery_id: int) -> tuple[Response, int]:
-    hub = _hub()
+    hub = current_hub()
     with hub.db.transaction() as session:
         if not translation.replay(hub, session, delivery_id):
             raise ApiError(404, "not_found", f"no delivery with id {delivery_id}")
@@ -284,7 +285,7 @@ def list_jobs() -> Response:
 @bp.post("/jobs/<int:job_id>/retry")
 @requires("editor")
 def retry_job(job_id: int) -> Response:
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         if not outbox.retry(session, job_id):
             raise ApiError(409, "not_retryable", f"job {job_id} does not exist or is not dead")
         audit.record(session, g.token_name, "job.retry", f"job:{job_id}")
@@ -294,7 +295,7 @@ def retry_job(job_id: int) -> Response:
 @bp.post("/jobs/<int:job_id>/discard")
 @requires("editor")
 def discard_job(job_id: int) -> Response:
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         if not outbox.discard(session, job_id):
             raise ApiError(409, "not_discardable", f"job {job_id} does not exist or is not dead")
         audit.record(session, g.token_name, "job.discard", f"job:{job_id}")

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 
 from hub import audit, mapping, mapping_store, translation
-from hub.api import authenticate, requires
+from hub.api import authenticate, current_hub, requires
 from hub.canonical import OrderStatus, OrderUpdate, order_to_json
 from hub.connectors import Account
 from hub.errors import HubError, MappingError
 from hub.http_errors import ApiError
 from hub.models import DeliveryRow, OrderRow
-from hub.runtime import Hub
 from hub.values import loads
 
 bp = Blueprint("mappings", __name__, url_prefix="/api")
@@ -24,12 +23,8 @@ bp.before_request(authenticate)
 _YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
-def _hub() -> Hub:
-    return current_app.extensions["hub"]
-
-
 def _account(name: str) -> Account:
-    account = _hub().accounts.get(name)
+    account = current_hub().accounts.get(name)
     if account is None:
         raise ApiError(404, "unknown_account", f"no account named {name!r} is configured")
     return account
@@ -68,7 +63,7 @@ def _json_body() -> dict[str, Any]:
 @requires("viewer")
 def read(name: str) -> Response:
     account = _account(name)
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         version = mapping_store.current(session, account)
     return jsonify({**version.to_json(), "source": "account" if version.number else "default"})
 
@@ -79,7 +74,7 @@ def write(name: str) -> tuple[Response, int]:
     account = _account(name)
     spec = _body_spec()
     try:
-        with _hub().db.transaction() as session:
+        with current_hub().db.transaction() as session:
             version = mapping_store.save(
                 session, account, spec, author=g.token_name, comment=request.args.get("comment")
             )
@@ -93,7 +88,7 @@ def write(name: str) -> tuple[Response, int]:
 def validate(name: str) -> Response:
     account = _account(name)
     spec = _body_spec()
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         messages = mapping_store.check(session, account, spec)
     return jsonify({"valid": not messages, "messages": messages})
 
@@ -102,7 +97,7 @@ def validate(name: str) -> Response:
 @requires("viewer")
 def versions(name: str) -> Response:
     account = _account(name)
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         items = [v.to_json(with_spec=False) for v in mapping_store.history(session, account)]
     return jsonify({"items": items, "next": None})
 
@@ -120,7 +115,7 @@ def _get_version(session: Any, account: Account, number: int) -> mapping_store.V
 @requires("viewer")
 def version(name: str, number: int) -> Response:
     account = _account(name)
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         return jsonify(_get_version(session, account, number).to_json())
 
 
@@ -139,7 +134,7 @@ def diff(name: str) -> Response:
             "give from=<version> and optionally to=<version>",
             {"parameter": "from"},
         ) from None
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         a = _get_version(session, account, first)
         b = (
             _get_version(session, account, second)
@@ -158,7 +153,7 @@ def rollback(name: str) -> tuple[Response, int]:
     if not isinstance(number, int) or isinstance(number, bool):
         raise ApiError(400, "bad_request", 'give the version to roll back to: {"version": N}')
     try:
-        with _hub().db.transaction() as session:
+        with current_hub().db.transaction() as session:
             new = mapping_store.rollback(
                 session, account, number, author=g.token_name, comment=body.get("comment")
             )
@@ -173,7 +168,7 @@ def _translate(
     account: Account, spec: Any, payload: Any, topic: str, catalogue: Any
 ) -> dict[str, Any]:
     """Translate one payload under ``spec``: the canonical result or why there is none."""
-    hub = _hub()
+    hub = current_hub()
     connector = hub.connector(account)
     try:
         translation = connector.translate(topic, payload)
@@ -205,7 +200,7 @@ def preview(name: str) -> Response:
     version's result. Nothing is saved."""
     account = _account(name)
     body = _json_body()
-    hub = _hub()
+    hub = current_hub()
     with hub.db.transaction() as session:
         current = mapping_store.current(session, account)
         topic = body.get("topic")
@@ -258,7 +253,7 @@ def retranslate(name: str) -> tuple[Response, int]:
     ``needs_attention`` (or the one ``order_id``), with the current mapping."""
     account = _account(name)
     body = request.get_json(silent=True) or {}
-    hub = _hub()
+    hub = current_hub()
     with hub.db.transaction() as session:
         query = select(OrderRow.id).where(OrderRow.account == account.name)
         if body.get("order_id") is not None:

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 
 from hub import audit, release, shipments
 from hub import stock as ledger
-from hub.api import authenticate, page, requires
+from hub.api import authenticate, current_hub, page, requires
 from hub.errors import TranslationError
 from hub.http_errors import ApiError
 from hub.models import StockLedgerRow, StockLevelRow
-from hub.runtime import Hub
 
 bp = Blueprint("stock", __name__, url_prefix="/api")
 bp.before_request(authenticate)
-
-
-def _hub() -> Hub:
-    return current_app.extensions["hub"]
 
 
 @bp.get("/stock")
@@ -29,7 +24,7 @@ def _hub() -> Hub:
 def levels() -> Response:
     """``?client=C`` (default ``default``), optional ``sku`` (repeatable)."""
     client = request.args.get("client", "default")
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         skus = request.args.getlist("sku") or sorted(
             set(
                 session.execute(
@@ -46,11 +41,11 @@ def levels() -> Response:
 def available() -> Response:
     """``?account=A[&sku=S...]``: available-to-sell on one sales channel account."""
     name = request.args.get("account", "")
-    account = _hub().accounts.get(name)
+    account = current_hub().accounts.get(name)
     if account is None:
         raise ApiError(404, "unknown_account", f"no account named {name!r} is configured")
     settings = account.settings
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         skus = request.args.getlist("sku") or sorted(
             set(
                 session.execute(
@@ -108,7 +103,7 @@ def adjustment() -> tuple[Response, int]:
             {"parameter": "delta"},
         )
     try:
-        with _hub().db.transaction() as session:
+        with current_hub().db.transaction() as session:
             if kinds[0] == "delta":
                 on_hand = ledger.adjust(
                     session,
@@ -141,7 +136,7 @@ def adjustment() -> tuple[Response, int]:
             )
             [level] = ledger.levels(session, client, [body["sku"]])
             if level["available"] > 0:
-                release.wake(_hub(), session, client, [body["sku"]])
+                release.wake(current_hub(), session, client, [body["sku"]])
     except ledger.StockError as exc:
         raise ApiError(422, "bad_stock_change", str(exc)) from None
     return jsonify({**level, "location": location, "location_on_hand": on_hand}), 201
@@ -155,7 +150,7 @@ def ship() -> tuple[Response, int]:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "send the shipment as a JSON object")
     try:
-        with _hub().db.transaction() as session:
+        with current_hub().db.transaction() as session:
             recorded = shipments.record(session, body, actor=g.token_name)
             if not recorded.duplicate:
                 audit.record(
@@ -189,7 +184,7 @@ def picklist() -> Response:
             "limit must be a whole number from 1 to 500",
             {"parameter": "limit", "value": raw},
         )
-    with _hub().db.transaction() as session:
+    with current_hub().db.transaction() as session:
         return jsonify(
             ledger.pick_list(session, request.args.get("client", "default"), limit=int(raw))
         )
