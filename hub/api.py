@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 
 from hub import audit, inbox, outbox, shipments, tokens, translation
 from hub.canonical import OrderStatus
+from hub.connectors import Account
 from hub.http_errors import ApiError
 from hub.models import AuditRow, DeliveryRow, JobRow, OrderEventRow, OrderLineRow, OrderRow
 from hub.orders import event_to_json, to_json
@@ -26,6 +27,14 @@ MAX_LIMIT = 200
 def current_hub() -> Hub:
     """The hub serving this request."""
     return current_app.extensions["hub"]
+
+
+def account_or_404(name: str) -> Account:
+    """The configured account of that name, or a 404 that names it."""
+    account = current_hub().accounts.get(name)
+    if account is None:
+        raise ApiError(404, "unknown_account", f"no account named {name!r} is configured")
+    return account
 
 
 def authenticate() -> None:

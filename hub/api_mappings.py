@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
 
 from hub import audit, mapping, mapping_store, translation
-from hub.api import authenticate, current_hub, requires
+from hub.api import account_or_404, authenticate, current_hub, requires
 from hub.canonical import OrderStatus, OrderUpdate, order_to_json
 from hub.connectors import Account
 from hub.errors import HubError, MappingError
@@ -21,13 +21,6 @@ bp = Blueprint("mappings", __name__, url_prefix="/api")
 bp.before_request(authenticate)
 
 _YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
-
-
-def _account(name: str) -> Account:
-    account = current_hub().accounts.get(name)
-    if account is None:
-        raise ApiError(404, "unknown_account", f"no account named {name!r} is configured")
-    return account
 
 
 def _invalid(messages: list[str]) -> ApiError:
@@ -62,7 +55,7 @@ def _json_body() -> dict[str, Any]:
 @bp.get("/mappings/<name>")
 @requires("viewer")
 def read(name: str) -> Response:
-    account = _account(name)
+    account = account_or_404(name)
     with current_hub().db.transaction() as session:
         version = mapping_store.current(session, account)
     return jsonify({**version.to_json(), "source": "account" if version.number else "default"})
@@ -71,7 +64,7 @@ def read(name: str) -> Response:
 @bp.put("/mappings/<name>")
 @requires("editor")
 def write(name: str) -> tuple[Response, int]:
-    account = _account(name)
+    account = account_or_404(name)
     spec = _body_spec()
     try:
         with current_hub().db.transaction() as session:
@@ -86,7 +79,7 @@ def write(name: str) -> tuple[Response, int]:
 @bp.post("/mappings/<name>/validate")
 @requires("viewer")
 def validate(name: str) -> Response:
-    account = _account(name)
+    account = account_or_404(name)
     spec = _body_spec()
     with current_hub().db.transaction() as session:
         messages = mapping_store.check(session, account, spec)
@@ -96,7 +89,7 @@ def validate(name: str) -> Response:
 @bp.get("/mappings/<name>/versions")
 @requires("viewer")
 def versions(name: str) -> Response:
-    account = _account(name)
+    account = account_or_404(name)
     with current_hub().db.transaction() as session:
         items = [v.to_json(with_spec=False) for v in mapping_store.history(session, account)]
     return jsonify({"items": items, "next": None})
@@ -114,7 +107,7 @@ def _get_version(session: Any, account: Account, number: int) -> mapping_store.V
 @bp.get("/mappings/<name>/versions/<int:number>")
 @requires("viewer")
 def version(name: str, number: int) -> Response:
-    account = _account(name)
+    account = account_or_404(name)
     with current_hub().db.transaction() as session:
         return jsonify(_get_version(session, account, number).to_json())
 
@@ -123,7 +116,7 @@ def version(name: str, number: int) -> Response:
 @requires("viewer")
 def diff(name: str) -> Response:
     """``?from=A&to=B`` (``to`` defaults to the current version)."""
-    account = _account(name)
+    account = account_or_404(name)
     try:
         first = int(request.args["from"])
         second = int(request.args["to"]) if "to" in request.args else None
@@ -147,7 +140,7 @@ def diff(name: str) -> Response:
 @bp.post("/mappings/<name>/rollback")
 @requires("editor")
 def rollback(name: str) -> tuple[Response, int]:
-    account = _account(name)
+    account = account_or_404(name)
     body = _json_body()
     number = body.get("version")
     if not isinstance(number, int) or isinstance(number, bool):
@@ -198,7 +191,7 @@ def preview(name: str) -> Response:
     """Translate ``payload`` (or stored ``delivery_id``) with a draft ``spec`` (or the current
     one); show the result, the draft's validation messages, and what differs from the current
     version's result. Nothing is saved."""
-    account = _account(name)
+    account = account_or_404(name)
     body = _json_body()
     hub = current_hub()
     with hub.db.transaction() as session:
@@ -251,7 +244,7 @@ def preview(name: str) -> Response:
 def retranslate(name: str) -> tuple[Response, int]:
     """Translate again, from their stored deliveries, the account's orders in
     ``needs_attention`` (or the one ``order_id``), with the current mapping."""
-    account = _account(name)
+    account = account_or_404(name)
     body = request.get_json(silent=True) or {}
     hub = current_hub()
     with hub.db.transaction() as session:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hub import audit, release, shipments
 from hub import stock as ledger
-from hub.api import authenticate, current_hub, page, requires
+from hub.api import account_or_404, authenticate, current_hub, page, requires
 from hub.errors import TranslationError
 from hub.http_errors import ApiError
 from hub.models import StockLedgerRow, StockLevelRow
@@ -41,9 +41,7 @@ def levels() -> Response:
 def available() -> Response:
     """``?account=A[&sku=S...]``: available-to-sell on one sales channel account."""
     name = request.args.get("account", "")
-    account = current_hub().accounts.get(name)
-    if account is None:
-        raise ApiError(404, "unknown_account", f"no account named {name!r} is configured")
+    account = account_or_404(name)
     settings = account.settings
     with current_hub().db.transaction() as session:
         skus = request.args.getlist("sku") or sorted(

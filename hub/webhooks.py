@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Request, Response, current_app, request
 
+from hub.api import account_or_404
 from hub.http_errors import ApiError
 from hub.inbox import accept
 from hub.runtime import Hub
@@ -86,9 +87,7 @@ def _read_body(req: Request, limit: int) -> bytes:
 def receive(account_name: str) -> Response:
     hub: Hub = current_app.extensions["hub"]
     req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per use
-    account = hub.accounts.get(account_name)
-    if account is None:
-        raise ApiError(404, "unknown_account", f"no account named {account_name!r} is configured")
+    account = account_or_404(account_name)
     limit = hub.settings.max_body
     length = req.content_length
     if length is not None and length > limit:
