@@ -8,7 +8,7 @@ entry-point group as third-party packages do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -29,6 +29,9 @@ class Capability(StrEnum):
     STOCK_PUSH = "stock_push"
     FULFILMENT_PUSH = "fulfilment_push"
     RETURNS = "returns"
+    # warehouses
+    RELEASE = "release"  # orders are sent to the warehouse to pick and pack
+    WAREHOUSE_FEED = "warehouse_feed"  # stock counts and shipments are read back from it
 
 
 class AccountSchema(Schema):
@@ -86,6 +89,65 @@ class Account:
 
 
 @dataclass(frozen=True)
+class ChannelItem:
+    """Where one SKU's stock lives on a sales channel, and the level the channel shows."""
+
+    sku: str
+    item_id: str  # Shopify: InventoryItem GID; WooCommerce: product or variation id
+    location_id: str | None = None  # Shopify: Location GID
+    parent_id: str | None = None  # WooCommerce: the parent product of a variation
+    quantity: int | None = None  # what the channel shows now; None when it does not track
+
+
+@dataclass(frozen=True)
+class StockUpdate:
+    """Set one item to ``quantity``; ``previous`` is what the hub last confirmed there (for
+    compare-and-set where the API has it; None when the hub never confirmed a level)."""
+
+    item: ChannelItem
+    quantity: int
+    previous: int | None = None
+
+
+@dataclass(frozen=True)
+class StockOutcome:
+    """What became of one update. ``quantity`` is what the channel holds afterwards, when
+    known: the new level on success, the channel's own level on a compare-and-set conflict
+    (``stale``)."""
+
+    sku: str
+    ok: bool
+    quantity: int | None = None
+    error: str | None = None
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class StockCount:
+    """A warehouse's count of one SKU at one location (None: the client's default)."""
+
+    sku: str
+    on_hand: int
+    location: str | None = None
+
+
+@dataclass
+class WarehouseBatch:
+    """One unit of what a warehouse reports (a file, a page of an API): applied in one
+    transaction, then handed back to :meth:`Connector.finish` with the outcome.
+
+    ``shipments`` are bodies as ``POST /api/shipments`` takes them; ``state`` is the
+    account's poll state once this batch is applied (a cursor), stored with its effects.
+    """
+
+    ref: str
+    counts: list[StockCount]
+    shipments: list[dict[str, Any]]
+    state: dict[str, Any] | None = None
+    handle: Any = None  # the connector's own (a claimed file's path, say)
+
+
+@dataclass(frozen=True)
 class Delivery:
     """What a connector reads off an incoming webhook, before any translation.
 
@@ -132,6 +194,37 @@ class Connector:
     def translate(self, topic: str, payload: Any) -> Translation:
         """Pure: a parsed payload to a canonical translation. Raises TranslationError."""
         raise NotImplementedError
+
+    # -- stock push (channels with ``stock_push``) -----------------------------------------
+    #: the most updates one API call may carry
+    stock_batch_size: ClassVar[int] = 100
+
+    def stock_items(self) -> Iterator[ChannelItem]:
+        """Every item on the channel that has a SKU, with the level the channel shows."""
+        raise NotImplementedError
+
+    def push_stock(self, updates: list[StockUpdate], key: str) -> list[StockOutcome]:
+        """Set the levels of at most ``stock_batch_size`` items in one call; one outcome per
+        update. ``key`` is the batch's idempotency key (the same on a retry of the same
+        updates). A failure of the whole call raises (``RetryableError``, ``AuthError``)."""
+        raise NotImplementedError
+
+    # -- warehouses (``release``, ``warehouse_feed``) --------------------------------------
+    def release_order(self, order: dict[str, Any]) -> str | None:
+        """Send a canonical order (JSON as the API shows it) to be picked and packed; return
+        the warehouse's reference for it. Sending the same order twice makes one order."""
+        raise NotImplementedError
+
+    def cancel_order(self, order: dict[str, Any], reference: str | None) -> None:
+        """Stop a released order at the warehouse (nothing when it is not there)."""
+        raise NotImplementedError
+
+    def poll(self, state: dict[str, Any]) -> Iterator[WarehouseBatch]:
+        """What the warehouse has to report since ``state`` (the last applied batch's)."""
+        raise NotImplementedError
+
+    def finish(self, batch: WarehouseBatch, error: str | None) -> None:
+        """Called once a batch was applied (``error`` None) or refused (``error`` says why)."""
 
 
 @cache

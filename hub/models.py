@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -285,3 +286,39 @@ class ParcelRow(Base):
     estimated_delivery: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: [{"position": i, "sku": ..., "quantity": n}] against the order's lines
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class ChannelItemRow(Base):
+    """One SKU on one sales channel account: where its stock lives there (read from the
+    channel's products) and the level the channel last confirmed.
+
+    ``dirty`` marks a SKU whose stock changed in the hub since its last push, so a sync pass
+    reads only those; ``confirmed`` is None until the channel confirms a level.
+    """
+
+    __tablename__ = "channel_items"
+    __table_args__ = (Index("ix_channel_items_dirty", "account", "dirty"),)
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(200), primary_key=True)
+    client: Mapped[str] = mapped_column(String(100), index=True)
+    item_id: Mapped[str] = mapped_column(String(200))
+    location_id: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(200))
+    confirmed: Mapped[int | None] = mapped_column(Integer)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class AccountStateRow(Base):
+    """What a connector keeps between runs for one account (a warehouse feed's cursor, the
+    last stock sync's figures)."""
+
+    __tablename__ = "account_state"
+
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

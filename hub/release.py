@@ -3,7 +3,9 @@ client's warehouse as a job; short of stock, it waits (``ready``, the shortfall 
 timeline) and is tried again when stock arrives. A cancelled order gives its stock back.
 
 The built-in ledger is the warehouse when a client has no warehouse account: releasing there
-is the allocation itself, and picking and packing follow in the hub.
+is the allocation itself, and picking and packing follow in the hub. An outside warehouse
+(``hub.warehouse``) gets the allocated order as a job, and the order is ``released`` when it
+has taken it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import outbox, stock
+from hub import outbox, stock, warehouse
 from hub.canonical import OrderStatus
 from hub.models import OrderEventRow, OrderLineRow, OrderRow
 from hub.orders import add_event
@@ -22,7 +24,6 @@ from hub.values import now
 from hub.worker import job_handler
 
 RELEASE = "order.release"
-LEDGER = "ledger"
 
 
 def after_change(hub: Hub, session: Session, order: OrderRow) -> None:
@@ -33,6 +34,7 @@ def after_change(hub: Hub, session: Session, order: OrderRow) -> None:
             session, RELEASE, {"order_id": order.id}, max_attempts=hub.settings.job_max_attempts
         )
     elif order.status == OrderStatus.CANCELLED:
+        warehouse.cancel(hub, session, order)
         returned = stock.deallocate(session, order.id)
         if returned:
             add_event(
@@ -75,6 +77,17 @@ def _last_waiting(session: Session, order_id: int) -> str | None:
     ).scalar_one_or_none()
 
 
+def _said(session: Session, order_id: int, kind: str) -> bool:
+    return (
+        session.execute(
+            select(OrderEventRow.id)
+            .where(OrderEventRow.order_id == order_id, OrderEventRow.kind == kind)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 @job_handler(RELEASE)
 def release_order(hub: Hub, session: Session, payload: dict[str, Any]) -> None:
     order = session.execute(
@@ -88,6 +101,18 @@ def release_order(hub: Hub, session: Session, payload: dict[str, Any]) -> None:
         if _last_waiting(session, order.id) != message:  # say it once, not on every try
             add_event(session, order, "waiting_for_stock", message, data={"short": short})
         return
+    outside = warehouse.warehouse_for(hub, order.client)
+    if outside is not None:
+        if not _said(session, order.id, "allocated"):
+            add_event(
+                session,
+                order,
+                "allocated",
+                f"stock allocated; sending to warehouse {outside.name}",
+                data={"warehouse": outside.name},
+            )
+        warehouse.send(hub, session, order, outside)
+        return
     order.status = OrderStatus.RELEASED.value
     order.data = {**order.data, "status": order.status}
     order.updated_at = now()
@@ -95,6 +120,6 @@ def release_order(hub: Hub, session: Session, payload: dict[str, Any]) -> None:
         session,
         order,
         "released",
-        f"stock allocated; released to the {LEDGER}",
-        data={"warehouse": LEDGER},
+        f"stock allocated; released to the {warehouse.LEDGER}",
+        data={"warehouse": warehouse.LEDGER},
     )

@@ -26,17 +26,36 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hub.worker")
 
-Handler = Callable[["Hub", Session, dict[str, Any]], None]
+Handler = Callable[..., None]
 HANDLERS: dict[str, Handler] = {}
+#: kinds whose handlers open their own transactions (see :func:`job_handler`)
+OWN_TRANSACTIONS: set[str] = set()
 #: modules whose handlers every worker runs
-BUILTIN_HANDLER_MODULES = ("hub.translation", "hub.release", "hub.scheduler")
+BUILTIN_HANDLER_MODULES = (
+    "hub.translation",
+    "hub.release",
+    "hub.scheduler",
+    "hub.warehouse",
+    "hub.stock_sync",
+)
 
 
-def job_handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that runs jobs of ``kind``."""
+def job_handler(kind: str, *, own_transactions: bool = False) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind``: ``fn(hub, session, payload)``, run
+    inside the transaction that completes the job.
+
+    A handler that talks to an outside system takes ``own_transactions``: it is called as
+    ``fn(hub, payload)`` and opens short transactions itself, so no database lock is held
+    while it waits on the network. Its effects must then be safe to repeat (the job runs
+    again if the worker dies before completing it).
+    """
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if own_transactions:
+            OWN_TRANSACTIONS.add(kind)
+        else:
+            OWN_TRANSACTIONS.discard(kind)
         return fn
 
     return register
@@ -81,8 +100,11 @@ class Worker:
                 self.hub.db, job, f"no handler for job kind {job.kind!r}", settings, permanent=True
             )
         try:
+            if job.kind in OWN_TRANSACTIONS:
+                handler(self.hub, job.payload)
             with self.hub.db.transaction() as session:
-                handler(self.hub, session, job.payload)
+                if job.kind not in OWN_TRANSACTIONS:
+                    handler(self.hub, session, job.payload)
                 if not outbox.complete(session, job):
                     raise LeaseLost(f"job {job.id} was taken over by another worker")
             return outbox.DONE

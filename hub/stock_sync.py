@@ -1,0 +1,1 @@
+"""Stock sync to sales channels."""
