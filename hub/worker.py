@@ -14,9 +14,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from hub import outbox
 from hub.errors import AuthError, PermanentError, RetryableError
