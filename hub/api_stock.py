@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from hub import audit, release, shipments
+from hub import audit, release, shipments, stock_sync, warehouse
 from hub import stock as ledger
 from hub.api import account_or_404, authenticate, current_hub, page, requires
 from hub.errors import TranslationError
 from hub.http_errors import ApiError
-from hub.models import StockLedgerRow, StockLevelRow
+from hub.models import ChannelItemRow, StockLedgerRow, StockLevelRow
+from hub.values import iso
 
 bp = Blueprint("stock", __name__, url_prefix="/api")
 bp.before_request(authenticate)
@@ -39,10 +41,10 @@ def levels() -> Response:
 @bp.get("/stock/available")
 @requires("viewer")
 def available() -> Response:
-    """``?account=A[&sku=S...]``: available-to-sell on one sales channel account."""
+    """``?account=A[&sku=S...]``: available-to-sell on one sales channel account, with what
+    the channel last confirmed for each SKU it lists."""
     name = request.args.get("account", "")
     account = account_or_404(name)
-    settings = account.settings
     with current_hub().db.transaction() as session:
         skus = request.args.getlist("sku") or sorted(
             set(
@@ -51,23 +53,93 @@ def available() -> Response:
                 ).scalars()
             )
         )
-        ats = ledger.available_to_sell(
-            session,
-            account.client,
-            skus,
-            locations=settings.get("stock_locations"),
-            buffer=settings.get("stock_buffer", 0),
-            buffers=settings.get("stock_buffers"),
-            share=settings.get("stock_share", 1.0),
-        )
-    return jsonify(
-        {
-            "account": name,
-            "client": account.client,
-            "items": [{"sku": sku, "available_to_sell": n} for sku, n in ats.items()],
-            "next": None,
+        ats = stock_sync.available(session, account, skus)
+        on_channel = {
+            row.sku: row
+            for row in session.execute(
+                select(ChannelItemRow).where(
+                    ChannelItemRow.account == name, ChannelItemRow.sku.in_(skus)
+                )
+            ).scalars()
         }
-    )
+    items = []
+    for sku, n in ats.items():
+        item: dict[str, Any] = {"sku": sku, "available_to_sell": n}
+        row = on_channel.get(sku)
+        if row is not None:
+            item["channel"] = {
+                "confirmed": row.confirmed,
+                "confirmed_at": iso(row.confirmed_at),
+                "pending": row.dirty or row.confirmed != n,
+                "last_error": row.last_error,
+            }
+        items.append(item)
+    return jsonify({"account": name, "client": account.client, "items": items, "next": None})
+
+
+@bp.get("/stock/sync")
+@requires("viewer")
+def sync_status() -> Response:
+    """Every channel account with stock push: its last pass and what is waiting."""
+    hub = current_hub()
+    items = []
+    with hub.db.transaction() as session:
+        counts = {
+            (account, dirty): n
+            for account, dirty, n in session.execute(
+                select(ChannelItemRow.account, ChannelItemRow.dirty, func.count()).group_by(
+                    ChannelItemRow.account, ChannelItemRow.dirty
+                )
+            )
+        }
+        errors = dict(
+            session.execute(
+                select(ChannelItemRow.account, func.count())
+                .where(ChannelItemRow.last_error.is_not(None))
+                .group_by(ChannelItemRow.account)
+            ).all()
+        )
+        for account in stock_sync.push_accounts(hub):
+            items.append(
+                {
+                    "account": account.name,
+                    "client": account.client,
+                    "connector": account.connector,
+                    "items": counts.get((account.name, False), 0)
+                    + counts.get((account.name, True), 0),
+                    "changed": counts.get((account.name, True), 0),
+                    "refused": errors.get(account.name, 0),
+                    "last_sync": stock_sync.last_sync(session, account.name),
+                }
+            )
+    return jsonify({"items": items, "next": None})
+
+
+@bp.post("/stock/sync")
+@requires("editor")
+def sync_now() -> tuple[Response, int]:
+    """``{"account"?: A, "mode"?: "delta" | "full"}``: queue a pass now (every account when
+    none is named)."""
+    hub = current_hub()
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    mode = body.get("mode", "delta")
+    if mode not in ("delta", "full"):
+        raise ApiError(400, "bad_request", "mode must be delta or full", {"field": "mode"})
+    accounts = stock_sync.push_accounts(hub)
+    if body.get("account") is not None:
+        accounts = [a for a in accounts if a.name == body["account"]]
+        if not accounts:
+            raise ApiError(
+                404, "not_found", f"no channel account {body['account']!r} with stock push"
+            )
+    queued = []
+    with hub.db.transaction() as session:
+        for account in accounts:
+            stock_sync.queue(hub, session, account, mode, key=f"api:{uuid.uuid4().hex}")
+            queued.append(account.name)
+        audit.record(session, g.token_name, "stock.sync", ",".join(queued) or "-", {"mode": mode})
+    return jsonify({"queued": queued, "mode": mode}), 202
 
 
 @bp.get("/stock/ledger")
@@ -91,7 +163,7 @@ def adjustment() -> tuple[Response, int]:
             400, "bad_request", "send a JSON object with sku, reason and delta or on_hand"
         )
     client = body.get("client", "default")
-    location = body.get("location", ledger.DEFAULT_LOCATION)
+    location = body.get("location") or warehouse.default_location(current_hub(), client)
     kinds = [k for k in ("delta", "on_hand") if k in body]
     if len(kinds) != 1 or not isinstance(body[kinds[0]], int) or isinstance(body[kinds[0]], bool):
         raise ApiError(

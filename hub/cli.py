@@ -356,20 +356,20 @@ def stock() -> None:
 @click.option(
     "--location",
     "default_location",
-    default="default",
-    show_default=True,
-    help="for rows without a location column",
+    default=None,
+    help="for rows without a location column (default: the client's default location)",
 )
-def stock_import(path: str, client: str, default_location: str) -> None:
+def stock_import(path: str, client: str, default_location: str | None) -> None:
     """Set on hand from a CSV file: header sku,on_hand[,location].
 
     Every row is checked first; a file with any error changes nothing and every error is
     reported with its line number."""
-    from hub import release
+    from hub import release, warehouse
     from hub import stock as ledger
 
     hub = _hub()
     migrate.upgrade(hub.db)
+    default_location = default_location or warehouse.default_location(hub, client)
     with open(path, newline="", encoding="utf-8-sig") as handle:
         rows, errors = ledger.parse_levels_csv(handle.read(), default_location=default_location)
     for error in errors:
@@ -402,6 +402,57 @@ def stock_import(path: str, client: str, default_location: str) -> None:
         f"{len(rows)} rows for client {client!r}: {changed} levels changed; "
         f"{woken} waiting order(s) queued for release"
     )
+
+
+@stock.command("sync")
+@click.option("--account", "names", multiple=True, help="only this channel account (repeatable)")
+@click.option("--full", is_flag=True, help="read the channel's levels back and fix any drift")
+def stock_sync(names: tuple[str, ...], full: bool) -> None:
+    """Push available-to-sell to the sales channels now.
+
+    Every SKU is compared with what its channel last confirmed and only differences are
+    sent; --full first reads every item and level from the channel (new SKUs, drift)."""
+    from hub import stock_sync as sync
+    from hub.errors import ConnectorError
+
+    hub = _hub()
+    migrate.upgrade(hub.db)
+    accounts = sync.push_accounts(hub)
+    if names:
+        unknown = sorted(set(names) - {a.name for a in accounts})
+        if unknown:
+            known = ", ".join(a.name for a in accounts) or "none"
+            raise click.ClickException(
+                f"not a channel account with stock push: {', '.join(unknown)} (known: {known})"
+            )
+        accounts = [a for a in accounts if a.name in names]
+    if not accounts:
+        raise click.ClickException("no channel account with stock push is configured")
+    failed = 0
+    for account in accounts:
+        with click.progressbar(
+            length=1, label=f"{account.name}: pushing", file=sys.stderr, show_pos=True
+        ) as bar:
+
+            def step(sent: int, total: int, bar=bar) -> None:
+                bar.length = max(total, 1)
+                bar.update(sent)
+
+            try:
+                report = sync.sync_account(hub, account, "full" if full else "delta", progress=step)
+            except ConnectorError as exc:
+                failed += 1
+                click.echo(f"{account.name}: failed: {exc.message}", err=True)
+                continue
+        click.echo(
+            f"{account.name}: {report.checked} SKUs checked, {report.pushed} pushed in "
+            f"{report.calls} call(s), {len(report.errors)} refused, {len(report.drift)} drifted, "
+            f"{report.new_items} new, {report.seconds:.2f}s"
+        )
+        for error in report.errors[:20]:
+            click.echo(f"  {error['sku']}: {error['error']}", err=True)
+    if failed:
+        raise click.ClickException(f"{failed} account(s) failed; their changes stay due")
 
 
 @cli.command()

@@ -35,7 +35,10 @@ class Hub:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.settings.database_url)
+        db = Database(self.settings.database_url)
+        # Hooks that run at commit (a stock change queues its channel pushes) find the hub here.
+        db.sessions.configure(info={"hub": self})
+        return db
 
     @cached_property
     def mappings(self) -> Any:

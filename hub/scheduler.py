@@ -30,23 +30,36 @@ class Periodic:
     payload: dict[str, Any]
 
 
-#: what runs on a timer; later capabilities (stock sync, tracking polls) add theirs here
+#: what runs on a timer at fixed intervals
 PERIODIC: list[Periodic] = [
     Periodic(PRUNE_JOBS, timedelta(hours=1), {"keep_days": 7}),
 ]
+
+
+def periodic(hub: Hub) -> list[Periodic]:
+    """Everything on a timer: the fixed list, and the passes whose intervals are settings."""
+    s = hub.settings
+    timed = [
+        # stock_sync and warehouse register these job kinds (hub.worker loads both)
+        Periodic("stock.sync_all", timedelta(seconds=s.stock_sync_interval), {"mode": "delta"}),
+        Periodic("stock.sync_all", timedelta(seconds=s.stock_reconcile_interval), {"mode": "full"}),
+        Periodic("warehouse.poll_all", timedelta(seconds=s.warehouse_poll_interval), {}),
+    ]
+    return PERIODIC + [p for p in timed if p.every.total_seconds() > 0]
 
 
 def enqueue_slot(hub: Hub, periodic: Periodic) -> int | None:
     """Enqueue the job for the current time slot, unless a scheduler already did."""
     seconds = int(periodic.every.total_seconds())
     slot = int(now().timestamp()) // seconds * seconds
+    mode = periodic.payload.get("mode")
     with hub.db.transaction() as session:
         job_id = outbox.enqueue(
             session,
             periodic.kind,
-            periodic.payload,
+            {**periodic.payload, "slot": slot},
             max_attempts=hub.settings.job_max_attempts,
-            dedupe_key=f"schedule:{periodic.kind}:{slot}",
+            dedupe_key=f"schedule:{periodic.kind}{':' + mode if mode else ''}:{slot}",
         )
     if job_id is not None:
         log.info("scheduled %s for slot %s (job %s)", periodic.kind, slot, job_id)
@@ -56,17 +69,18 @@ def enqueue_slot(hub: Hub, periodic: Periodic) -> int | None:
 def build(hub: Hub, scheduler: BaseScheduler | None = None) -> BaseScheduler:
     """A scheduler with every periodic trigger added (not yet started)."""
     scheduler = scheduler or BackgroundScheduler(timezone="UTC")
-    for periodic in PERIODIC:
+    for timed in periodic(hub):
+        mode = timed.payload.get("mode")
         scheduler.add_job(
             enqueue_slot,
             "interval",
-            args=[hub, periodic],
-            seconds=periodic.every.total_seconds(),
-            id=periodic.kind,
+            args=[hub, timed],
+            seconds=timed.every.total_seconds(),
+            id=f"{timed.kind}:{mode}" if mode else timed.kind,
             next_run_time=now(),
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=int(periodic.every.total_seconds()),
+            misfire_grace_time=max(1, int(timed.every.total_seconds())),
         )
     return scheduler
 

@@ -32,6 +32,14 @@ class Settings:
     job_backoff_max: float = 3600.0
     #: seconds an idle worker waits before looking for jobs again
     worker_poll: float = 0.5
+    #: seconds stock changes gather before they are pushed together (a sell-out goes at once)
+    stock_sync_delay: float = 5.0
+    #: seconds between passes that compare every SKU's available-to-sell with the channel's
+    stock_sync_interval: float = 300.0
+    #: seconds between reconciliations that read every channel's levels back and fix drift
+    stock_reconcile_interval: float = 21600.0
+    #: seconds between polls of each outside warehouse for stock counts and shipments
+    warehouse_poll_interval: float = 60.0
 
 
 _ENV = {
@@ -45,6 +53,10 @@ _ENV = {
     "job_backoff": "HUB_JOB_BACKOFF",
     "job_backoff_max": "HUB_JOB_BACKOFF_MAX",
     "worker_poll": "HUB_WORKER_POLL",
+    "stock_sync_delay": "HUB_STOCK_SYNC_DELAY",
+    "stock_sync_interval": "HUB_STOCK_SYNC_INTERVAL",
+    "stock_reconcile_interval": "HUB_STOCK_RECONCILE_INTERVAL",
+    "warehouse_poll_interval": "HUB_WAREHOUSE_POLL_INTERVAL",
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from hub.db import upsert_insert
@@ -80,6 +80,24 @@ def parse_levels_csv(
     return rows, errors
 
 
+def touched(session: Session, client: str, skus: Iterable[str]) -> None:
+    """Note that the available stock of ``skus`` changed in this transaction: at commit, the
+    sales channels selling them are told (``hub.stock_sync.on_commit``)."""
+    session.info.setdefault(TOUCHED, {}).setdefault(client, set()).update(skus)
+
+
+TOUCHED = "stock_touched"
+
+
+@event.listens_for(Session, "before_commit")
+def _queue_pushes(session: Session) -> None:
+    changed = session.info.pop(TOUCHED, None)
+    if changed:
+        from hub.stock_sync import on_commit  # the sync engine sits above the ledger
+
+        on_commit(session, changed)
+
+
 def _level(session: Session, client: str, sku: str, location: str) -> StockLevelRow:
     """The level row, created at zero if new, locked for this transaction."""
     session.execute(
@@ -118,6 +136,7 @@ def adjust(
             f"{sku!r} at {location!r} has {level.on_hand} on hand; cannot take {-delta}"
         )
     if delta:
+        touched(session, client, [sku])
         level.on_hand += delta
         level.updated_at = now()
         session.add(
@@ -187,14 +206,15 @@ def import_levels(
     return changed
 
 
-def _allocated(session: Session, client: str, skus: list[str]) -> dict[str, int]:
-    return dict(
-        session.execute(
-            select(AllocationRow.sku, func.sum(AllocationRow.quantity))
-            .where(AllocationRow.client == client, AllocationRow.sku.in_(skus))
-            .group_by(AllocationRow.sku)
-        ).all()
+def _allocated(session: Session, client: str, skus: list[str] | None) -> dict[str, int]:
+    query = (
+        select(AllocationRow.sku, func.sum(AllocationRow.quantity))
+        .where(AllocationRow.client == client)
+        .group_by(AllocationRow.sku)
     )
+    if skus is not None:
+        query = query.where(AllocationRow.sku.in_(skus))
+    return dict(session.execute(query).all())
 
 
 def _on_hand(session: Session, client: str, skus: list[str], lock: bool = False) -> dict[str, int]:
@@ -252,6 +272,7 @@ def allocate(session: Session, order: OrderRow) -> list[str]:
     ]
     if short:
         return short
+    touched(session, order.client, skus)
     session.add_all(
         AllocationRow(
             order_id=order.id,
@@ -272,6 +293,7 @@ def deallocate(session: Session, order_id: int) -> int:
     rows = session.execute(select(AllocationRow).where(AllocationRow.order_id == order_id))
     count = 0
     for row in rows.scalars():
+        touched(session, row.client, [row.sku])
         session.delete(row)
         count += 1
     return count
@@ -350,7 +372,7 @@ def pick_list(session: Session, client: str, *, limit: int = 50) -> dict[str, An
 def available_to_sell(
     session: Session,
     client: str,
-    skus: list[str],
+    skus: list[str] | None,
     *,
     locations: list[str] | None = None,
     buffer: int = 0,
@@ -359,19 +381,22 @@ def available_to_sell(
 ) -> dict[str, int]:
     """What one sales channel may sell of each SKU: the ``share`` of (on hand at
     ``locations`` - allocated to unshipped orders), rounded down, less the SKU's safety
-    buffer (``buffers`` over ``buffer``), never below zero."""
+    buffer (``buffers`` over ``buffer``), never below zero. ``skus`` None: every SKU the
+    client holds or has allocated."""
     query = (
         select(StockLevelRow.sku, func.sum(StockLevelRow.on_hand))
-        .where(StockLevelRow.client == client, StockLevelRow.sku.in_(skus))
+        .where(StockLevelRow.client == client)
         .group_by(StockLevelRow.sku)
     )
+    if skus is not None:
+        query = query.where(StockLevelRow.sku.in_(skus))
     if locations is not None:
         query = query.where(StockLevelRow.location.in_(locations))
     held = dict(session.execute(query).all())
     allocated = _allocated(session, client, skus)
     buffers = buffers or {}
     out = {}
-    for sku in skus:
+    for sku in skus if skus is not None else held.keys() | allocated.keys():
         free = max(0, int(held.get(sku, 0)) - int(allocated.get(sku, 0)))
         out[sku] = max(0, int(free * share) - buffers.get(sku, buffer))
     return out

@@ -1,1 +1,423 @@
-"""Stock sync to sales channels."""
+"""Stock sync: every sales channel shows what the hub says it may sell, and no more.
+
+For each channel account with ``stock_push``, the hub keeps one row per SKU on that channel
+(``channel_items``: where the stock lives there, read from the channel's products, and the
+level the channel last confirmed). A pass pushes a SKU only when its available-to-sell
+(``hub.stock.available_to_sell`` with the account's locations, buffers and share) differs
+from what the channel confirmed, sell-outs first, in batches of the API's size.
+
+Passes, all ``stock.sync`` jobs that hold no database lock while they talk to the channel:
+
+* ``dirty``: the SKUs whose stock changed since their last push. Every stock change marks its
+  SKUs at commit and queues this pass a few seconds later (``stock_sync_delay``) so changes
+  travel together; a change that sells a SKU out on a channel queues it at once.
+* ``delta``: every SKU of the account against its last confirmed level (on a timer, and
+  ``hub stock sync``), which also catches changes of buffers or shares in the accounts file.
+* ``full``: reads the channel's items and levels back first (``hub stock sync --full``, and on
+  a timer): new SKUs are mapped, drift (the channel showing something else than the hub last
+  confirmed) is reported and fixed.
+
+Compare-and-set, where the API has it (Shopify): each update says what the hub last confirmed.
+If the channel moved meanwhile (a sale there the hub has not heard of yet), the hub lowers it
+when it must but never raises it above what the channel shows, so a sale in flight is not
+sold twice; the reconciliation settles what is left.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from hub import outbox, stock
+from hub.connectors import Account, Capability, ChannelItem, StockUpdate, connector_class
+from hub.db import upsert_insert
+from hub.errors import AuthError, RetryableError
+from hub.models import ChannelItemRow
+from hub.runtime import Hub
+from hub.values import iso, now
+from hub.warehouse import load_state, save_state
+from hub.worker import job_handler
+
+log = logging.getLogger("hub.stock_sync")
+
+SYNC = "stock.sync"
+SYNC_ALL = "stock.sync_all"
+MODES = ("dirty", "delta", "full")
+_CHUNK = 500  # SKUs per IN (...) list
+_ZERO_CHECK_LIMIT = 1000  # above this many SKUs in one change, the gathered pass is soon enough
+
+#: ``progress(sent_now, total)``: called once the pass is planned, then after every call
+Progress = Callable[[int, int], None]
+
+
+def push_accounts(hub: Hub, client: str | None = None) -> list[Account]:
+    """Channel accounts whose stock the hub keeps (of one client, or all)."""
+    return [
+        a
+        for a in hub.accounts.values()
+        if (client is None or a.client == client)
+        and Capability.STOCK_PUSH in connector_class(a.connector).capabilities
+    ]
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def available(session: Session, account: Account, skus: list[str] | None) -> dict[str, int]:
+    """Available-to-sell on ``account`` for ``skus`` (None: every SKU its client holds)."""
+    s = account.settings
+    options = dict(
+        locations=s.get("stock_locations"),
+        buffer=s.get("stock_buffer", 0),
+        buffers=s.get("stock_buffers"),
+        share=s.get("stock_share", 1.0),
+    )
+    if skus is None or len(skus) > _CHUNK * 4:
+        return stock.available_to_sell(session, account.client, None, **options)
+    out: dict[str, int] = {}
+    for part in _chunks(skus, _CHUNK):
+        out.update(stock.available_to_sell(session, account.client, part, **options))
+    return out
+
+
+# -- marking changes at commit -----------------------------------------------------------------
+
+
+def on_commit(session: Session, changed: dict[str, set[str]]) -> None:
+    """Mark changed SKUs on every channel of their client and queue the passes (called by the
+    ledger just before a transaction that changed stock commits)."""
+    hub: Hub | None = session.info.get("hub")
+    for client, skus in changed.items():
+        ordered = sorted(skus)
+        marked: set[str] = set()
+        for part in _chunks(ordered, _CHUNK):
+            marked.update(
+                session.execute(
+                    update(ChannelItemRow)
+                    .where(
+                        ChannelItemRow.client == client,
+                        ChannelItemRow.sku.in_(part),
+                        ChannelItemRow.dirty.is_(False),
+                    )
+                    .values(dirty=True)
+                    .returning(ChannelItemRow.account)
+                )
+                .scalars()
+                .all()
+            )
+        if hub is None:
+            continue  # no scheduler to tell: the timed passes pick the marks up
+        at = now().timestamp()
+        delay = hub.settings.stock_sync_delay
+        # every change in one window of `delay` seconds joins the pass at the window's end
+        gathered = (math.floor(at / delay) + 1) * delay if delay > 0 else at
+        for account in push_accounts(hub, client):
+            if account.name in marked:
+                queue(
+                    hub,
+                    session,
+                    account,
+                    "dirty",
+                    run_at=datetime.fromtimestamp(gathered, UTC),
+                    key=f"gather:{gathered}",
+                )
+            if len(ordered) <= _ZERO_CHECK_LIMIT and _sells_out(session, account, ordered):
+                queue(hub, session, account, "dirty", key=f"zero:{int(at)}")
+
+
+def _sells_out(session: Session, account: Account, skus: list[str]) -> bool:
+    """True when one of ``skus`` is now 0 to sell on the account but the channel shows more."""
+    confirmed = dict(
+        session.execute(
+            select(ChannelItemRow.sku, ChannelItemRow.confirmed).where(
+                ChannelItemRow.account == account.name, ChannelItemRow.sku.in_(skus)
+            )
+        ).all()
+    )
+    if not confirmed:
+        return False
+    levels = available(session, account, list(confirmed))
+    return any(levels.get(sku, 0) == 0 and shown != 0 for sku, shown in confirmed.items())
+
+
+def queue(
+    hub: Hub, session: Session, account: Account, mode: str, *, key: str, run_at=None
+) -> int | None:
+    """Queue a pass for an account (once per ``key``)."""
+    return outbox.enqueue(
+        session,
+        SYNC,
+        {"account": account.name, "mode": mode},
+        max_attempts=hub.settings.job_max_attempts,
+        dedupe_key=f"{SYNC}:{account.name}:{mode}:{key}",
+        run_at=run_at,
+    )
+
+
+# -- a pass ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What one pass did (kept as the account's last sync, shown by ``/api/stock/sync``)."""
+
+    account: str
+    mode: str
+    started_at: str = ""
+    finished_at: str | None = None
+    seconds: float = 0.0
+    checked: int = 0
+    pushed: int = 0
+    confirmed: int = 0
+    calls: int = 0
+    stale: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    new_items: int = 0
+    failed: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["errors"] = data["errors"][:100]
+        data["drift"] = data["drift"][:100]
+        data["drift_count"] = len(self.drift)
+        data["error_count"] = len(self.errors)
+        return data
+
+
+def _store_items(
+    session: Session, account: Account, items: list[ChannelItem], report: Report
+) -> None:
+    """Make the item map what the channel holds: new SKUs added, ids refreshed, SKUs gone from
+    the channel dropped, and each level the channel shows taken as confirmed. A level that
+    differs from what the hub last confirmed is drift, reported."""
+    at = now()
+    before = dict(
+        session.execute(
+            select(ChannelItemRow.sku, ChannelItemRow.confirmed).where(
+                ChannelItemRow.account == account.name
+            )
+        ).all()
+    )
+    insert = upsert_insert(session.get_bind().dialect.name)
+    seen: set[str] = set()
+    for part in _chunks(items, _CHUNK):
+        rows = []
+        for i in part:
+            if i.sku in seen:
+                continue  # the connector warned; the first one wins
+            seen.add(i.sku)
+            if i.sku not in before:
+                report.new_items += 1
+            elif before[i.sku] is not None and i.quantity != before[i.sku]:
+                report.drift.append({"sku": i.sku, "channel": i.quantity, "hub": before[i.sku]})
+            rows.append(
+                dict(
+                    account=account.name,
+                    sku=i.sku,
+                    client=account.client,
+                    item_id=i.item_id,
+                    location_id=i.location_id,
+                    parent_id=i.parent_id,
+                    confirmed=i.quantity,
+                    confirmed_at=at,
+                    dirty=False,
+                    last_error=None,
+                    updated_at=at,
+                )
+            )
+        if not rows:
+            continue
+        stmt = insert(ChannelItemRow).values(rows)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["account", "sku"],
+                set_={
+                    name: getattr(stmt.excluded, name)
+                    for name in (
+                        "item_id",
+                        "location_id",
+                        "parent_id",
+                        "confirmed",
+                        "confirmed_at",
+                        "updated_at",
+                    )
+                },
+            )
+        )
+    gone = sorted(set(before) - seen)
+    for part in _chunks(gone, _CHUNK):
+        session.execute(
+            delete(ChannelItemRow).where(
+                ChannelItemRow.account == account.name, ChannelItemRow.sku.in_(part)
+            )
+        )
+
+
+def _plan(session: Session, account: Account, mode: str) -> tuple[list[StockUpdate], int]:
+    """The updates a pass must send, sell-outs first, and how many SKUs it compared."""
+    query = select(
+        ChannelItemRow.sku,
+        ChannelItemRow.item_id,
+        ChannelItemRow.location_id,
+        ChannelItemRow.parent_id,
+        ChannelItemRow.confirmed,
+    ).where(ChannelItemRow.account == account.name)
+    if mode == "dirty":
+        query = query.where(ChannelItemRow.dirty.is_(True))
+    rows = session.execute(query).all()
+    if mode == "dirty" and rows:
+        for part in _chunks([r.sku for r in rows], _CHUNK):
+            session.execute(
+                update(ChannelItemRow)
+                .where(ChannelItemRow.account == account.name, ChannelItemRow.sku.in_(part))
+                .values(dirty=False)
+            )
+    levels = available(session, account, None if mode != "dirty" else [r.sku for r in rows])
+    updates = [
+        StockUpdate(
+            ChannelItem(row.sku, row.item_id, row.location_id, row.parent_id),
+            levels.get(row.sku, 0),
+            row.confirmed,
+        )
+        for row in rows
+        if levels.get(row.sku, 0) != row.confirmed
+    ]
+    updates.sort(key=lambda u: (u.quantity != 0, u.item.sku))  # sold out goes first
+    return updates, len(rows)
+
+
+def _record(
+    session: Session, account: Account, batch: list[StockUpdate], outcomes, report: Report
+) -> list[StockUpdate]:
+    """Store the channel's answers; returns follow-up updates for compare-and-set conflicts
+    where the hub must lower a level the channel shows."""
+    at = now()
+    wanted = {u.item.sku: u for u in batch}
+    follow: list[StockUpdate] = []
+    for outcome in outcomes:
+        values: dict[str, Any]
+        if outcome.ok:
+            report.confirmed += 1
+            values = {"confirmed": outcome.quantity, "confirmed_at": at, "last_error": None}
+        elif outcome.stale and outcome.quantity is not None:
+            report.stale += 1
+            values = {"confirmed": outcome.quantity, "confirmed_at": at, "last_error": None}
+            update_ = wanted.get(outcome.sku)
+            if update_ is not None and update_.quantity < outcome.quantity:
+                follow.append(StockUpdate(update_.item, update_.quantity, outcome.quantity))
+        else:
+            report.errors.append({"sku": outcome.sku, "error": outcome.error or "refused"})
+            values = {"last_error": outcome.error or "refused"}
+        session.execute(
+            update(ChannelItemRow)
+            .where(ChannelItemRow.account == account.name, ChannelItemRow.sku == outcome.sku)
+            .values(**values)
+        )
+    return follow
+
+
+def _remark(hub: Hub, account: Account, updates: list[StockUpdate]) -> None:
+    """Unsent updates stay due: mark them for the next pass."""
+    with hub.db.transaction() as session:
+        for part in _chunks([u.item.sku for u in updates], _CHUNK):
+            session.execute(
+                update(ChannelItemRow)
+                .where(ChannelItemRow.account == account.name, ChannelItemRow.sku.in_(part))
+                .values(dirty=True)
+            )
+
+
+def sync_account(
+    hub: Hub, account: Account, mode: str = "delta", progress: Progress | None = None
+) -> Report:
+    """One pass for one channel account (see the module's docstring for the modes).
+
+    A pass with no item map yet reads the channel first. Raises ``RetryableError`` or
+    ``AuthError`` when the channel refused the whole call, after marking what was not sent,
+    so the next pass sends it.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    connector = hub.connector(account)
+    started = time.perf_counter()
+    report = Report(account.name, mode, started_at=iso(now()))
+    with hub.db.transaction() as session:
+        mapped = session.execute(
+            select(ChannelItemRow.sku).where(ChannelItemRow.account == account.name).limit(1)
+        ).first()
+    if mode == "full" or not mapped:
+        items = list(connector.stock_items())
+        with hub.db.transaction() as session:
+            _store_items(session, account, items, report)
+    with hub.db.transaction() as session:
+        updates, report.checked = _plan(session, account, mode)
+    pending = list(updates)
+    if progress:
+        progress(0, len(updates))
+    try:
+        while pending:
+            batch, pending = (
+                pending[: connector.stock_batch_size],
+                pending[connector.stock_batch_size :],
+            )
+            report.calls += 1
+            outcomes = connector.push_stock(batch, uuid.uuid4().hex)
+            report.pushed += len(batch)
+            with hub.db.transaction() as session:
+                pending = _record(session, account, batch, outcomes, report) + pending
+            if progress:
+                progress(len(batch), len(updates))
+    except (RetryableError, AuthError) as exc:
+        report.failed = f"{type(exc).__name__}: {exc}"
+        _remark(hub, account, [*batch, *pending])
+        raise
+    finally:
+        report.seconds = round(time.perf_counter() - started, 3)
+        report.finished_at = iso(now())
+        with hub.db.transaction() as session:
+            save_state(session, account.name, "stock_sync", report.to_json())
+        if report.drift:
+            log.warning("%s: %d SKU(s) drifted on the channel", account.name, len(report.drift))
+    return report
+
+
+def last_sync(session: Session, account: str) -> dict[str, Any] | None:
+    return load_state(session, account, "stock_sync") or None
+
+
+@job_handler(SYNC, own_transactions=True)
+def run_sync(hub: Hub, payload: dict[str, Any]) -> None:
+    account = hub.accounts.get(payload["account"])
+    if account is None:
+        log.warning("stock sync for %s: the account is no longer configured", payload["account"])
+        return
+    report = sync_account(hub, account, payload.get("mode", "delta"))
+    log.info(
+        "stock sync %s (%s): %d pushed in %d call(s), %d error(s)",
+        account.name,
+        report.mode,
+        report.pushed,
+        report.calls,
+        len(report.errors),
+    )
+
+
+@job_handler(SYNC_ALL)
+def sync_all(hub: Hub, session: Session, payload: dict[str, Any]) -> None:
+    """The timed passes: one job per channel account."""
+    mode = payload.get("mode", "delta")
+    slot = payload.get("slot") or int(now().timestamp())
+    for account in push_accounts(hub):
+        queue(hub, session, account, mode, key=f"timer:{slot}")
