@@ -37,14 +37,13 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from hub import outbox, stock
+from hub import account_state, outbox, stock
 from hub.connectors import Account, Capability, ChannelItem, StockUpdate, connector_class
 from hub.db import upsert_insert
 from hub.errors import AuthError, RetryableError
 from hub.models import ChannelItemRow
 from hub.runtime import Hub
 from hub.values import iso, now
-from hub.warehouse import load_state, save_state
 from hub.worker import job_handler
 
 log = logging.getLogger("hub.stock_sync")
@@ -387,14 +386,14 @@ def sync_account(
         report.seconds = round(time.perf_counter() - started, 3)
         report.finished_at = iso(now())
         with hub.db.transaction() as session:
-            save_state(session, account.name, "stock_sync", report.to_json())
+            account_state.save(session, account.name, "stock_sync", report.to_json())
         if report.drift:
             log.warning("%s: %d SKU(s) drifted on the channel", account.name, len(report.drift))
     return report
 
 
 def last_sync(session: Session, account: str) -> dict[str, Any] | None:
-    return load_state(session, account, "stock_sync") or None
+    return account_state.load(session, account, "stock_sync") or None
 
 
 @job_handler(SYNC, own_transactions=True)

@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import audit, outbox, shipments, stock
+from hub import account_state, audit, outbox, shipments, stock
 from hub.canonical import OrderStatus
 from hub.connectors import Account, Capability, WarehouseBatch, connector_class
-from hub.db import upsert_insert
 from hub.errors import ConfigError
-from hub.models import AccountStateRow, OrderRow
+from hub.models import OrderRow
 from hub.orders import add_event, to_json
 from hub.runtime import Hub
 from hub.values import now
@@ -144,24 +143,6 @@ def cancel_at_warehouse(hub: Hub, payload: dict[str, Any]) -> None:
             add_event(session, order, "warehouse_cancelled", f"cancelled at {account.name}")
 
 
-def load_state(session: Session, account: str, key: str) -> dict[str, Any]:
-    row = session.get(AccountStateRow, (account, key))
-    return dict(row.data) if row is not None else {}
-
-
-def save_state(session: Session, account: str, key: str, data: dict[str, Any]) -> None:
-    dialect = session.get_bind().dialect.name
-    stmt = upsert_insert(dialect)(AccountStateRow).values(
-        account=account, key=key, data=data, updated_at=now()
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["account", "key"],
-            set_={"data": stmt.excluded.data, "updated_at": stmt.excluded.updated_at},
-        )
-    )
-
-
 def apply_batch(hub: Hub, session: Session, account: Account, batch: WarehouseBatch) -> None:
     """A batch's counts and shipments, in the caller's transaction (all or nothing)."""
     location = default_location(hub, account.client)
@@ -179,7 +160,7 @@ def apply_batch(hub: Hub, session: Session, account: Account, batch: WarehouseBa
     for body in batch.shipments:
         shipments.record(session, body, actor=account.name, source=account.name)
     if batch.state is not None:
-        save_state(session, account.name, "poll", batch.state)
+        account_state.save(session, account.name, "poll", batch.state)
 
 
 def poll_account(hub: Hub, account: Account) -> dict[str, int]:
@@ -188,7 +169,7 @@ def poll_account(hub: Hub, account: Account) -> dict[str, int]:
     ``failed/``) and audited with its error and content, never half applied."""
     connector = hub.connector(account)
     with hub.db.transaction() as session:
-        state = load_state(session, account.name, "poll")
+        state = account_state.load(session, account.name, "poll")
     applied = failed = 0
     for batch in connector.poll(state):
         try:
@@ -210,7 +191,7 @@ def poll_account(hub: Hub, account: Account) -> dict[str, int]:
                     },
                 )
                 if batch.state is not None:  # move past it: the audit entry keeps it
-                    save_state(session, account.name, "poll", batch.state)
+                    account_state.save(session, account.name, "poll", batch.state)
             connector.finish(batch, error)
             failed += 1
             continue
