@@ -17,10 +17,16 @@ def load(session: Session, account: str, key: str) -> dict[str, Any]:
     return dict(row.data) if row is not None else {}
 
 
-def save(session: Session, account: str, key: str, data: dict[str, Any]) -> None:
+def save(
+    session: Session, account: str, key: str, data: dict[str, Any], *, replace: bool = True
+) -> None:
+    """Store ``data`` under the key (with ``replace=False``, only if nothing is stored)."""
     stmt = upsert_insert(session.get_bind().dialect.name)(AccountStateRow).values(
         account=account, key=key, data=data, updated_at=now()
     )
+    if not replace:
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["account", "key"]))
+        return
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["account", "key"],

@@ -40,8 +40,7 @@ from sqlalchemy.orm import Session
 from hub import account_state, outbox, stock
 from hub.connectors import Account, Capability, ChannelItem, StockUpdate, connector_class
 from hub.db import upsert_insert
-from hub.errors import AuthError, RetryableError
-from hub.models import ChannelItemRow
+from hub.models import AccountStateRow, ChannelItemRow
 from hub.runtime import Hub
 from hub.values import iso, now
 from hub.worker import job_handler
@@ -52,6 +51,8 @@ SYNC = "stock.sync"
 SYNC_ALL = "stock.sync_all"
 MODES = ("dirty", "delta", "full")
 _CHUNK = 500  # SKUs per IN (...) list
+LOCK = "stock_sync_lock"
+_LEASE = 300.0  # seconds a pass holds its account without renewing
 _ZERO_CHECK_LIMIT = 1000  # above this many SKUs in one change, the gathered pass is soon enough
 
 #: ``progress(sent_now, total)``: called once the pass is planned, then after every call
@@ -185,6 +186,7 @@ class Report:
     drift: list[dict[str, Any]] = field(default_factory=list)
     new_items: int = 0
     failed: str | None = None
+    skipped: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -338,58 +340,106 @@ def _remark(hub: Hub, account: Account, updates: list[StockUpdate]) -> None:
             )
 
 
+def _claim(hub: Hub, account: Account, holder: str | None, release: bool = False) -> bool:
+    """Take (or renew, or with ``release`` give up) the account's one-pass-at-a-time lease.
+
+    Only one pass per account talks to its channel at a time: WooCommerce keeps the last
+    write, so two passes racing could leave an older level standing."""
+    at = now().timestamp()
+    with hub.db.transaction() as session:
+        account_state.save(session, account.name, LOCK, {}, replace=False)
+        row = session.execute(
+            select(AccountStateRow)
+            .where(AccountStateRow.account == account.name, AccountStateRow.key == LOCK)
+            .with_for_update()
+        ).scalar_one()
+        held = row.data or {}
+        if held.get("holder") not in (None, holder) and held.get("until", 0) > at:
+            return False
+        row.data = {} if release else {"holder": holder, "until": at + _LEASE}
+        return True
+
+
 def sync_account(
     hub: Hub, account: Account, mode: str = "delta", progress: Progress | None = None
 ) -> Report:
     """One pass for one channel account (see the module's docstring for the modes).
 
-    A pass with no item map yet reads the channel first. Raises ``RetryableError`` or
-    ``AuthError`` when the channel refused the whole call, after marking what was not sent,
-    so the next pass sends it.
+    A pass with no item map yet reads the channel first. If another pass for the account is
+    running, this one does nothing (``report.skipped``): that pass queues another when it ends
+    and changes are waiting. Raises ``RetryableError`` or ``AuthError`` when the channel
+    refused a whole call, after marking what was not sent, so the next pass sends it.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    holder = uuid.uuid4().hex
+    report = Report(account.name, mode, started_at=iso(now()))
+    if not _claim(hub, account, holder):
+        report.skipped = "another pass for this account is running"
+        return report
+    try:
+        _pass(hub, account, mode, holder, report, progress)
+    finally:
+        _claim(hub, account, holder, release=True)
+        with hub.db.transaction() as session:
+            account_state.save(session, account.name, "stock_sync", report.to_json())
+            waiting = session.execute(
+                select(ChannelItemRow.sku)
+                .where(ChannelItemRow.account == account.name, ChannelItemRow.dirty.is_(True))
+                .limit(1)
+            ).first()
+            if waiting and report.failed is None:  # changed while this pass ran
+                queue(hub, session, account, "dirty", key=f"after:{holder}")
+        if report.drift:
+            log.warning("%s: %d SKU(s) drifted on the channel", account.name, len(report.drift))
+    return report
+
+
+def _pass(
+    hub: Hub,
+    account: Account,
+    mode: str,
+    holder: str,
+    report: Report,
+    progress: Progress | None,
+) -> None:
     connector = hub.connector(account)
     started = time.perf_counter()
-    report = Report(account.name, mode, started_at=iso(now()))
-    with hub.db.transaction() as session:
-        mapped = session.execute(
-            select(ChannelItemRow.sku).where(ChannelItemRow.account == account.name).limit(1)
-        ).first()
-    if mode == "full" or not mapped:
-        items = list(connector.stock_items())
-        with hub.db.transaction() as session:
-            _store_items(session, account, items, report)
-    with hub.db.transaction() as session:
-        updates, report.checked = _plan(session, account, mode)
-    pending = list(updates)
-    if progress:
-        progress(0, len(updates))
+    updates: list[StockUpdate] = []
+    pending: list[StockUpdate] = []
     try:
+        with hub.db.transaction() as session:
+            mapped = session.execute(
+                select(ChannelItemRow.sku).where(ChannelItemRow.account == account.name).limit(1)
+            ).first()
+        if mode == "full" or not mapped:
+            items = list(connector.stock_items())
+            with hub.db.transaction() as session:
+                _store_items(session, account, items, report)
+        with hub.db.transaction() as session:
+            updates, report.checked = _plan(session, account, mode)
+        pending = list(updates)
+        if progress:
+            progress(0, len(updates))
         while pending:
-            batch, pending = (
-                pending[: connector.stock_batch_size],
-                pending[connector.stock_batch_size :],
-            )
+            size = connector.stock_batch_size
+            batch = pending[:size]
             report.calls += 1
             outcomes = connector.push_stock(batch, uuid.uuid4().hex)
+            pending = pending[size:]
             report.pushed += len(batch)
             with hub.db.transaction() as session:
                 pending = _record(session, account, batch, outcomes, report) + pending
+            _claim(hub, account, holder)  # a long pass keeps its lease
             if progress:
                 progress(len(batch), len(updates))
-    except (RetryableError, AuthError) as exc:
+    except Exception as exc:
         report.failed = f"{type(exc).__name__}: {exc}"
-        _remark(hub, account, [*batch, *pending])
+        _remark(hub, account, pending)
         raise
     finally:
         report.seconds = round(time.perf_counter() - started, 3)
         report.finished_at = iso(now())
-        with hub.db.transaction() as session:
-            account_state.save(session, account.name, "stock_sync", report.to_json())
-        if report.drift:
-            log.warning("%s: %d SKU(s) drifted on the channel", account.name, len(report.drift))
-    return report
 
 
 def last_sync(session: Session, account: str) -> dict[str, Any] | None:
