@@ -1,16 +1,27 @@
-"""WooCommerce: order webhooks carry the REST v3 order, as `GET /wc/v3/orders/<id>` gives it."""
+"""WooCommerce: order webhooks carry the REST v3 order, as `GET /wc/v3/orders/<id>` gives it;
+stock levels are read from and set through the REST v3 products API (``stock.py``,
+``client.py``)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connectors.channels.woocommerce import translate
+from connectors.channels.woocommerce import stock, translate
+from connectors.channels.woocommerce.client import WooCommerceClient
 from connectors.channels.woocommerce.settings import WooCommerceSettings
 from hub.canonical import Translation
-from hub.connectors import Capability, Connector, Delivery
+from hub.connectors import (
+    Account,
+    Capability,
+    ChannelItem,
+    Connector,
+    Delivery,
+    StockOutcome,
+    StockUpdate,
+)
 from hub.signing import verify_hmac_sha256_base64
 from hub.values import loads
 
@@ -30,10 +41,22 @@ class WooCommerceConnector(Connector):
     name = "woocommerce"
     kind = "channel"
     title = "WooCommerce"
-    capabilities = frozenset({Capability.ORDERS_WEBHOOK})
+    capabilities = frozenset({Capability.ORDERS_WEBHOOK, Capability.STOCK_PUSH})
     settings_schema = WooCommerceSettings
     topics = frozenset(translate.ORDER_TOPICS)
     line_path = "line_items"
+    stock_batch_size = stock.BATCH_LIMIT
+
+    def __init__(self, account: Account, *, client: WooCommerceClient | None = None):
+        super().__init__(account)
+        self._client = client
+
+    @property
+    def client(self) -> WooCommerceClient:
+        """The account's REST client, built on first use (tests may pass their own)."""
+        if self._client is None:
+            self._client = WooCommerceClient(self.account)
+        return self._client
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> bool:
         return verify_hmac_sha256_base64(
@@ -67,3 +90,12 @@ class WooCommerceConnector(Connector):
 
     def translate(self, topic: str, payload: Any) -> Translation:
         return translate.translate_order(payload, topic=topic)
+
+    # -- stock push ---------------------------------------------------------------------------
+    def stock_items(self) -> Iterator[ChannelItem]:
+        return self.client.stock_items()
+
+    def push_stock(self, updates: list[StockUpdate], key: str) -> list[StockOutcome]:
+        # WooCommerce takes no idempotency key and has no compare-and-set: ``key`` and each
+        # update's ``previous`` are not used. Absolute levels are safe to send again.
+        return self.client.push_stock(updates)

@@ -1,15 +1,21 @@
 """WooCommerce account keys.
 
-``url``              the store's address (``https://shop.example``)
+``url``              the store's address (``https://shop.example``); its REST API is at
+                     ``<url>/wp-json/wc/v3``, reached over HTTPS (WooCommerce takes the keys
+                     below as HTTP Basic credentials over HTTPS only)
 ``webhook_secret``   the secret set on the store's webhooks (``webhook_secrets``: a list, while
                      one is rotated)
-``consumer_key``     REST API key (``ck_...``)
+``consumer_key``     REST API key (``ck_...``); Read/Write access, as stock is pushed
 ``consumer_secret``  REST API secret (``cs_...``)
-plus the keys every account has (``client``, ``api_base``) and the stock keys of every
-sales channel (``stock_locations``, ``stock_buffer``, ``stock_buffers``, ``stock_share``).
+plus the keys every account has (``client``, and ``api_base``, which replaces ``url`` as the
+address the REST API is called at), the stock keys of every sales channel
+(``stock_locations``, ``stock_buffer``, ``stock_buffers``, ``stock_share``), and the optional
+rate limit, ``rate_limit``: requests per second the hub sends this store (default 5, in
+bursts of up to twice that). WooCommerce has no rate limit of its own; this spares a shared
+host.
 """
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from hub.connectors import AccountSchema, StockSettingsMixin, WebhookSecretsMixin
 
@@ -18,3 +24,6 @@ class WooCommerceSettings(AccountSchema, WebhookSecretsMixin, StockSettingsMixin
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
     consumer_key = fields.String(required=True, metadata={"secret": True})
     consumer_secret = fields.String(required=True, metadata={"secret": True})
+    rate_limit = fields.Float(
+        load_default=5.0, validate=validate.Range(min=0, min_inclusive=False, max=1000)
+    )

@@ -1,0 +1,156 @@
+"""WooCommerce REST v3 over HTTP: the only module of this connector that does I/O.
+
+The API lives at ``<url>/wp-json/wc/v3`` (``api_base``, when set, replaces ``url``). Requests
+authenticate with HTTP Basic, the consumer key as user and the consumer secret as password,
+which WooCommerce accepts over HTTPS only (over plain HTTP it wants OAuth 1.0a signatures,
+which this client does not make). WooCommerce itself has no rate limit; the account's
+``rate_limit`` (requests per second) keeps the hub from overloading a shared host. Retries,
+timeouts and typed errors are :class:`hub.http.HttpClient`'s.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from connectors.channels.woocommerce import stock
+from hub.connectors import Account, ChannelItem, StockOutcome, StockUpdate
+from hub.errors import PermanentError, RetryableError
+from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
+from hub.values import loads
+
+log = logging.getLogger(__name__)
+
+API_PATH = "/wp-json/wc/v3"
+PAGE_SIZE = 100  # the most ``per_page`` the WordPress REST API allows
+DEFAULT_RATE = 5.0  # requests per second, when the account sets no ``rate_limit``
+
+_SHARED = object()  # "use the account's shared limiter"
+
+
+class WooCommerceClient:
+    """The REST API of one WooCommerce account: stock levels read and set."""
+
+    def __init__(
+        self,
+        account: Account,
+        *,
+        session: requests.Session | None = None,
+        sleep: Sleep = time.sleep,
+        limiter: RateLimiter | object | None = _SHARED,
+    ):
+        settings = account.settings
+        self.account = account
+        base = (settings.get("api_base") or settings["url"]).rstrip("/") + API_PATH
+        if limiter is _SHARED:
+            rate = float(settings.get("rate_limit") or DEFAULT_RATE)
+            limiter = limiter_for(f"woocommerce:{account.name}", rate, max(1.0, 2 * rate))
+        assert limiter is None or isinstance(limiter, RateLimiter)
+        session = session if session is not None else requests.Session()
+        # requests sends this as ``Authorization: Basic``; HttpClient keeps both values out of
+        # its error messages.
+        session.auth = (settings["consumer_key"], settings["consumer_secret"])
+        self.http = HttpClient(base, limiter=limiter, session=session, sleep=sleep)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def stock_items(self) -> Iterator[ChannelItem]:
+        """Every product and variation with a SKU of its own, with the level the store shows."""
+        seen: dict[str, str] = {}
+        products = {"_fields": stock.PRODUCT_FIELDS, "orderby": "id", "order": "asc"}
+        for page in self.pages("products", products):
+            read = stock.read_products(page)
+            self._warn(read.problems)
+            yield from self._first(read.items, seen)
+            for parent in read.parents:
+                path = f"products/{parent.id}/variations"
+                variations = {"_fields": stock.VARIATION_FIELDS, "orderby": "id", "order": "asc"}
+                for variation_page in self.pages(path, variations):
+                    items, problems = stock.read_variations(parent, variation_page)
+                    self._warn(problems)
+                    yield from self._first(items, seen)
+
+    def pages(self, path: str, params: dict[str, Any]) -> Iterator[list[Any]]:
+        """The pages of a list endpoint, until ``X-WP-TotalPages`` or an empty page."""
+        page = 1
+        previous: list[Any] | None = None
+        while True:
+            response = self.http.get(path, params={**params, "per_page": PAGE_SIZE, "page": page})
+            body = self._json(response, path)
+            if not isinstance(body, list):
+                raise PermanentError(f"GET {path} page {page}: the answer is not a list")
+            if not body:
+                return
+            if body == previous:
+                # A store (or a cache in front of it) that ignores ``page`` would loop forever.
+                raise PermanentError(f"GET {path}: page {page} repeats page {page - 1}")
+            yield body
+            total = _int(response.headers.get("X-WP-TotalPages"))
+            if total is not None and page >= total:
+                return
+            previous = body
+            page += 1
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def push_stock(self, updates: list[StockUpdate]) -> list[StockOutcome]:
+        """Set the levels: one batch call for products, one per parent of variations."""
+        if len(updates) > stock.BATCH_LIMIT:
+            raise ValueError(f"at most {stock.BATCH_LIMIT} updates per push, got {len(updates)}")
+        calls, outcomes = stock.plan(updates)
+        for call in calls:
+            group = [updates[i] for i in call.indexes]
+            # Marked idempotent so HttpClient may retry it after a 5xx or a dropped connection:
+            # the body sets absolute levels, so sending it twice leaves the store as sending it
+            # once does. WooCommerce has no compare-and-set and no idempotency key; a sale
+            # between the two sends is overwritten either way, and the next sync pass sees it.
+            response = self.http.post(call.path, json=stock.batch_body(group), idempotent=True)
+            answer = self._json(response, call.path)
+            try:
+                results = stock.read_batch_answer(group, answer)
+            except PermanentError as exc:
+                raise PermanentError(f"POST {call.path}: {exc.message}") from None
+            outcomes.update(zip(call.indexes, results, strict=True))
+        return [outcomes[i] for i in range(len(updates))]
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _json(self, response: requests.Response, path: str) -> Any:
+        try:
+            return loads(response.content)
+        except ValueError:
+            # A 200 that is no JSON is usually a host's or a WAF's page in front of the store.
+            raise RetryableError(
+                f"{response.request.method} {path}: HTTP {response.status_code} answer is not JSON",
+                details={"status": response.status_code},
+            ) from None
+
+    def _warn(self, problems: list[str]) -> None:
+        for problem in problems:
+            log.warning("%s: %s", self.account.name, problem)
+
+    def _first(self, items: list[ChannelItem], seen: dict[str, str]) -> Iterator[ChannelItem]:
+        for item in items:
+            holder = seen.get(item.sku)
+            if holder is None:
+                seen[item.sku] = item.item_id
+                yield item
+            elif holder != item.item_id:
+                log.warning(
+                    "%s: SKU %r is on items %s and %s; the first is kept",
+                    self.account.name,
+                    item.sku,
+                    holder,
+                    item.item_id,
+                )
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
