@@ -45,8 +45,10 @@ class AccountSchema(Schema):
 class StockSettingsMixin(Schema):
     """What a sales channel is offered: ``stock_locations`` (default: every location),
     ``stock_buffer`` (units held back per SKU, default 0), ``stock_buffers`` (per SKU, over
-    the default) and ``stock_share`` (the fraction of stock offered, default 1)."""
+    the default) and ``stock_share`` (the fraction of stock offered, default 1);
+    ``stock_sync = false`` stops the hub pushing stock to the account."""
 
+    stock_sync = fields.Boolean(load_default=True)
     stock_locations = fields.List(fields.String(validate=validate.Length(min=1)), load_default=None)
     stock_buffer = fields.Integer(load_default=0, validate=validate.Range(min=0))
     stock_buffers = fields.Dict(

@@ -66,6 +66,7 @@ def push_accounts(hub: Hub, client: str | None = None) -> list[Account]:
         for a in hub.accounts.values()
         if (client is None or a.client == client)
         and Capability.STOCK_PUSH in connector_class(a.connector).capabilities
+        and a.settings.get("stock_sync", True)
     ]
 
 

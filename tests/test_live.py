@@ -59,6 +59,9 @@ def env(database_url: str, accounts_file: Path) -> dict[str, str]:
         HUB_CONFIG=str(accounts_file),
         HUB_LOG_LEVEL="WARNING",
         HUB_WORKER_POLL="0.1",
+        # no timed passes against the test accounts, whose stores do not exist
+        HUB_STOCK_SYNC_INTERVAL="0",
+        HUB_STOCK_RECONCILE_INTERVAL="0",
         HUB_MAX_BODY=str(64 * 1024),
     )
 
