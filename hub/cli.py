@@ -412,10 +412,17 @@ def stock_sync(names: tuple[str, ...], full: bool) -> None:
 
     Every SKU is compared with what its channel last confirmed and only differences are
     sent; --full first reads every item and level from the channel (new SKUs, drift)."""
+    hub = _hub()
+    try:
+        _sync_accounts(hub, names, full)
+    finally:
+        hub.close()
+
+
+def _sync_accounts(hub: Hub, names: tuple[str, ...], full: bool) -> None:
     from hub import stock_sync as sync
     from hub.errors import ConnectorError
 
-    hub = _hub()
     migrate.upgrade(hub.db)
     accounts = sync.push_accounts(hub)
     if names:
