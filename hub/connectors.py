@@ -147,6 +147,8 @@ class WarehouseBatch:
     shipments: list[dict[str, Any]]
     state: dict[str, Any] | None = None
     handle: Any = None  # the connector's own (a claimed file's path, say)
+    #: set when the connector could not read the batch: nothing is applied, it is refused
+    error: str | None = None
 
 
 @dataclass(frozen=True)

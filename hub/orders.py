@@ -115,12 +115,17 @@ def _create(session: Session, account: Account, update: OrderUpdate) -> OrderRow
     return session.get(OrderRow, new_id) if new_id is not None else None
 
 
+#: keys of an order's JSON that the hub adds (not the channel), kept across channel updates
+HUB_KEYS = ("warehouse",)
+
+
 def _write(session: Session, row: OrderRow, update: OrderUpdate, status: OrderStatus) -> None:
     order = update.order
     row.number, row.status, row.currency = order.number, str(status), order.currency
     row.placed_at, row.channel_updated_at, row.updated_at = order.placed_at, order.updated_at, now()
     order.status = status
-    row.data = order_to_json(order)
+    kept = {k: row.data[k] for k in HUB_KEYS if row.data and k in row.data}
+    row.data = {**order_to_json(order), **kept}
     session.execute(delete(OrderLineRow).where(OrderLineRow.order_id == row.id))
     session.add_all(
         OrderLineRow(order_id=row.id, position=i, sku=line.sku)

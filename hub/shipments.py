@@ -124,9 +124,13 @@ def _parse(order: OrderRow, body: dict[str, Any]) -> tuple[Any, list[dict[str, A
 
 
 def _take_stock(
-    session: Session, client: str, sku: str, quantity: int, ref: str, actor: str
+    session: Session, client: str, sku: str, quantity: int, ref: str, actor: str, counted: bool
 ) -> None:
-    """Move ``quantity`` out, from the locations that hold it (alphabetical: pick order)."""
+    """Move ``quantity`` out, from the locations that hold it (alphabetical: pick order).
+
+    ``counted``: the warehouse's own counts feed the ledger, and a count read before this
+    shipment may have left its units out already; take what is there instead of refusing
+    (the next count settles the level either way)."""
     rows = (
         session.execute(
             select(StockLevelRow)
@@ -139,7 +143,10 @@ def _take_stock(
         .scalars()
         .all()
     )
-    if sum(r.on_hand for r in rows) < quantity:
+    held = sum(r.on_hand for r in rows)
+    if counted:
+        quantity = min(quantity, held)
+    if held < quantity:
         raise ShipmentError(
             f"{sku!r}: the ledger holds {sum(r.on_hand for r in rows)}, "
             f"{quantity} shipped; count the stock first",
@@ -154,8 +161,16 @@ def _take_stock(
             quantity -= take
 
 
-def record(session: Session, body: dict[str, Any], *, actor: str, source: str = "api") -> Recorded:
-    """Record a pack confirmation in the caller's transaction."""
+def record(
+    session: Session,
+    body: dict[str, Any],
+    *,
+    actor: str,
+    source: str = "api",
+    counted: bool = False,
+) -> Recorded:
+    """Record a pack confirmation in the caller's transaction. ``counted``: from a warehouse
+    whose stock counts feed the ledger (see :func:`_take_stock`)."""
     order_id = body.get("order_id")
     order = (
         session.execute(
@@ -218,6 +233,7 @@ def record(session: Session, body: dict[str, Any], *, actor: str, source: str = 
                 line["quantity"],
                 f"shipment:{shipment.id}",
                 actor,
+                counted,
             )
             _release_allocation(session, order.id, line["position"], line["quantity"])
     owed = [

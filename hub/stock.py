@@ -68,7 +68,7 @@ def parse_levels_csv(
         if not sku:
             errors.append(f"line {line}: sku is empty")
             continue
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             errors.append(f"line {line}: on_hand must be a whole number >= 0, got {raw!r}")
             continue
         key = (sku, location)

@@ -14,12 +14,13 @@ import logging
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import account_state, audit, outbox, shipments, stock
 from hub.canonical import OrderStatus
 from hub.connectors import Account, Capability, WarehouseBatch, connector_class
-from hub.errors import ConfigError
+from hub.errors import ConfigError, HubError
 from hub.models import OrderRow
 from hub.orders import add_event, to_json
 from hub.runtime import Hub
@@ -158,9 +159,13 @@ def apply_batch(hub: Hub, session: Session, account: Account, batch: WarehouseBa
             ref=batch.ref,
         )
     for body in batch.shipments:
-        shipments.record(session, body, actor=account.name, source=account.name)
+        shipments.record(session, body, actor=account.name, source=account.name, counted=True)
     if batch.state is not None:
         account_state.save(session, account.name, "poll", batch.state)
+
+
+class _Unreadable(Exception):
+    """A batch the connector could not read (``WarehouseBatch.error``)."""
 
 
 def poll_account(hub: Hub, account: Account) -> dict[str, int]:
@@ -173,10 +178,13 @@ def poll_account(hub: Hub, account: Account) -> dict[str, int]:
     applied = failed = 0
     for batch in connector.poll(state):
         try:
+            if batch.error is not None:
+                raise _Unreadable(batch.error)
             with hub.db.transaction() as session:
                 apply_batch(hub, session, account, batch)
-        except (shipments.ShipmentError, stock.StockError, ValueError, KeyError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        except (HubError, IntegrityError, ValueError, KeyError, _Unreadable) as exc:
+            # the batch is wrong, not the hub: refuse it whole and go on with the next one
+            error = str(exc) if isinstance(exc, _Unreadable) else f"{type(exc).__name__}: {exc}"
             log.warning("%s: batch %s refused: %s", account.name, batch.ref, error)
             with hub.db.transaction() as session:
                 audit.record(
