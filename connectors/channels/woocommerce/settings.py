@@ -8,8 +8,9 @@
 ``consumer_key``     REST API key (``ck_...``); Read/Write access, as stock is pushed
 ``consumer_secret``  REST API secret (``cs_...``)
 plus the keys every account has (``client``, and ``api_base``, which replaces ``url`` as the
-address the REST API is called at), the stock keys of every sales channel (``stock_locations``,
-``stock_buffer``, ``stock_buffers``, ``stock_share`` and ``stock_sync``), and the optional
+address the REST API is called at), the stock keys of every sales channel
+(``stock_locations``, ``stock_buffer``, ``stock_buffers``, ``stock_share`` and
+the switch ``stock_sync``), and the optional
 rate limit, ``rate_limit``: requests per second the hub sends this store (default 5, in
 bursts of up to twice that). WooCommerce has no rate limit of its own; this spares a shared
 host.
