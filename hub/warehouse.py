@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hub import account_state, audit, outbox, shipments, stock
 from hub.canonical import OrderStatus
 from hub.connectors import Account, Capability, WarehouseBatch, connector_class
-from hub.errors import ConfigError, HubError
+from hub.errors import ConfigError, HubError, PermanentError
 from hub.models import OrderRow
 from hub.orders import add_event, to_json
 from hub.runtime import Hub
@@ -101,7 +101,11 @@ def release(hub: Hub, payload: dict[str, Any]) -> None:
         if order is None or order.status != OrderStatus.READY or order.data.get("warehouse"):
             return  # cancelled, or sent already
         body = to_json(order)
-    reference = hub.connector(account).release_order(body)
+    try:
+        reference = hub.connector(account).release_order(body)
+    except PermanentError as exc:
+        _refused(hub, payload["order_id"], account, exc)
+        raise
     with hub.db.transaction() as session:
         order = session.execute(
             select(OrderRow).where(OrderRow.id == payload["order_id"]).with_for_update()
@@ -126,6 +130,28 @@ def release(hub: Hub, payload: dict[str, Any]) -> None:
             f"released to warehouse {account.name}"
             + (f" (reference {reference})" if reference else ""),
             data={"warehouse": account.name, "reference": reference},
+        )
+
+
+def _refused(hub: Hub, order_id: int, account: Account, exc: PermanentError) -> None:
+    """The warehouse will never take the order as it is: give its stock back and put it in
+    front of a person (``needs_attention``, the warehouse's reason on its timeline)."""
+    with hub.db.transaction() as session:
+        order = session.execute(
+            select(OrderRow).where(OrderRow.id == order_id).with_for_update()
+        ).scalar_one_or_none()
+        if order is None or order.status != OrderStatus.READY:
+            return
+        stock.deallocate(session, order.id)
+        order.status = OrderStatus.NEEDS_ATTENTION.value
+        order.data = {**order.data, "status": order.status}
+        order.updated_at = now()
+        add_event(
+            session,
+            order,
+            "warehouse_refused",
+            f"warehouse {account.name} refused the order: {exc.message}",
+            data={"warehouse": account.name},
         )
 
 
@@ -159,6 +185,16 @@ def apply_batch(hub: Hub, session: Session, account: Account, batch: WarehouseBa
             ref=batch.ref,
         )
     for body in batch.shipments:
+        order = (
+            session.get(OrderRow, body.get("order_id"))
+            if isinstance(body.get("order_id"), int)
+            else None
+        )
+        if order is not None and order.client != account.client:
+            # a warehouse ships its own client's orders only
+            raise shipments.ShipmentError(
+                f"order {order.id} is not {account.client!r}'s", status=409
+            )
         shipments.record(session, body, actor=account.name, source=account.name, counted=True)
     if batch.state is not None:
         account_state.save(session, account.name, "poll", batch.state)

@@ -503,3 +503,36 @@ def test_a_shipment_read_after_a_count_that_left_its_units_out_still_ships_the_o
     assert _only_order(client, viewer)["status"] == "shipped"
     with hub.db.transaction() as s:
         assert stock.levels(s, "acme", [SKU])[0]["on_hand"] == 0
+
+
+def test_an_order_the_wms_refuses_needs_attention_and_gives_its_stock_back(
+    hub, client, worker, viewer, wms
+):
+    _receive(hub, SKU, 1)
+    wms.post(f"{WMS}/orders", status=422, json={"error": "unknown sku IPOD2008RED"})
+    _send(client, shopify_order())
+    _drain_retries(hub, worker)
+    order = _only_order(client, viewer)
+    assert order["status"] == "needs_attention"
+    [refused] = [
+        e for e in _events(client, viewer, order["id"]) if e["kind"] == "warehouse_refused"
+    ]
+    assert refused["message"].startswith("warehouse acme-wms refused the order: POST ")
+    assert "unknown sku IPOD2008RED" in refused["message"]
+    [job] = _jobs(hub, warehouse.RELEASE)
+    assert job.status == "dead"
+    with hub.db.transaction() as s:
+        assert stock.levels(s, "acme", [SKU])[0]["allocated"] == 0
+
+
+def test_a_wms_cannot_ship_another_clients_order(hub, client, worker, viewer, wms):
+    order = _released(hub, client, worker, viewer, wms)
+    with hub.db.transaction() as s:
+        s.get(OrderRow, order["id"]).client = "someone-else"
+    wms.get(f"{WMS}/shipments", json={"items": [_shipment(order["id"])], "next_cursor": None})
+    wms.get(f"{WMS}/stock", json={"items": [], "next_cursor": None})
+    assert _poll(hub) == {"applied": 1, "failed": 1}
+    with hub.db.transaction() as s:
+        [entry] = s.execute(select(AuditRow)).scalars().all()
+        assert entry.details["error"] == f"ShipmentError: order {order['id']} is not 'acme''s"
+        assert s.get(OrderRow, order["id"]).status == "released"
