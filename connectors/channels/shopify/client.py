@@ -1,0 +1,113 @@
+"""Shopify's GraphQL Admin API for one account: the connector's only I/O.
+
+Everything goes through the hub's :class:`~hub.http.HttpClient` (timeouts, retries, typed
+errors, the ``THROTTLED`` wait) and one :class:`~hub.http.RateLimiter` per account, counted in
+Shopify's cost points. The documents and the reading of answers live in ``stock.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import requests
+
+from connectors.channels.shopify import stock
+from hub.connectors import Account
+from hub.errors import PermanentError
+from hub.http import HttpClient, RateLimiter, limiter_for
+
+log = logging.getLogger(__name__)
+
+#: the leaky bucket's size before Shopify's first answer states its own
+BUCKET = 1000.0
+
+
+def endpoint(settings: Mapping[str, Any]) -> str:
+    """``<root>/admin/api/<version>/graphql.json``; ``api_base`` replaces ``https://<shop>``."""
+    root = settings.get("api_base") or f"https://{settings['shop']}"
+    return f"{str(root).rstrip('/')}/admin/api/{settings['api_version']}/graphql.json"
+
+
+class ShopifyClient:
+    """The calls the stock sync makes. ``limiter``, ``session`` and ``sleep`` are for tests;
+    by default the account shares the process's limiter ``shopify:<account name>``."""
+
+    def __init__(
+        self,
+        account: Account,
+        *,
+        limiter: RateLimiter | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        settings = account.settings
+        rate = float(settings.get("graphql_rate") or 100.0)
+        self.account = account
+        self.http = HttpClient(
+            endpoint(settings),
+            limiter=limiter or limiter_for(f"shopify:{account.name}", rate, BUCKET),
+            headers={"X-Shopify-Access-Token": str(settings["access_token"])},
+            session=session,
+            sleep=sleep,
+        )
+
+    def primary_location(self) -> str:
+        """The GID of the shop's primary location (``location`` asked with no id)."""
+        data = self.http.graphql(stock.PRIMARY_LOCATION_QUERY, cost=stock.LOCATION_COST)
+        return stock.primary_location(data)
+
+    def variant_pages(self, location_id: str) -> Iterator[dict[str, Any]]:
+        """Every page of ``productVariants``, :data:`stock.MAX_ITEMS` at a time, each with the
+        level at ``location_id``. A page Shopify finds too dear (``MAX_COST_EXCEEDED``) is
+        asked again smaller, and later pages keep that size."""
+        first, after = stock.MAX_ITEMS, None
+        while True:
+            variables = stock.variants_variables(location_id, first, after)
+            try:
+                data = self.http.graphql(
+                    stock.VARIANTS_QUERY, variables, cost=stock.variants_cost(first)
+                )
+            except PermanentError as exc:
+                smaller = _smaller_page(exc, first)
+                if smaller is None:
+                    raise
+                log.warning(
+                    "%s: %d variants a page cost more than Shopify allows; asking for %d",
+                    self.account.name,
+                    first,
+                    smaller,
+                )
+                first = smaller
+                continue
+            yield data
+            after = stock.next_cursor(data)
+            if after is None:
+                return
+
+    def set_quantities(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One ``inventorySetQuantities`` call. The ``@idempotent`` key makes a resend harmless,
+        so a connection lost after sending is retried here too."""
+        return self.http.graphql(
+            stock.SET_QUANTITIES_MUTATION, variables, cost=stock.SET_COST, idempotent=True
+        )
+
+    def levels(self, item_ids: Sequence[str], location_id: str) -> dict[str, int | None]:
+        """``available`` at ``location_id`` for at most :data:`stock.MAX_ITEMS` inventory items."""
+        data = self.http.graphql(
+            stock.LEVELS_QUERY,
+            stock.levels_variables(item_ids, location_id),
+            cost=stock.levels_cost(len(item_ids)),
+        )
+        return stock.read_levels(data)
+
+
+def _smaller_page(exc: PermanentError, first: int) -> int | None:
+    details = exc.details if isinstance(exc.details, Mapping) else {}
+    for error in details.get("errors") or []:
+        extensions = error.get("extensions") if isinstance(error, Mapping) else None
+        if isinstance(extensions, Mapping) and extensions.get("code") == "MAX_COST_EXCEEDED":
+            return stock.smaller_page(first, extensions)
+    return None
