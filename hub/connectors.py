@@ -115,13 +115,15 @@ class StockUpdate:
 class StockOutcome:
     """What became of one update. ``quantity`` is what the channel holds afterwards, when
     known: the new level on success, the channel's own level on a compare-and-set conflict
-    (``stale``)."""
+    (``stale``). ``again``: not applied only because the channel refused another update of
+    the same call; the update itself is fine to send again."""
 
     sku: str
     ok: bool
     quantity: int | None = None
     error: str | None = None
     stale: bool = False
+    again: bool = False
 
 
 @dataclass(frozen=True)

@@ -301,15 +301,25 @@ def _plan(session: Session, account: Account, mode: str) -> tuple[list[StockUpda
 
 
 def _record(
-    session: Session, account: Account, batch: list[StockUpdate], outcomes, report: Report
+    session: Session,
+    account: Account,
+    batch: list[StockUpdate],
+    outcomes,
+    report: Report,
+    followed: set[str],
 ) -> list[StockUpdate]:
-    """Store the channel's answers; returns follow-up updates for compare-and-set conflicts
-    where the hub must lower a level the channel shows."""
+    """Store the channel's answers; returns the updates to send again in this pass (each SKU
+    at most once, in ``followed``): compare-and-set conflicts where the hub must lower a
+    level the channel shows, and updates the channel set aside over another one's refusal."""
     at = now()
     wanted = {u.item.sku: u for u in batch}
     follow: list[StockUpdate] = []
     for outcome in outcomes:
         values: dict[str, Any]
+        if outcome.again and outcome.sku in wanted and outcome.sku not in followed:
+            followed.add(outcome.sku)
+            follow.append(wanted[outcome.sku])
+            continue
         if outcome.ok:
             report.confirmed += 1
             values = {"confirmed": outcome.quantity, "confirmed_at": at, "last_error": None}
@@ -317,7 +327,12 @@ def _record(
             report.stale += 1
             values = {"confirmed": outcome.quantity, "confirmed_at": at, "last_error": None}
             update_ = wanted.get(outcome.sku)
-            if update_ is not None and update_.quantity < outcome.quantity:
+            if (
+                update_ is not None
+                and update_.quantity < outcome.quantity
+                and outcome.sku not in followed
+            ):
+                followed.add(outcome.sku)
                 follow.append(StockUpdate(update_.item, update_.quantity, outcome.quantity))
         else:
             report.errors.append({"sku": outcome.sku, "error": outcome.error or "refused"})
@@ -408,6 +423,7 @@ def _pass(
     started = time.perf_counter()
     updates: list[StockUpdate] = []
     pending: list[StockUpdate] = []
+    followed: set[str] = set()
     try:
         with hub.db.transaction() as session:
             mapped = session.execute(
@@ -430,7 +446,7 @@ def _pass(
             pending = pending[size:]
             report.pushed += len(batch)
             with hub.db.transaction() as session:
-                pending = _record(session, account, batch, outcomes, report) + pending
+                pending = _record(session, account, batch, outcomes, report, followed) + pending
             _claim(hub, account, holder)  # a long pass keeps its lease
             if progress:
                 progress(len(batch), len(updates))
