@@ -84,7 +84,7 @@ def available(session: Session, account: Account, skus: list[str] | None) -> dic
         buffers=s.get("stock_buffers"),
         share=s.get("stock_share", 1.0),
     )
-    if skus is None or len(skus) > _CHUNK * 4:
+    if skus is None:
         return stock.available_to_sell(session, account.client, None, **options)
     out: dict[str, int] = {}
     for part in _chunks(skus, _CHUNK):
