@@ -22,10 +22,11 @@ from sqlalchemy import select
 
 from connectors.channels.woocommerce import WooCommerceConnector
 from connectors.channels.woocommerce.client import WooCommerceClient
-from hub import cli, stock, stock_sync
+from hub import cli, scheduler, stock, stock_sync
 from hub.errors import RetryableError
 from hub.models import ChannelItemRow, JobRow
 from hub.values import now
+from hub.worker import HANDLERS
 from tests.conftest import ACCOUNTS
 
 STORE = "https://woo-a.example/wp-json/wc/v3"
@@ -328,3 +329,129 @@ def test_the_api_shows_each_accounts_last_pass_and_queues_one(
     assert answer.status_code == 202 and answer.json == {"queued": ["woo-a"], "mode": "delta"}
     bad = client.post("/api/stock/sync", json={"mode": "sometimes"}, headers=editor)
     assert bad.status_code == 400 and bad.json["error"]["details"] == {"field": "mode"}
+
+
+SHOP = "https://shop-a.myshopify.com/admin/api/2026-10/graphql.json"
+LOCATION = "gid://shopify/Location/1"
+
+
+class FakeShop:
+    """A Shopify shop's GraphQL Admin API with compare-and-set: a quantity whose
+    ``changeFromQuantity`` is not the shop's level refuses the whole call."""
+
+    def __init__(self, rsps: responses.RequestsMock, count: int, level: int = 0):
+        self.levels = {f"SKU-{i:04d}": level for i in range(count)}
+        self.items = {f"gid://shopify/InventoryItem/{i + 1}": s for i, s in enumerate(self.levels)}
+        self.sets: list[list[dict]] = []
+        self.keys: list[str] = []
+        rsps.add_callback(responses.POST, SHOP, callback=self._graphql)
+
+    def _answer(self, data: dict) -> tuple[int, dict, str]:
+        cost = {"requestedQueryCost": 10, "actualQueryCost": 10}
+        cost["throttleStatus"] = {
+            "maximumAvailable": 2000.0,
+            "currentlyAvailable": 1990.0,
+            "restoreRate": 100.0,
+        }
+        return 200, {}, json.dumps({"data": data, "extensions": {"cost": cost}})
+
+    def _level(self, gid: str) -> dict:
+        quantity = self.levels[self.items[gid]]
+        return {"quantities": [{"name": "available", "quantity": quantity}]}
+
+    def _graphql(self, request):
+        body = json.loads(request.body)
+        query, variables = body["query"], body["variables"]
+        if "location {" in query:
+            return self._answer({"location": {"id": LOCATION, "name": "Shop location"}})
+        if "productVariants" in query:
+            nodes = [
+                {
+                    "id": f"gid://shopify/ProductVariant/{gid.rsplit('/', 1)[1]}",
+                    "sku": sku,
+                    "inventoryItem": {
+                        "id": gid,
+                        "tracked": True,
+                        "inventoryLevel": self._level(gid),
+                    },
+                }
+                for gid, sku in self.items.items()
+            ]
+            page = {"nodes": nodes, "pageInfo": {"hasNextPage": False, "endCursor": None}}
+            return self._answer({"productVariants": page})
+        if "nodes(ids" in query:
+            nodes = [{"id": g, "inventoryLevel": self._level(g)} for g in variables["ids"]]
+            return self._answer({"nodes": nodes})
+        quantities = variables["input"]["quantities"]
+        self.keys.append(variables["idempotencyKey"])
+        self.sets.append(quantities)
+        errors = [
+            {
+                "code": "CHANGE_FROM_QUANTITY_STALE",
+                "field": ["input", "quantities", str(i), "changeFromQuantity"],
+                "message": "The quantity has changed since it was read.",
+            }
+            for i, q in enumerate(quantities)
+            if q["changeFromQuantity"] is not None
+            and q["changeFromQuantity"] != self.levels[self.items[q["inventoryItemId"]]]
+        ]
+        if errors:  # all or nothing
+            result = {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        else:
+            for q in quantities:
+                self.levels[self.items[q["inventoryItemId"]]] = q["quantity"]
+            result = {"inventoryAdjustmentGroup": {"id": "gid://shopify/Group/1"}, "userErrors": []}
+        return self._answer({"inventorySetQuantities": result})
+
+
+def test_shopify_compare_and_set_lowers_but_never_raises_over_a_sale_in_flight(hub, rsps, sleeps):
+    shop = FakeShop(rsps, 3)
+    _stock(hub, {"SKU-0000": 5, "SKU-0001": 5, "SKU-0002": 5})
+    _sync(hub, "shop-a")
+    assert shop.levels == {"SKU-0000": 5, "SKU-0001": 5, "SKU-0002": 5}
+    assert all(q["changeFromQuantity"] == 0 for q in shop.sets[0])
+    # two sales on the shop the hub has not heard of yet, then stock changes in the hub
+    shop.levels["SKU-0000"] = 4
+    shop.levels["SKU-0001"] = 4
+    shop.sets.clear()
+    _stock(hub, {"SKU-0000": 7, "SKU-0001": 2, "SKU-0002": 6})
+    report = _sync(hub, "shop-a", mode="dirty")
+    # the first call is refused whole over the two stale levels; SKU-0002 goes again, and
+    # SKU-0001 (the hub has 2 to sell, the shop shows 4) is lowered from the shop's level;
+    # SKU-0000 is not raised from 4 to 7 while the sale may be unknown to the hub
+    assert report.stale == 2
+    assert shop.levels == {"SKU-0000": 4, "SKU-0001": 2, "SKU-0002": 6}
+    assert len(set(shop.keys)) == len(shop.keys)  # a new key for every call
+    with hub.db.transaction() as s:
+        confirmed = dict(
+            s.execute(
+                select(ChannelItemRow.sku, ChannelItemRow.confirmed).where(
+                    ChannelItemRow.account == "shop-a"
+                )
+            ).all()
+        )
+    assert confirmed == {"SKU-0000": 4, "SKU-0001": 2, "SKU-0002": 6}
+    # the reconciliation settles SKU-0000 once the hub is the one to trust again
+    assert _sync(hub, "shop-a", mode="full").calls == 1
+    assert shop.levels["SKU-0000"] == 7
+
+
+def test_the_timed_passes_follow_the_settings_and_queue_one_job_per_account(hub, worker):
+    kinds = {
+        (p.kind, p.payload.get("mode"), p.every.total_seconds()) for p in scheduler.periodic(hub)
+    }
+    assert {
+        ("stock.sync_all", "delta", hub.settings.stock_sync_interval),
+        ("stock.sync_all", "full", hub.settings.stock_reconcile_interval),
+        ("warehouse.poll_all", None, hub.settings.warehouse_poll_interval),
+    } <= kinds
+    delta = next(p for p in scheduler.periodic(hub) if p.payload.get("mode") == "delta")
+    assert scheduler.enqueue_slot(hub, delta) is not None
+    assert scheduler.enqueue_slot(hub, delta) is None  # another scheduler, same slot
+    with hub.db.transaction() as s:
+        [job] = s.execute(select(JobRow).where(JobRow.kind == "stock.sync_all")).scalars().all()
+        HANDLERS["stock.sync_all"](hub, s, job.payload)
+        queued = s.execute(select(JobRow.payload).where(JobRow.kind == stock_sync.SYNC)).scalars()
+        assert sorted(p["account"] for p in queued) == ["shop-a", "woo-a", "woo-b"]
+    off = type(hub)(type(hub.settings)(**{**vars(hub.settings), "stock_sync_interval": 0.0}))
+    assert "delta" not in {p.payload.get("mode") for p in scheduler.periodic(off)}
