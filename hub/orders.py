@@ -60,6 +60,24 @@ def add_event(
     )
 
 
+def move(
+    session: Session,
+    order: OrderRow,
+    status: OrderStatus,
+    kind: str,
+    message: str,
+    *,
+    data: dict[str, Any] | None = None,
+    keep: dict[str, Any] | None = None,
+) -> None:
+    """The hub moves an order on (released, shipped, needs attention): its status, the
+    hub's own keys in its JSON (``keep``, e.g. the warehouse it went to) and the timeline."""
+    order.status = status.value
+    order.data = {**order.data, **(keep or {}), "status": order.status}
+    order.updated_at = now()
+    add_event(session, order, kind, message, data=data)
+
+
 def merge_status(current: str | None, incoming: OrderStatus) -> OrderStatus:
     """The status after a channel update, keeping progress only the hub knows of.
 

@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 from hub import outbox, stock, warehouse
 from hub.canonical import OrderStatus
 from hub.models import OrderEventRow, OrderLineRow, OrderRow
-from hub.orders import add_event
+from hub.orders import add_event, move
 from hub.runtime import Hub
-from hub.values import now
 from hub.worker import job_handler
 
 RELEASE = "order.release"
@@ -113,12 +112,10 @@ def release_order(hub: Hub, session: Session, payload: dict[str, Any]) -> None:
             )
         warehouse.send(hub, session, order, outside)
         return
-    order.status = OrderStatus.RELEASED.value
-    order.data = {**order.data, "status": order.status}
-    order.updated_at = now()
-    add_event(
+    move(
         session,
         order,
+        OrderStatus.RELEASED,
         "released",
         f"stock allocated; released to the {warehouse.LEDGER}",
         data={"warehouse": warehouse.LEDGER},

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from hub import stock
 from hub.canonical import OrderStatus
 from hub.models import AllocationRow, OrderRow, ParcelRow, ShipmentRow, StockLevelRow
-from hub.orders import add_event
+from hub.orders import move
 from hub.values import iso, now, utc
 
 #: the carrier connectors' names (DESIGN)
@@ -242,15 +242,14 @@ def record(
         if ln.get("requires_shipping") and ordered[i] > 0
     ]
     complete = all(done.get(i, 0) >= ordered[i] for i in owed)
-    order.status = (OrderStatus.SHIPPED if complete else OrderStatus.PARTIALLY_SHIPPED).value
-    order.data = {**order.data, "status": order.status}
-    order.updated_at = now()
+    status = OrderStatus.SHIPPED if complete else OrderStatus.PARTIALLY_SHIPPED
     tracking = ", ".join(f"{p['carrier']} {p['tracking_number']}" for p in parcels)
-    add_event(
+    move(
         session,
         order,
+        status,
         "shipped",
-        f"{len(parcels)} parcel(s) shipped ({tracking}); {order.status}",
+        f"{len(parcels)} parcel(s) shipped ({tracking}); {status.value}",
         data={"shipment_id": shipment.id},
     )
     return Recorded(shipment.id, order.id, order.status, False)

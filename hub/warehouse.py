@@ -22,7 +22,7 @@ from hub.canonical import OrderStatus
 from hub.connectors import Account, Capability, WarehouseBatch, connector_class
 from hub.errors import ConfigError, HubError, PermanentError
 from hub.models import OrderRow
-from hub.orders import add_event, to_json
+from hub.orders import add_event, move, to_json
 from hub.runtime import Hub
 from hub.values import now
 from hub.worker import job_handler
@@ -120,16 +120,15 @@ def release(hub: Hub, payload: dict[str, Any]) -> None:
             return
         if order.status != OrderStatus.READY:
             return
-        order.status = OrderStatus.RELEASED.value
-        order.data = {**order.data, "status": order.status, "warehouse": sent}
-        order.updated_at = now()
-        add_event(
+        move(
             session,
             order,
+            OrderStatus.RELEASED,
             "released",
             f"released to warehouse {account.name}"
             + (f" (reference {reference})" if reference else ""),
             data={"warehouse": account.name, "reference": reference},
+            keep={"warehouse": sent},
         )
 
 
@@ -143,12 +142,10 @@ def _refused(hub: Hub, order_id: int, account: Account, exc: PermanentError) -> 
         if order is None or order.status != OrderStatus.READY:
             return
         stock.deallocate(session, order.id)
-        order.status = OrderStatus.NEEDS_ATTENTION.value
-        order.data = {**order.data, "status": order.status}
-        order.updated_at = now()
-        add_event(
+        move(
             session,
             order,
+            OrderStatus.NEEDS_ATTENTION,
             "warehouse_refused",
             f"warehouse {account.name} refused the order: {exc.message}",
             data={"warehouse": account.name},
