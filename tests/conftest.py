@@ -92,6 +92,31 @@ def woo_headers(
     }
 
 
+def send_shopify(client, order: dict[str, Any], topic: str = "orders/create") -> None:
+    """Post a Shopify order webhook to ``shop-a`` and check it was stored."""
+    body = json.dumps(order).encode()
+    answer = client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, topic))
+    assert answer.status_code == 202, answer.get_json()
+
+
+def only_order(client, viewer: dict[str, str]) -> dict[str, Any]:
+    """The one order the hub holds, as the API shows it."""
+    [order] = client.get("/api/orders", headers=viewer).get_json()["items"]
+    return order
+
+
+def order_events(client, viewer: dict[str, str], order_id: int) -> list[dict[str, Any]]:
+    return client.get(f"/api/orders/{order_id}/events", headers=viewer).get_json()["items"]
+
+
+def receive(hub: Hub, sku: str, quantity: int, client: str = "acme") -> None:
+    """Goods in: ``quantity`` more of ``sku`` at location A1."""
+    from hub import stock
+
+    with hub.db.transaction() as s:
+        stock.adjust(s, client, sku, "A1", quantity, reason="receipt", actor="test")
+
+
 def _pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, dropped afterwards."""
     admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")

@@ -3,44 +3,29 @@ stock arrives, stock given back on cancellation."""
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
 from hub import stock
 from hub.models import AllocationRow
-from tests.conftest import shopify_headers, shopify_order
-
-
-def _send(client, order: dict, topic: str = "orders/create") -> None:
-    body = json.dumps(order).encode()
-    assert (
-        client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, topic)).status_code
-        == 202
-    )
-
-
-def _events(client, viewer, order_id: int) -> list[dict]:
-    return client.get(f"/api/orders/{order_id}/events", headers=viewer).get_json()["items"]
-
-
-def _only_order(client, viewer) -> dict:
-    [order] = client.get("/api/orders", headers=viewer).get_json()["items"]
-    return order
-
-
-def _receive(hub, sku: str, quantity: int) -> None:
-    with hub.db.transaction() as s:
-        stock.adjust(s, "acme", sku, "A1", quantity, reason="receipt", actor="test")
+from tests.conftest import (
+    only_order,
+    order_events,
+    receive,
+    send_shopify,
+    shopify_order,
+)
 
 
 def test_a_ready_order_with_stock_is_allocated_and_released(hub, client, worker, viewer):
-    _receive(hub, "IPOD2008RED", 3)
-    _send(client, shopify_order())  # paid and open; only the RED line is still owed
+    receive(hub, "IPOD2008RED", 3)
+    send_shopify(client, shopify_order())  # paid and open; only the RED line is still owed
     worker.drain()
-    order = _only_order(client, viewer)
+    order = only_order(client, viewer)
     assert order["status"] == "released"
-    assert [e["kind"] for e in _events(client, viewer, order["id"])] == ["received", "released"]
+    assert [e["kind"] for e in order_events(client, viewer, order["id"])] == [
+        "received",
+        "released",
+    ]
     with hub.db.transaction() as s:
         held = s.execute(select(AllocationRow.sku, AllocationRow.quantity)).all()
         assert held == [("IPOD2008RED", 1)]
@@ -51,16 +36,16 @@ def test_short_of_stock_it_waits_then_is_released_when_stock_arrives(
     hub, client, worker, viewer, editor
 ):
     order = shopify_order()
-    _send(client, order)
+    send_shopify(client, order)
     worker.drain()
-    waiting = _only_order(client, viewer)
+    waiting = only_order(client, viewer)
     assert waiting["status"] == "ready"
     # another update of the waiting order tries again but does not repeat itself
-    _send(
+    send_shopify(
         client, dict(order, note="gift wrap", updated_at="2030-01-01T00:00:00Z"), "orders/updated"
     )
     worker.drain()
-    kinds = [e["kind"] for e in _events(client, viewer, waiting["id"])]
+    kinds = [e["kind"] for e in order_events(client, viewer, waiting["id"])]
     assert kinds == ["received", "waiting_for_stock", "updated"]
     r = client.post(
         "/api/stock/adjustments",
@@ -75,16 +60,16 @@ def test_short_of_stock_it_waits_then_is_released_when_stock_arrives(
     )
     assert r.status_code == 201
     worker.drain()
-    assert _only_order(client, viewer)["status"] == "released"
-    assert _events(client, viewer, waiting["id"])[-1]["kind"] == "released"
+    assert only_order(client, viewer)["status"] == "released"
+    assert order_events(client, viewer, waiting["id"])[-1]["kind"] == "released"
 
 
 def test_the_last_unit_goes_to_the_first_order_and_the_next_waits(hub, client, worker, viewer):
-    _receive(hub, "IPOD2008RED", 1)
+    receive(hub, "IPOD2008RED", 1)
     first, second = shopify_order(), shopify_order()
     second["id"] = 450789470
-    _send(client, first)
-    _send(client, second)
+    send_shopify(client, first)
+    send_shopify(client, second)
     worker.drain()
     statuses = {
         o["external_id"]: o["status"]
@@ -94,17 +79,17 @@ def test_the_last_unit_goes_to_the_first_order_and_the_next_waits(hub, client, w
 
 
 def test_a_cancelled_order_gives_its_stock_back(hub, client, worker, viewer):
-    _receive(hub, "IPOD2008RED", 1)
+    receive(hub, "IPOD2008RED", 1)
     order = shopify_order()
-    _send(client, order)
+    send_shopify(client, order)
     worker.drain()
-    assert _only_order(client, viewer)["status"] == "released"
+    assert only_order(client, viewer)["status"] == "released"
     cancelled = dict(order, cancelled_at="2030-01-01T00:00:00Z", updated_at="2030-01-01T00:00:00Z")
-    _send(client, cancelled, "orders/cancelled")
+    send_shopify(client, cancelled, "orders/cancelled")
     worker.drain()
-    gone = _only_order(client, viewer)
+    gone = only_order(client, viewer)
     assert gone["status"] == "cancelled"
-    assert _events(client, viewer, gone["id"])[-1]["kind"] == "deallocated"
+    assert order_events(client, viewer, gone["id"])[-1]["kind"] == "deallocated"
     with hub.db.transaction() as s:
         assert s.execute(select(AllocationRow)).first() is None
         assert stock.levels(s, "acme", ["IPOD2008RED"])[0]["available"] == 1

@@ -15,7 +15,13 @@ from sqlalchemy import func, select
 
 from hub import inbox, outbox, release, stock, warehouse
 from hub.models import AuditRow, OrderRow, ParcelRow, ShipmentRow, StockLedgerRow
-from tests.conftest import ACCOUNTS, shopify_headers, shopify_order
+from tests.conftest import (
+    ACCOUNTS,
+    only_order,
+    receive,
+    send_shopify,
+    shopify_order,
+)
 
 WAREHOUSE = "acme-3pl"
 
@@ -45,35 +51,19 @@ settle_seconds = 0
     return path
 
 
-def _send(client, order: dict, topic: str = "orders/create") -> None:
-    body = json.dumps(order).encode()
-    r = client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, topic))
-    assert r.status_code == 202
-
-
-def _only_order(client, viewer) -> dict:
-    [order] = client.get("/api/orders", headers=viewer).get_json()["items"]
-    return order
-
-
 def _kinds(client, viewer, order_id: int) -> list[str]:
     events = client.get(f"/api/orders/{order_id}/events", headers=viewer).get_json()["items"]
     return [e["kind"] for e in events]
 
 
-def _receive(hub, sku: str, quantity: int) -> None:
-    with hub.db.transaction() as s:
-        stock.adjust(s, "acme", sku, "A1", quantity, reason="receipt", actor="test")
-
-
 def _released(hub, client, worker, viewer, red: int = 1) -> dict:
     """The Shopify 2024-04 order (its RED line owed ``red`` times) released to the 3PL."""
-    _receive(hub, "IPOD2008RED", 3)
+    receive(hub, "IPOD2008RED", 3)
     order = shopify_order()
     order["line_items"][1]["current_quantity"] = red
-    _send(client, order)
+    send_shopify(client, order)
     worker.drain()
-    released = _only_order(client, viewer)
+    released = only_order(client, viewer)
     assert released["status"] == "released"
     return released
 
@@ -110,21 +100,21 @@ def _count(hub, model) -> int:
 
 
 def test_a_ready_order_is_released_through_the_file_drop(hub, client, worker, viewer, drop_folder):
-    _receive(hub, "IPOD2008RED", 3)
-    _send(client, shopify_order())
+    receive(hub, "IPOD2008RED", 3)
+    send_shopify(client, shopify_order())
     # translation and allocation run; the order is not released until the warehouse job ran
     while jobs := outbox.claim(
         hub.db, "test", lease=60, limit=10, kinds=[inbox.TRANSLATE, release.RELEASE]
     ):
         for job in jobs:
             worker.run_job(job)
-    waiting = _only_order(client, viewer)
+    waiting = only_order(client, viewer)
     assert waiting["status"] == "ready"
     assert _kinds(client, viewer, waiting["id"]) == ["received", "allocated"]
     assert _names(drop_folder / "orders") == []
 
     worker.drain()
-    order = _only_order(client, viewer)
+    order = only_order(client, viewer)
     assert order["status"] == "released"
     name = f"order-{order['id']}.json"
     assert _names(drop_folder / "orders") == [name]
@@ -167,9 +157,9 @@ def test_a_cancellation_from_the_channel_reaches_the_file_drop(
     cancelled = dict(
         shopify_order(), cancelled_at="2030-01-01T00:00:00Z", updated_at="2030-01-01T00:00:00Z"
     )
-    _send(client, cancelled, "orders/cancelled")
+    send_shopify(client, cancelled, "orders/cancelled")
     worker.drain()
-    assert _only_order(client, viewer)["status"] == "cancelled"
+    assert only_order(client, viewer)["status"] == "cancelled"
     assert (drop_folder / "orders" / f"cancel-{order['id']}.json").is_file()
 
 
@@ -177,7 +167,7 @@ def test_a_cancellation_from_the_channel_reaches_the_file_drop(
 
 
 def test_a_stock_file_sets_on_hand_as_counts(hub, drop_folder):
-    _receive(hub, "IPOD2008RED", 3)
+    receive(hub, "IPOD2008RED", 3)
     _drop(drop_folder / "stock", "stock-0101.csv", "sku,on_hand,location\nIPOD2008RED,7,A1\n")
     _drop(drop_folder / "stock", "stock-0102.json", '[{"sku": "IPOD2008GREEN", "on_hand": 2}]')
     assert _poll(hub) == {"applied": 2, "failed": 0}
@@ -256,7 +246,7 @@ def test_a_json_shipment_for_part_of_the_order_partially_ships_it(
     }
     _drop(drop_folder / "shipments", "ship.json", json.dumps(body))
     assert _poll(hub) == {"applied": 1, "failed": 0}
-    assert _only_order(client, viewer)["status"] == "partially_shipped"
+    assert only_order(client, viewer)["status"] == "partially_shipped"
 
 
 def test_a_file_is_processed_once_when_poll_runs_twice(hub, client, worker, viewer, drop_folder):
@@ -271,7 +261,7 @@ def test_a_file_is_processed_once_when_poll_runs_twice(hub, client, worker, view
     assert _poll(hub) == {"applied": 1, "failed": 0}
     assert _kinds(client, viewer, order["id"]) == kinds
     assert _count(hub, ShipmentRow) == 1
-    assert _only_order(client, viewer)["status"] == "partially_shipped"
+    assert only_order(client, viewer)["status"] == "partially_shipped"
     assert len(_names(drop_folder / "shipments" / "done")) == 2  # both copies kept
 
 
@@ -296,7 +286,7 @@ def test_two_pollers_at_once_process_each_file_once(hub, client, worker, viewer,
         t.join()
     assert sum(r["applied"] for r in results) == 8
     assert sum(r["failed"] for r in results) == 0
-    assert _only_order(client, viewer)["status"] == "shipped"
+    assert only_order(client, viewer)["status"] == "shipped"
     assert _count(hub, ParcelRow) == 2
     assert len(_names(drop_folder / "stock" / "done")) == 6
     assert _names(drop_folder / "shipments" / "done") == ["ship-1.csv", "ship-2.csv"]
@@ -315,7 +305,7 @@ def test_a_bad_shipment_file_goes_to_failed_naming_the_line(
     assert _names(drop_folder / "shipments" / "failed") == ["ship.csv", "ship.csv.error.txt"]
     error = (drop_folder / "shipments" / "failed" / "ship.csv.error.txt").read_text()
     assert error.startswith("ship.csv line 3: carrier: one of royalmail")
-    assert _only_order(client, viewer)["status"] == "released"
+    assert only_order(client, viewer)["status"] == "released"
     assert _count(hub, ShipmentRow) == 0
 
 
@@ -328,7 +318,7 @@ def test_a_file_with_a_shipment_for_an_unknown_order_is_refused_as_a_whole(
     )
     _drop(drop_folder / "shipments", "ship.csv", text)
     assert _poll(hub) == {"applied": 0, "failed": 1}
-    assert _only_order(client, viewer)["status"] == "released"
+    assert only_order(client, viewer)["status"] == "released"
     assert _count(hub, ShipmentRow) == 0
     error = (drop_folder / "shipments" / "failed" / "ship.csv.error.txt").read_text()
     assert error == "ShipmentError: no order with id 999\n"

@@ -22,7 +22,14 @@ from hub import http as hub_http
 from hub.errors import AuthError
 from hub.models import AuditRow, JobRow, OrderRow, StockLedgerRow
 from hub.values import now
-from tests.conftest import ACCOUNTS, shopify_headers, shopify_order
+from tests.conftest import (
+    ACCOUNTS,
+    only_order,
+    order_events,
+    receive,
+    send_shopify,
+    shopify_order,
+)
 
 WMS = "https://wms.example/api"
 WMS_KEY = "acme-wms-key-5f2c9e"
@@ -79,26 +86,6 @@ def wms() -> Iterator[responses.RequestsMock]:
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _receive(hub, sku: str, quantity: int) -> None:
-    with hub.db.transaction() as s:
-        stock.adjust(s, "acme", sku, "A1", quantity, reason="receipt", actor="test")
-
-
-def _send(client, order: dict, topic: str = "orders/create") -> None:
-    body = json.dumps(order).encode()
-    r = client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, topic))
-    assert r.status_code == 202
-
-
-def _only_order(client, viewer) -> dict:
-    [order] = client.get("/api/orders", headers=viewer).get_json()["items"]
-    return order
-
-
-def _events(client, viewer, order_id: int) -> list[dict]:
-    return client.get(f"/api/orders/{order_id}/events", headers=viewer).get_json()["items"]
-
-
 def _jobs(hub, kind: str) -> list[Any]:
     with hub.db.transaction() as s:
         return s.execute(
@@ -126,11 +113,11 @@ def _created(wms, reference: str = "WMS-1001") -> None:
 
 def _released(hub, client, worker, viewer, wms) -> dict:
     """The sample order, allocated and released to the WMS as WMS-1001."""
-    _receive(hub, SKU, 3)
+    receive(hub, SKU, 3)
     _created(wms)
-    _send(client, shopify_order())
+    send_shopify(client, shopify_order())
     worker.drain()
-    order = _only_order(client, viewer)
+    order = only_order(client, viewer)
     assert order["status"] == "released"
     return order
 
@@ -224,7 +211,7 @@ def test_a_ready_order_is_allocated_posted_to_the_wms_and_released(
     assert headers["Idempotency-Key"] == f"hub-order-{order['id']}"
     assert headers["Content-Type"] == "application/json"
     assert headers["Accept"] == "application/json"
-    events = _events(client, viewer, order["id"])
+    events = order_events(client, viewer, order["id"])
     assert [e["kind"] for e in events] == ["received", "allocated", "released"]
     assert events[-1]["message"] == "released to warehouse acme-wms (reference WMS-1001)"
     assert events[-1]["data"] == {"warehouse": "acme-wms", "reference": "WMS-1001"}
@@ -243,12 +230,12 @@ def test_a_ready_order_is_allocated_posted_to_the_wms_and_released(
 def test_a_503_puts_the_job_back_and_the_retry_makes_one_order(
     hub, client, worker, viewer, wms, clock
 ):
-    _receive(hub, SKU, 1)
+    receive(hub, SKU, 1)
     wms.post(f"{WMS}/orders", status=503, headers={"Retry-After": "120"})
     _created(wms)
-    _send(client, shopify_order())
+    send_shopify(client, shopify_order())
     worker.drain()
-    waiting = _only_order(client, viewer)
+    waiting = only_order(client, viewer)
     assert waiting["status"] == "ready"
     [job] = _jobs(hub, warehouse.RELEASE)
     assert (job.status, job.attempts) == ("queued", 1)
@@ -259,16 +246,16 @@ def test_a_503_puts_the_job_back_and_the_retry_makes_one_order(
     with hub.db.transaction() as s:
         s.execute(update(JobRow).where(JobRow.id == job.id).values(run_at=now()))
     worker.drain()
-    assert _only_order(client, viewer)["status"] == "released"
+    assert only_order(client, viewer)["status"] == "released"
     [job] = _jobs(hub, warehouse.RELEASE)
     assert (job.status, job.attempts) == ("done", 2)
     keys = [c.request.headers["Idempotency-Key"] for c in wms.calls]
     assert keys == [f"hub-order-{waiting['id']}"] * 2  # the WMS can tell it is the same order
-    assert [e["kind"] for e in _events(client, viewer, waiting["id"])].count("released") == 1
+    assert [e["kind"] for e in order_events(client, viewer, waiting["id"])].count("released") == 1
 
 
 def test_a_409_after_a_lost_answer_is_the_order_made_already(hub, client, worker, viewer, wms):
-    _receive(hub, SKU, 1)
+    receive(hub, SKU, 1)
     # the first POST reached the WMS, but its answer was lost: not retried by the client
     wms.post(f"{WMS}/orders", status=502)
     wms.post(f"{WMS}/orders", status=409, json={"error": "external_reference exists"})
@@ -277,12 +264,12 @@ def test_a_409_after_a_lost_answer_is_the_order_made_already(hub, client, worker
         match=_params(external_reference="1"),
         json={"items": [{"id": "WMS-77", "external_reference": "1", "status": "picking"}]},
     )
-    _send(client, shopify_order())
+    send_shopify(client, shopify_order())
     _drain_retries(hub, worker)
-    order = _only_order(client, viewer)
+    order = only_order(client, viewer)
     assert order["id"] == 1  # the id the lookup above asks for
     assert order["status"] == "released"
-    assert _events(client, viewer, order["id"])[-1]["data"]["reference"] == "WMS-77"
+    assert order_events(client, viewer, order["id"])[-1]["data"]["reference"] == "WMS-77"
     assert [c.request.method for c in wms.calls] == ["POST", "POST", "GET"]
     [job] = _jobs(hub, warehouse.RELEASE)
     assert (job.status, job.attempts) == ("done", 2)
@@ -290,29 +277,29 @@ def test_a_409_after_a_lost_answer_is_the_order_made_already(hub, client, worker
 
 def test_a_409_duplicate_is_success_with_the_existing_reference(hub, client, worker, viewer, wms):
     # e.g. the hub's database was restored from a backup taken before the release
-    _receive(hub, SKU, 1)
+    receive(hub, SKU, 1)
     wms.post(f"{WMS}/orders", status=409, json={"error": "duplicate"})
     wms.get(
         f"{WMS}/orders",
         match=_params(external_reference="1"),
         json={"items": [{"id": "WMS-0900", "external_reference": "1"}]},
     )
-    _send(client, shopify_order())
+    send_shopify(client, shopify_order())
     worker.drain()
-    order = _only_order(client, viewer)
+    order = only_order(client, viewer)
     assert order["status"] == "released"
-    event = _events(client, viewer, order["id"])[-1]
+    event = order_events(client, viewer, order["id"])[-1]
     assert event["message"] == "released to warehouse acme-wms (reference WMS-0900)"
     [job] = _jobs(hub, warehouse.RELEASE)
     assert (job.status, job.attempts) == ("done", 1)
 
 
 def test_refused_credentials_make_the_job_dead_at_once(hub, client, worker, viewer, wms):
-    _receive(hub, SKU, 1)
+    receive(hub, SKU, 1)
     wms.post(f"{WMS}/orders", status=401, json={"error": "invalid token"})
-    _send(client, shopify_order())
+    send_shopify(client, shopify_order())
     _drain_retries(hub, worker)
-    assert _only_order(client, viewer)["status"] == "ready"
+    assert only_order(client, viewer)["status"] == "ready"
     [job] = _jobs(hub, warehouse.RELEASE)
     assert (job.status, job.attempts) == ("dead", 1)
     assert job.last_error.startswith("AuthError: POST https://wms.example/api/orders: HTTP 401")
@@ -347,7 +334,7 @@ def test_a_cancelled_order_is_cancelled_at_the_wms(hub, client, worker, viewer, 
     assert (call.request.method, call.request.url) == ("POST", f"{WMS}/orders/WMS-1001/cancel")
     assert call.request.headers["Idempotency-Key"] == f"hub-order-{order['id']}-cancel"
     assert call.request.headers["Authorization"] == f"Bearer {WMS_KEY}"
-    assert _events(client, viewer, order["id"])[-1]["kind"] == "warehouse_cancelled"
+    assert order_events(client, viewer, order["id"])[-1]["kind"] == "warehouse_cancelled"
     [job] = _jobs(hub, warehouse.CANCEL)
     assert job.status == "done"
 
@@ -370,9 +357,9 @@ def test_a_cancellation_from_the_channel_reaches_the_wms(hub, client, worker, vi
     cancelled = dict(
         shopify_order(), cancelled_at="2030-01-01T00:00:00Z", updated_at="2030-01-01T00:00:00Z"
     )
-    _send(client, cancelled, "orders/cancelled")
+    send_shopify(client, cancelled, "orders/cancelled")
     worker.drain()
-    assert _only_order(client, viewer)["status"] == "cancelled"
+    assert only_order(client, viewer)["status"] == "cancelled"
     assert wms.calls[-1].request.url == f"{WMS}/orders/WMS-1001/cancel"
 
 
@@ -380,7 +367,7 @@ def test_a_cancellation_from_the_channel_reaches_the_wms(hub, client, worker, vi
 
 
 def test_polled_stock_levels_set_on_hand_as_counts(hub, wms):
-    _receive(hub, "MUG-1", 10)
+    receive(hub, "MUG-1", 10)
     wms.get(f"{WMS}/shipments", json={"items": [], "next_cursor": None})
     wms.get(
         f"{WMS}/stock",
@@ -430,7 +417,7 @@ def test_a_polled_shipment_ships_the_order_and_the_next_poll_asks_from_the_curso
         "AB123456789GB",
     )
     assert shown["shipments"][0]["shipped_at"] == "2030-01-02T10:00:00Z"
-    assert _events(client, viewer, order["id"])[-1]["kind"] == "shipped"
+    assert order_events(client, viewer, order["id"])[-1]["kind"] == "shipped"
     assert _ledger(hub, SKU) == [
         ("receipt", 3, 3, "test"),
         ("shipment", -1, 2, "acme-wms"),
@@ -462,7 +449,7 @@ def test_a_shipment_for_an_unknown_order_is_refused_and_audited_and_the_rest_go_
     )
     wms.get(f"{WMS}/stock", json={"items": [], "next_cursor": None})
     assert _poll(hub) == {"applied": 2, "failed": 1}
-    assert _only_order(client, viewer)["status"] == "shipped"
+    assert only_order(client, viewer)["status"] == "shipped"
     with hub.db.transaction() as s:
         [entry] = s.execute(select(AuditRow)).scalars().all()
         assert (entry.actor, entry.action, entry.target) == (
@@ -483,7 +470,7 @@ def test_a_poll_through_the_worker(hub, client, worker, viewer, wms):
     with hub.db.transaction() as s:
         outbox.enqueue(s, warehouse.POLL_ALL, {"slot": 1}, max_attempts=3)
     worker.drain()
-    assert _only_order(client, viewer)["status"] == "shipped"
+    assert only_order(client, viewer)["status"] == "shipped"
     assert [j.status for j in _jobs(hub, warehouse.POLL)] == ["done"]
 
 
@@ -500,7 +487,7 @@ def test_a_shipment_read_after_a_count_that_left_its_units_out_still_ships_the_o
         json={"items": [_shipment(order["id"])], "next_cursor": None},
     )
     assert _poll(hub) == {"applied": 3, "failed": 0}
-    assert _only_order(client, viewer)["status"] == "shipped"
+    assert only_order(client, viewer)["status"] == "shipped"
     with hub.db.transaction() as s:
         assert stock.levels(s, "acme", [SKU])[0]["on_hand"] == 0
 
@@ -508,14 +495,14 @@ def test_a_shipment_read_after_a_count_that_left_its_units_out_still_ships_the_o
 def test_an_order_the_wms_refuses_needs_attention_and_gives_its_stock_back(
     hub, client, worker, viewer, wms
 ):
-    _receive(hub, SKU, 1)
+    receive(hub, SKU, 1)
     wms.post(f"{WMS}/orders", status=422, json={"error": "unknown sku IPOD2008RED"})
-    _send(client, shopify_order())
+    send_shopify(client, shopify_order())
     _drain_retries(hub, worker)
-    order = _only_order(client, viewer)
+    order = only_order(client, viewer)
     assert order["status"] == "needs_attention"
     [refused] = [
-        e for e in _events(client, viewer, order["id"]) if e["kind"] == "warehouse_refused"
+        e for e in order_events(client, viewer, order["id"]) if e["kind"] == "warehouse_refused"
     ]
     assert refused["message"].startswith("warehouse acme-wms refused the order: POST ")
     assert "unknown sku IPOD2008RED" in refused["message"]
