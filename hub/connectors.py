@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from importlib.metadata import entry_points
@@ -29,6 +30,9 @@ class Capability(StrEnum):
     STOCK_PUSH = "stock_push"
     FULFILMENT_PUSH = "fulfilment_push"
     RETURNS = "returns"
+    # carriers
+    TRACKING_POLL = "tracking_poll"  # tracking read from the carrier's API
+    TRACKING_WEBHOOK = "tracking_webhook"  # the carrier pushes tracking events
     # warehouses
     RELEASE = "release"  # orders are sent to the warehouse to pick and pack
     WAREHOUSE_FEED = "warehouse_feed"  # stock counts and shipments are read back from it
@@ -153,6 +157,67 @@ class WarehouseBatch:
     error: str | None = None
 
 
+#: canonical tracking statuses (DESIGN.md); each carrier code maps to exactly one
+TRACKING_STATUSES = (
+    "label_created",
+    "picked_up",
+    "in_transit",
+    "out_for_delivery",
+    "delivery_attempted",
+    "ready_for_pickup",
+    "delivered",
+    "exception",
+    "returned_to_sender",
+    "unknown",
+)
+
+
+@dataclass(frozen=True)
+class TrackingEvent:
+    """One scan or status change of a parcel, in canonical form with the carrier's own words
+    kept: ``code`` and ``text`` as the carrier gave them, ``at`` in UTC."""
+
+    at: datetime
+    status: str  # one of TRACKING_STATUSES
+    code: str | None = None
+    text: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class ParcelTracking:
+    """What a carrier says about one tracking number. ``found`` False: the carrier does not
+    know it (yet); ``error`` then holds the carrier's message. ``events`` oldest first;
+    ``status`` is the parcel's current canonical status."""
+
+    tracking_number: str
+    found: bool
+    status: str = "unknown"
+    events: tuple[TrackingEvent, ...] = ()
+    estimated_delivery: datetime | None = None
+    carrier_status: str | None = None  # the carrier's own current status code or text
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FulfilmentPush:
+    """One parcel to tell a sales channel about. ``order`` is the canonical order JSON (its
+    ``external_id`` and lines' ``external_id`` are the channel's ids); ``lines`` the parcel's
+    ``[{"external_id", "sku", "quantity"}]``; ``carrier_name`` the name the channel knows the
+    carrier by (from the account's mapping); ``complete``: the order is fully shipped."""
+
+    order: dict[str, Any]
+    parcel_id: int
+    carrier: str
+    carrier_name: str
+    service: str | None
+    tracking_number: str
+    tracking_url: str | None
+    lines: list[dict[str, Any]]
+    complete: bool
+    shipped_at: datetime
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What a connector reads off an incoming webhook, before any translation.
@@ -213,6 +278,37 @@ class Connector:
         """Set the levels of at most ``stock_batch_size`` items in one call; one outcome per
         update. ``key`` is the batch's idempotency key (the same on a retry of the same
         updates). A failure of the whole call raises (``RetryableError``, ``AuthError``)."""
+        raise NotImplementedError
+
+    # -- fulfilment push (channels with ``fulfilment_push``) -------------------------------
+    def push_fulfilment(self, push: FulfilmentPush) -> str:
+        """Tell the channel the parcel shipped, with its tracking; return the channel's id for
+        the fulfilment. Exactly once: when the channel already holds a fulfilment for this
+        tracking number (a retry after a lost answer), return its id instead of making one."""
+        raise NotImplementedError
+
+    def push_tracking_event(
+        self, push: FulfilmentPush, channel_id: str, event: TrackingEvent
+    ) -> None:
+        """Tell the channel about a later tracking event of a pushed parcel (where it can
+        show them; nothing otherwise)."""
+
+    # -- carriers (``tracking_poll``, ``tracking_webhook``) ---------------------------------
+    #: the most tracking numbers one tracking call may carry
+    track_batch_size: ClassVar[int] = 1
+
+    def track(self, numbers: list[str]) -> list[ParcelTracking]:
+        """Tracking for at most ``track_batch_size`` numbers, one result per number in order
+        (``found=False`` for a number the carrier does not know). Raises for a failure of
+        the whole call (``AuthError``, ``RetryableError``)."""
+        raise NotImplementedError
+
+    def tracking_url(self, number: str) -> str | None:
+        """The carrier's public tracking page for a number, for end customers."""
+        return None
+
+    def translate_tracking(self, topic: str, payload: Any) -> list[ParcelTracking]:
+        """Pure: a carrier's tracking webhook payload to tracking updates."""
         raise NotImplementedError
 
     # -- warehouses (``release``, ``warehouse_feed``) --------------------------------------

@@ -283,8 +283,11 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         cost: float = 1,
         idempotent: bool | None = None,
+        data: Any = None,
+        auth: tuple[str, str] | None = None,
     ) -> requests.Response:
         """Send one request with the retry policy; return the response if its status < 400.
+        ``data`` is a form body; ``auth`` HTTP Basic credentials for this request only.
 
         ``cost`` is taken from the limiter before every attempt. ``idempotent`` says whether
         sending it twice is harmless; None means "as HTTP defines the method" (POST and PATCH
@@ -292,7 +295,15 @@ class HttpClient:
         act on it (429, 503, 408, or a connection that never opened).
         """
         return self._execute(
-            method, path, json=json, params=params, headers=headers, cost=cost, idem=idempotent
+            method,
+            path,
+            json=json,
+            params=params,
+            headers=headers,
+            cost=cost,
+            idem=idempotent,
+            data=data,
+            auth=auth,
         )
 
     def get(self, path: str, *, params=None, headers=None, cost: float = 1) -> requests.Response:
@@ -379,13 +390,15 @@ class HttpClient:
         cost: float = 1,
         idem: bool | None = None,
         inspect: Callable[[requests.Response, str], _Retry | None] | None = None,
+        data: Any = None,
+        auth: tuple[str, str] | None = None,
     ) -> requests.Response:
         method = method.upper()
         url = self.url_for(path)
         label = f"{method} {_safe_url(url)}"
         idempotent = method in _IDEMPOTENT_METHODS if idem is None else idem
         sent_headers = {**self.headers, **(headers or {})}
-        secrets = _secret_values(sent_headers, params, self.session)
+        secrets = _secret_values(sent_headers, params, self.session, data, auth)
         attempt = 0
         while True:
             attempt += 1
@@ -398,6 +411,8 @@ class HttpClient:
                     params=params,
                     headers=sent_headers,
                     timeout=self.timeout,
+                    data=data,
+                    auth=auth,
                 )
             except requests.RequestException as exc:
                 outcome = _classify_exception(exc, label)
@@ -554,10 +569,17 @@ def _safe_url(url: str) -> str:
 
 
 def _secret_values(
-    headers: Mapping[str, str], params: Mapping[str, Any] | None, session: requests.Session
+    headers: Mapping[str, str],
+    params: Mapping[str, Any] | None,
+    session: requests.Session,
+    data: Any = None,
+    auth: tuple[str, str] | None = None,
 ) -> list[str]:
     values = [v for k, v in headers.items() if _SECRET_NAME.search(k)]
     values += [v for k, v in (params or {}).items() if _SECRET_NAME.search(str(k))]
+    if isinstance(data, Mapping):
+        values += [v for k, v in data.items() if _SECRET_NAME.search(str(k))]
+    values += list(auth or ())
     values += [v for k, v in session.headers.items() if _SECRET_NAME.search(k)]
     if isinstance(session.auth, tuple):
         values += list(session.auth)
