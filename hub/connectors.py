@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from hub.canonical import Translation
 from hub.errors import ConfigError
+from hub.values import iso
 
 ENTRY_POINT_GROUP = "hub.connectors"
 
@@ -197,6 +198,28 @@ class ParcelTracking:
     estimated_delivery: datetime | None = None
     carrier_status: str | None = None  # the carrier's own current status code or text
     error: str | None = None
+
+
+def tracking_to_json(tracking: ParcelTracking) -> dict[str, Any]:
+    """A parcel's tracking as JSON (times ISO 8601 UTC), as expected files and the API hold it."""
+    return {
+        "tracking_number": tracking.tracking_number,
+        "found": tracking.found,
+        "status": tracking.status,
+        "carrier_status": tracking.carrier_status,
+        "estimated_delivery": iso(tracking.estimated_delivery),
+        "error": tracking.error,
+        "events": [
+            {
+                "at": iso(e.at),
+                "status": e.status,
+                "code": e.code,
+                "text": e.text,
+                "location": e.location,
+            }
+            for e in tracking.events
+        ],
+    }
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,10 @@
+"""Placeholder while the connector is written."""
+
+from hub.connectors import Capability, Connector
+
+
+class UspsConnector(Connector):
+    name = "usps"
+    kind = "carrier"
+    title = "USPS"
+    capabilities = frozenset({Capability.TRACKING_POLL})
