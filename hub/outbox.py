@@ -97,13 +97,22 @@ def _claimable(at: datetime):
 
 
 def claim(
-    db: Database, worker: str, *, lease: float, limit: int = 1, kinds: list[str] | None = None
+    db: Database,
+    worker: str,
+    *,
+    lease: float,
+    limit: int = 1,
+    kinds: list[str] | None = None,
+    exclude: list[str] | None = None,
 ) -> list[Job]:
-    """Lease up to ``limit`` due jobs for ``worker``. Each claim bumps ``attempts``."""
+    """Lease up to ``limit`` due jobs for ``worker`` (of ``kinds``, or not of ``exclude``).
+    Each claim bumps ``attempts``."""
     at = now()
     query = select(JobRow.id).where(_claimable(at)).order_by(JobRow.run_at, JobRow.id)
     if kinds:
         query = query.where(JobRow.kind.in_(kinds))
+    if exclude:
+        query = query.where(JobRow.kind.not_in(exclude))
     query = query.limit(limit)
     if db.postgres:
         query = query.with_for_update(skip_locked=True)

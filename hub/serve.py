@@ -46,23 +46,41 @@ class _Gunicorn(BaseApplication):
 
 
 _background: dict[str, Any] = {}
+#: threads of ``hub serve`` for jobs that wait on outside systems
+OUTSIDE_THREADS = 2
+
+
+def lanes(threads: int) -> list[tuple[str, int]]:
+    """Worker threads by lane: one for the hub's own jobs, ``threads`` for jobs that wait on
+    outside systems (see ``hub.worker.LANES``), and the claim batch of each."""
+    return [("inside", 10)] + [("outside", 1)] * max(1, threads)
+
+
+def _start_workers(hub: Hub, threads: int, daemon: bool) -> list[tuple[Worker, threading.Thread]]:
+    started = []
+    for i, (lane, batch) in enumerate(lanes(threads)):
+        worker = Worker(hub, batch=batch, lane=lane)
+        thread = threading.Thread(target=worker.run, name=f"hub-worker-{lane}-{i}", daemon=daemon)
+        thread.start()
+        started.append((worker, thread))
+    return started
 
 
 def _start_background(server_worker: Any) -> None:
     hub: Hub = server_worker.wsgi.extensions["hub"]
-    worker = Worker(hub)
-    thread = threading.Thread(target=worker.run, name="hub-worker", daemon=True)
-    thread.start()
+    workers = _start_workers(hub, OUTSIDE_THREADS, daemon=True)
     sched = schedule.build(hub)
     sched.start()
-    _background.update(worker=worker, thread=thread, scheduler=sched)
+    _background.update(workers=workers, scheduler=sched)
 
 
 def _stop_background(_arbiter: Any, _server_worker: Any) -> None:
-    if "worker" in _background:
+    if "workers" in _background:
         _background["scheduler"].shutdown(wait=False)
-        _background["worker"].stop()
-        _background["thread"].join(timeout=10)
+        for worker, _ in _background["workers"]:
+            worker.stop()
+        for _, thread in _background["workers"]:
+            thread.join(timeout=10)
 
 
 def run_gunicorn(
@@ -94,22 +112,20 @@ def run_gunicorn(
     _Gunicorn(overrides, options, background).run()
 
 
-def run_worker(hub: Hub, *, threads: int = 1) -> None:
-    """Run ``threads`` job workers until SIGINT/SIGTERM; unfinished jobs' leases expire."""
+def run_worker(hub: Hub, *, threads: int = 2) -> None:
+    """Run job workers until SIGINT/SIGTERM (one thread for the hub's own jobs, ``threads``
+    for jobs that wait on outside systems); unfinished jobs' leases expire."""
     configure_logging(hub.settings.log_level)
     migrate.upgrade(hub.db)
-    workers = [Worker(hub) for _ in range(threads)]
-    pool = [threading.Thread(target=w.run, name=f"hub-worker-{i}") for i, w in enumerate(workers)]
+    started = _start_workers(hub, threads, daemon=False)
 
     def stop(*_: Any) -> None:
-        for w in workers:
+        for w, _ in started:
             w.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for t in pool:
-        t.start()
-    for t in pool:
+    for _, t in started:
         while t.is_alive():
             t.join(timeout=0.5)
 

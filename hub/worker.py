@@ -69,20 +69,37 @@ class LeaseLost(Exception):
     """Another worker took the job over after our lease expired: our work is rolled back."""
 
 
+#: a worker's lane: ``inside`` runs the hub's own jobs (translation, release), ``outside``
+#: the jobs that wait on other systems (pushes, polls), so a slow channel or carrier never
+#: holds up orders coming in; None runs everything
+LANES = ("inside", "outside")
+
+
 class Worker:
     """Runs jobs until stopped. Many workers, in many processes, may share one database."""
 
-    def __init__(self, hub: Hub, name: str | None = None, batch: int = 10):
+    def __init__(self, hub: Hub, name: str | None = None, batch: int = 10, lane: str | None = None):
+        if lane not in (None, *LANES):
+            raise ValueError(f"lane must be one of {', '.join(LANES)} or None, not {lane!r}")
         self.hub = hub
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.batch = batch
+        self.lane = lane
         self.handlers = load_handlers()
         self.stopping = threading.Event()
 
     def run_once(self) -> int:
         """Claim and run one batch of due jobs. Returns how many were claimed."""
+        outside = sorted(OWN_TRANSACTIONS)
+        if self.lane == "outside" and not outside:
+            return 0
         jobs = outbox.claim(
-            self.hub.db, self.name, lease=self.hub.settings.job_lease, limit=self.batch
+            self.hub.db,
+            self.name,
+            lease=self.hub.settings.job_lease,
+            limit=self.batch,
+            kinds=outside if self.lane == "outside" else None,
+            exclude=outside if self.lane == "inside" else None,
         )
         for job in jobs:
             if self.stopping.is_set():

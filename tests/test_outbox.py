@@ -14,7 +14,7 @@ from hub.errors import PermanentError, RetryableError
 from hub.models import JobRow, TokenRow
 from hub.settings import Settings
 from hub.values import now
-from hub.worker import Worker, job_handler
+from hub.worker import OWN_TRANSACTIONS, Worker, job_handler
 
 calls: list[dict] = []
 
@@ -204,3 +204,23 @@ def test_a_worker_thread_stops_cleanly(hub):
     t.join(5)
     assert not t.is_alive()
     assert calls == [{"bg": 1}]
+
+
+def test_lanes_keep_jobs_that_wait_on_outside_systems_apart(hub):
+    inside, outside = Worker(hub, lane="inside"), Worker(hub, lane="outside")
+    slow = sorted(OWN_TRANSACTIONS)[0]
+    with hub.db.transaction() as s:
+        outbox.enqueue(s, slow, {"account": "gone"}, max_attempts=3)
+        outbox.enqueue(s, "test.ok", {}, max_attempts=3)
+    [mine] = outbox.claim(hub.db, "inside", lease=60, limit=10, exclude=sorted(OWN_TRANSACTIONS))
+    assert mine.kind == "test.ok"
+    with hub.db.transaction() as s:
+        s.execute(update(JobRow).values(status=outbox.QUEUED, lease_until=None))
+    assert inside.lane == "inside" and outside.lane == "outside"
+    assert outside.run_once() == 1  # only the slow one
+    with hub.db.transaction() as s:
+        kinds = dict(s.execute(select(JobRow.kind, JobRow.status)).all())
+    assert kinds[slow] != outbox.QUEUED and kinds["test.ok"] == outbox.QUEUED
+    assert inside.run_once() == 1
+    with pytest.raises(ValueError):
+        Worker(hub, lane="sideways")
