@@ -182,12 +182,27 @@ def _order(session: Any, order_id: int) -> OrderRow:
     return row
 
 
+def tracking_page(token: str | None) -> str | None:
+    """The end customer's tracking page for an order, once it has shipped."""
+    if token is None:
+        return None
+    base = current_hub().settings.public_url or request.url_root
+    return f"{base.rstrip('/')}/track/{token}"
+
+
 @bp.get("/orders/<int:order_id>")
 @requires("viewer")
 def get_order(order_id: int) -> Response:
     with current_hub().db.transaction() as session:
-        order = to_json(_order(session, order_id))
-        return jsonify({**order, "shipments": shipments.for_order(session, order_id)})
+        row = _order(session, order_id)
+        order = to_json(row)
+        return jsonify(
+            {
+                **order,
+                "shipments": shipments.for_order(session, order_id),
+                "tracking_page": tracking_page(row.tracking_token),
+            }
+        )
 
 
 @bp.get("/orders/<int:order_id>/events")

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import func, select
 
-from hub import audit, release, shipments, stock_sync, warehouse
+from hub import audit, fulfilment, release, shipments, stock_sync, warehouse
 from hub import stock as ledger
 from hub.api import account_or_404, authenticate, current_hub, page, requires
 from hub.errors import TranslationError
@@ -223,6 +223,7 @@ def ship() -> tuple[Response, int]:
         with current_hub().db.transaction() as session:
             recorded = shipments.record(session, body, actor=g.token_name)
             if not recorded.duplicate:
+                fulfilment.after_shipment(current_hub(), session, recorded.shipment_id)
                 audit.record(
                     session,
                     g.token_name,

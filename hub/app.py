@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
-from hub import api, api_mappings, api_stock, http_errors, migrate, webhooks
+from hub import api, api_mappings, api_stock, http_errors, metrics, migrate, track_page, webhooks
 from hub.runtime import Hub
 
 
@@ -46,6 +46,13 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(api_mappings.bp)
     app.register_blueprint(api_stock.bp)
+    app.register_blueprint(track_page.bp)
+
+    @app.get("/metrics")
+    def metrics_text() -> Response:
+        with hub.db.transaction() as session:
+            body = metrics.render(session)
+        return Response(body, mimetype="text/plain; version=0.0.4")
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -470,6 +470,52 @@ def _sync_accounts(hub: Hub, names: tuple[str, ...], full: bool) -> None:
         raise click.ClickException(f"{failed} account(s) failed; their changes stay due")
 
 
+@cli.group("tracking")
+def tracking_cmd() -> None:
+    """Parcel tracking from the carriers."""
+
+
+@tracking_cmd.command("poll")
+@click.option("--account", "names", multiple=True, help="only this carrier account (repeatable)")
+@click.option("--all", "everything", is_flag=True, help="every parcel followed, not only those due")
+def tracking_poll(names: tuple[str, ...], everything: bool) -> None:
+    """Ask the carriers about their parcels now (one pass)."""
+    from hub import tracking
+    from hub.errors import ConnectorError
+
+    hub = _hub()
+    try:
+        migrate.upgrade(hub.db)
+        accounts = tracking.tracking_accounts(hub)
+        if names:
+            unknown = sorted(set(names) - {a.name for a in accounts})
+            if unknown:
+                known = ", ".join(a.name for a in accounts) or "none"
+                raise click.ClickException(
+                    f"not a carrier account: {', '.join(unknown)} (known: {known})"
+                )
+            accounts = [a for a in accounts if a.name in names]
+        if not accounts:
+            raise click.ClickException("no carrier account is configured")
+        failed = 0
+        for account in accounts:
+            try:
+                counts = tracking.poll_account(hub, account, due_only=not everything, limit=None)
+            except ConnectorError as exc:
+                failed += 1
+                click.echo(f"{account.name}: failed: {exc.message}", err=True)
+                continue
+            click.echo(
+                f"{account.name}: {counts['parcels']} parcel(s) in {counts['calls']} call(s): "
+                f"{counts['events']} new event(s), {counts['delivered']} delivered, "
+                f"{counts['not_found']} not found"
+            )
+        if failed:
+            raise click.ClickException(f"{failed} account(s) failed")
+    finally:
+        hub.close()
+
+
 @cli.command()
 def demo() -> None:
     """An end-to-end run, offline: sample Shopify and WooCommerce webhooks in, orders out."""

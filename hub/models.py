@@ -124,6 +124,8 @@ class OrderRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    #: the end customer's tracking page address (``/track/<token>``): random, not the id
+    tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class OrderLineRow(Base):
@@ -286,6 +288,35 @@ class ParcelRow(Base):
     estimated_delivery: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: [{"position": i, "sku": ..., "quantity": n}] against the order's lines
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: the carrier's own current status (code or text), as it last said
+    carrier_status: Mapped[str | None] = mapped_column(String(200))
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the scheduler asks the carrier next; None once it stopped following the parcel
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: the sales channel's id for the fulfilment made for this parcel, once pushed
+    channel_ref: Mapped[str | None] = mapped_column(String(200))
+    channel_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ParcelEventRow(Base):
+    """One tracking event of a parcel, canonical with the carrier's own words kept. The same
+    event reported again (a poll and a webhook) is stored once."""
+
+    __tablename__ = "parcel_events"
+    __table_args__ = (UniqueConstraint("parcel_id", "at", "status", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(30))
+    code: Mapped[str] = mapped_column(String(100))  # "" when the carrier gave none
+    text: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(100))  # "poll" or the webhook's account
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    #: when the sales channel was told of it (where it shows tracking events)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelItemRow(Base):

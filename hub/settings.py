@@ -40,6 +40,13 @@ class Settings:
     stock_reconcile_interval: float = 21600.0
     #: seconds between polls of each outside warehouse for stock counts and shipments
     warehouse_poll_interval: float = 60.0
+    #: seconds between looks for parcels due a tracking check (each parcel has its own pace)
+    tracking_poll_interval: float = 300.0
+    #: days after shipping that a parcel not delivered is no longer followed
+    tracking_max_days: int = 30
+    #: the hub's public address, for links to end customers (tracking pages); default: the
+    #: address the request came to
+    public_url: str | None = None
 
 
 _ENV = {
@@ -57,6 +64,9 @@ _ENV = {
     "stock_sync_interval": "HUB_STOCK_SYNC_INTERVAL",
     "stock_reconcile_interval": "HUB_STOCK_RECONCILE_INTERVAL",
     "warehouse_poll_interval": "HUB_WAREHOUSE_POLL_INTERVAL",
+    "tracking_poll_interval": "HUB_TRACKING_POLL_INTERVAL",
+    "tracking_max_days": "HUB_TRACKING_MAX_DAYS",
+    "public_url": "HUB_PUBLIC_URL",
 }
 
 

@@ -20,12 +20,27 @@ from sqlalchemy.orm import Session
 
 from hub import stock
 from hub.canonical import OrderStatus
-from hub.models import AllocationRow, OrderRow, ParcelRow, ShipmentRow, StockLevelRow
+from hub.models import (
+    AllocationRow,
+    OrderRow,
+    ParcelEventRow,
+    ParcelRow,
+    ShipmentRow,
+    StockLevelRow,
+)
 from hub.orders import move
 from hub.values import iso, now, utc
 
 #: the carrier connectors' names (DESIGN)
-CARRIERS = ("royalmail", "dpd_uk", "evri", "dhl", "ups", "fedex")
+
+
+def carriers() -> tuple[str, ...]:
+    """Carrier names a parcel may name: every installed carrier connector."""
+    from hub.connectors import registry
+
+    return tuple(sorted(name for name, cls in registry().items() if cls.kind == "carrier"))
+
+
 SHIPPABLE = (OrderStatus.RELEASED.value, OrderStatus.PARTIALLY_SHIPPED.value)
 
 
@@ -84,9 +99,9 @@ def _parse(order: OrderRow, body: dict[str, Any]) -> tuple[Any, list[dict[str, A
         where = f"parcels[{p}]"
         if not isinstance(parcel, dict):
             raise ShipmentError(f"{where}: must be an object")
-        if parcel.get("carrier") not in CARRIERS:
+        if parcel.get("carrier") not in carriers():
             raise ShipmentError(
-                f"{where}.carrier: one of {', '.join(CARRIERS)}, not {parcel.get('carrier')!r}"
+                f"{where}.carrier: one of {', '.join(carriers())}, not {parcel.get('carrier')!r}"
             )
         tracking = parcel.get("tracking_number")
         if not isinstance(tracking, str) or not tracking.strip():
@@ -285,6 +300,14 @@ def for_order(session: Session, order_id: int) -> list[dict[str, Any]]:
         .scalars()
         .all()
     )
+    events: dict[int, list[dict[str, Any]]] = {}
+    if parcels:
+        for e in session.execute(
+            select(ParcelEventRow)
+            .where(ParcelEventRow.parcel_id.in_([p.id for p in parcels]))
+            .order_by(ParcelEventRow.at, ParcelEventRow.id)
+        ).scalars():
+            events.setdefault(e.parcel_id, []).append(event_to_json(e))
     return [
         {
             "id": s.id,
@@ -293,14 +316,17 @@ def for_order(session: Session, order_id: int) -> list[dict[str, Any]]:
             "source": s.source,
             "parcels": [
                 {
+                    "id": p.id,
                     "carrier": p.carrier,
                     "carrier_account": p.carrier_account,
                     "service": p.service,
                     "tracking_number": p.tracking_number,
                     "status": p.status,
+                    "carrier_status": p.carrier_status,
                     "estimated_delivery": iso(p.estimated_delivery),
-                    "events": [],
+                    "events": events.get(p.id, []),
                     "lines": p.lines,
+                    "channel_ref": p.channel_ref,
                 }
                 for p in parcels
                 if p.shipment_id == s.id
@@ -308,3 +334,13 @@ def for_order(session: Session, order_id: int) -> list[dict[str, Any]]:
         }
         for s in shipments
     ]
+
+
+def event_to_json(e: ParcelEventRow) -> dict[str, Any]:
+    return {
+        "at": iso(e.at),
+        "status": e.status,
+        "code": e.code or None,
+        "text": e.text,
+        "location": e.location,
+    }

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import mapping, mapping_store, orders, outbox, release
+from hub import mapping, mapping_store, orders, outbox, release, tracking
 from hub.canonical import OrderUpdate
-from hub.connectors import Account
+from hub.connectors import Account, ParcelTracking
 from hub.errors import MappingError, TranslationError
 from hub.inbox import FAILED, IGNORED, PROCESSED, RECEIVED, TRANSLATE
-from hub.models import DeliveryRow, OrderRow
+from hub.models import DeliveryRow, OrderRow, ParcelRow
 from hub.runtime import Hub
 from hub.values import loads, now
 from hub.worker import job_handler
@@ -70,6 +70,11 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
         except ValueError as exc:
             raise TranslationError(f"body is not valid JSON: {exc}") from None
         connector = hub.connector(account)
+        if connector.kind == "carrier":
+            _apply_tracking(
+                hub, session, row, account, connector.translate_tracking(row.topic, data)
+            )
+            return
         translation = connector.translate(row.topic, data)
         version: int | None = None
         if isinstance(translation, OrderUpdate):
@@ -107,6 +112,36 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
     row.status = PROCESSED if order is not None else IGNORED
     if order is None:
         row.error = "the order was never received here; nothing to remove"
+    row.processed_at = now()
+
+
+def _apply_tracking(
+    hub: Hub, session: Session, row: DeliveryRow, account: Account, found: list[ParcelTracking]
+) -> None:
+    """A carrier's push: tracking for the parcels the hub follows; others are noted."""
+    unknown = []
+    matched = 0
+    for item in found:
+        parcels = (
+            session.execute(
+                select(ParcelRow)
+                .where(
+                    ParcelRow.carrier == account.connector,
+                    ParcelRow.tracking_number == item.tracking_number,
+                )
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
+        if not parcels:
+            unknown.append(item.tracking_number)
+        for parcel in parcels:
+            tracking.apply(hub, session, parcel, item, account.name)
+            row.order_id = parcel.order_id
+            matched += 1
+    row.status = PROCESSED if matched else IGNORED
+    row.error = f"no parcel here with tracking number(s) {', '.join(unknown)}" if unknown else None
     row.processed_at = now()
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub import account_state, audit, outbox, shipments, stock
+from hub import account_state, audit, fulfilment, outbox, shipments, stock
 from hub.canonical import OrderStatus
 from hub.connectors import Account, Capability, WarehouseBatch, connector_class
 from hub.errors import ConfigError, HubError, PermanentError
@@ -192,7 +192,11 @@ def apply_batch(hub: Hub, session: Session, account: Account, batch: WarehouseBa
             raise shipments.ShipmentError(
                 f"order {order.id} is not {account.client!r}'s", status=409
             )
-        shipments.record(session, body, actor=account.name, source=account.name, counted=True)
+        recorded = shipments.record(
+            session, body, actor=account.name, source=account.name, counted=True
+        )
+        if not recorded.duplicate:
+            fulfilment.after_shipment(hub, session, recorded.shipment_id)
     if batch.state is not None:
         account_state.save(session, account.name, "poll", batch.state)
 

@@ -35,6 +35,8 @@ BUILTIN_HANDLER_MODULES = (
     "hub.scheduler",
     "hub.warehouse",
     "hub.stock_sync",
+    "hub.tracking",
+    "hub.fulfilment",
 )
 
 

@@ -304,7 +304,7 @@ def test_a_bad_shipment_file_goes_to_failed_naming_the_line(
     _poll(hub)
     assert _names(drop_folder / "shipments" / "failed") == ["ship.csv", "ship.csv.error.txt"]
     error = (drop_folder / "shipments" / "failed" / "ship.csv.error.txt").read_text()
-    assert error.startswith("ship.csv line 3: carrier: one of royalmail")
+    assert error.startswith("ship.csv line 3: carrier: one of dhl, dpd, dpd_uk, evri")
     assert only_order(client, viewer)["status"] == "released"
     assert _count(hub, ShipmentRow) == 0
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from hub.connectors import StockCount
 from hub.errors import TranslationError
-from hub.shipments import CARRIERS
+from hub.shipments import carriers
 from hub.stock import parse_levels_csv
 from hub.values import iso, loads, utc
 
@@ -239,8 +239,8 @@ def _optional(value: Any) -> str | None:
 
 def _carrier(value: Any) -> str:
     carrier = (_text_value(value) or "").lower()
-    if carrier not in CARRIERS:
-        raise _Bad(f"one of {', '.join(CARRIERS)}, not {value!r}")
+    if carrier not in carriers():
+        raise _Bad(f"one of {', '.join(carriers())}, not {value!r}")
     return carrier
 
 

@@ -127,7 +127,7 @@ from jmespath import exceptions as jp_errors
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from hub.connectors import AccountSchema
-from hub.shipments import CARRIERS
+from hub.shipments import carriers
 from hub.values import iso
 
 _HEADER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an RFC 9110 token
@@ -188,6 +188,12 @@ class _Position(fields.Field):
         raise ValidationError("a time, a number or a cursor")
 
 
+def _known_carrier(value: str) -> None:
+    # looked up when an account is read, not at import: the carriers are connectors too
+    if value not in carriers():
+        raise ValidationError(f"must be one of: {', '.join(carriers())}.")
+
+
 class RestWmsSettings(AccountSchema):
     # connection
     api_base = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
@@ -231,7 +237,7 @@ class RestWmsSettings(AccountSchema):
     carrier_field = _path("carrier")
     carrier_map = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1)),
-        values=fields.String(validate=validate.OneOf(CARRIERS)),
+        values=fields.String(validate=_known_carrier),
         load_default=dict,
     )
     service_field = _path("service")

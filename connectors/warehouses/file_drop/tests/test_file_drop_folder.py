@@ -194,7 +194,7 @@ def test_a_file_that_cannot_be_read_goes_to_failed_with_its_reason(tmp_path):
     assert list(make(tmp_path).poll({})) == []
     assert names(tmp_path / "shipments" / "failed") == ["bad.csv", "bad.csv.error.txt"]
     error = (tmp_path / "shipments" / "failed" / "bad.csv.error.txt").read_text()
-    assert error.startswith("bad.csv line 3: carrier: one of royalmail")
+    assert error.startswith("bad.csv line 3: carrier: one of dhl, dpd, dpd_uk, evri")
 
 
 def test_finish_keeps_a_reused_name_apart_and_writes_the_error_beside_it(tmp_path):

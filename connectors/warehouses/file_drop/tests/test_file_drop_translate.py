@@ -354,7 +354,7 @@ def test_shipment_csv_problems_name_the_file_and_every_line():
         b"12,royalmail\n"
     )
     assert problems(parse_shipments, "ship-0101.csv", data) == [
-        "line 3: carrier: one of royalmail, dpd_uk, evri, dhl, ups, fedex, not 'pigeon'",
+        "line 3: carrier: one of dhl, dpd, dpd_uk, evri, fedex, royalmail, ups, usps, not 'pigeon'",
         "line 4: give sku or line_id",
         "line 5: order_id: a whole number >= 1, not 'x'",
         "line 6: quantity: a whole number >= 1, not 0",
@@ -399,7 +399,7 @@ def test_shipment_json_problems_name_the_place():
         ]
     ).encode()
     assert problems(parse_shipments, "s.json", data) == [
-        "at [1]: parcels[0]: carrier: one of royalmail, dpd_uk, evri, dhl, ups, fedex, "
+        "at [1]: parcels[0]: carrier: one of dhl, dpd, dpd_uk, evri, fedex, royalmail, ups, usps, "
         "not 'pigeon'",
         "at [2]: parcels: give at least one parcel",
         "at [3]: parcels[0]: lines[0]: give sku or line_id",
