@@ -18,6 +18,7 @@ import pytest
 
 from connectors.channels.shopify.translate import translate_order as shopify_translate
 from connectors.channels.woocommerce.translate import translate_order as woo_translate
+from hub import shipments
 from hub.canonical import NO_SHIPPING_COUNTRY, OrderStatus, OrderUpdate
 from hub.errors import MappingError
 from hub.expressions import compile_expression
@@ -273,7 +274,8 @@ def test_tracking_carrier_names_per_channel():
     assert woo_names.tracking_carrier("dpd_uk") == "DPD.co.uk"
     assert woo_names.tracking_carrier("evri") == "EVRi"
     assert woo_names.tracking_carrier("fedex") == "Fedex"
-    assert shop.tracking_carrier("usps") is None
+    assert shop.tracking_carrier("usps") == "USPS"
+    assert shop.tracking_carrier("pigeon") is None
     assert override.tracking_carrier("royalmail") == "RM Tracked"
 
 
@@ -411,7 +413,8 @@ def test_default_specs_validate_and_change_no_order():
         assert set(spec) == {"version", "lookups"}
         assert set(spec["lookups"]) == {"tracking_carrier"}
         carriers = [entry["from"] for entry in spec["lookups"]["tracking_carrier"]]
-        assert carriers == ["royalmail", "dpd_uk", "evri", "dhl", "ups", "fedex"]
+        assert carriers == ["royalmail", "dpd_uk", "evri", "dhl", "ups", "fedex", "dpd", "usps"]
+        assert set(carriers) == set(shipments.carriers())  # every installed carrier named
     assert default_spec("amazon") == {"version": 1}
     with pytest.raises(MappingError):
         default_spec("../hub/x")
