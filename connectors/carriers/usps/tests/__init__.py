@@ -1,0 +1,1 @@
+"""USPS connector tests."""
