@@ -114,6 +114,7 @@ def apply(
         return result
     insert = upsert_insert(session.get_bind().dialect.name)
     new_ids: list[int] = []
+    flagged: list[Any] = []
     for event in tracking.events:
         new_id = session.execute(
             insert(ParcelEventRow)
@@ -133,6 +134,8 @@ def apply(
         ).scalar_one_or_none()
         if new_id is not None:
             new_ids.append(new_id)
+            if event.status in FLAGGED:
+                flagged.append(event)
     result.new_events = len(new_ids)
     latest = max((e.at for e in tracking.events), default=None)
     if latest is not None and (parcel.last_event_at is None or latest > parcel.last_event_at):
@@ -150,15 +153,15 @@ def apply(
     order = session.get(OrderRow, parcel.order_id)
     if order is None:
         return result
-    if result.status_changed and status in FLAGGED:
-        word = {"delivery_attempted": "delivery attempted"}.get(status, status.replace("_", " "))
+    for event in flagged:  # each problem the carrier reports, once, even if since resolved
         add_event(
             session,
             order,
-            f"tracking_{status}",
-            f"{parcel.carrier} {parcel.tracking_number}: {word}"
-            + (f" ({parcel.carrier_status})" if parcel.carrier_status else ""),
-            data={"parcel_id": parcel.id, "status": status},
+            f"tracking_{event.status}",
+            f"{parcel.carrier} {parcel.tracking_number}: {event.status.replace('_', ' ')}"
+            + (f" ({event.text})" if event.text else "")
+            + (f" at {event.location}" if event.location else ""),
+            data={"parcel_id": parcel.id, "status": event.status, "code": event.code},
         )
     if result.status_changed and status == "delivered":
         result.delivered_order = _maybe_delivered(session, order, parcel)
@@ -232,7 +235,7 @@ def poll_account(
             select(ParcelRow.id, ParcelRow.tracking_number, ParcelRow.carrier_account)
             .join(OrderRow, OrderRow.id == ParcelRow.order_id)
             .where(ParcelRow.carrier == account.connector, ParcelRow.next_check_at.is_not(None))
-            .order_by(ParcelRow.next_check_at)
+            .order_by(ParcelRow.next_check_at, ParcelRow.id)
         )
         if due_only:
             query = query.where(ParcelRow.next_check_at <= at)
