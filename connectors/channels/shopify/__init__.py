@@ -1,5 +1,7 @@
 """Shopify: orders arrive as HTTPS webhooks carrying the full REST order resource; stock is
-read and set through the GraphQL Admin API at one location per account."""
+read and set through the GraphQL Admin API at one location per account; shipped parcels go
+back as fulfillments (one per parcel, with its tracking) and their later tracking events as
+fulfillment events."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connectors.channels.shopify import stock, translate
+from connectors.channels.shopify import fulfilment, stock, translate
 from connectors.channels.shopify.client import ShopifyClient
 from connectors.channels.shopify.settings import ShopifySettings
 from hub.canonical import Translation
@@ -18,8 +20,10 @@ from hub.connectors import (
     ChannelItem,
     Connector,
     Delivery,
+    FulfilmentPush,
     StockOutcome,
     StockUpdate,
+    TrackingEvent,
 )
 from hub.errors import PermanentError, RetryableError
 from hub.signing import verify_hmac_sha256_base64
@@ -42,7 +46,9 @@ class ShopifyConnector(Connector):
     name = "shopify"
     kind = "channel"
     title = "Shopify"
-    capabilities = frozenset({Capability.ORDERS_WEBHOOK, Capability.STOCK_PUSH})
+    capabilities = frozenset(
+        {Capability.ORDERS_WEBHOOK, Capability.STOCK_PUSH, Capability.FULFILMENT_PUSH}
+    )
     settings_schema = ShopifySettings
     topics = frozenset(translate.ORDER_TOPICS)
     line_path = "line_items"
@@ -135,3 +141,37 @@ class ShopifyConnector(Connector):
                 continue
             levels.update({(item_id, location): level for item_id, level in found.items()})
         return levels
+
+    # -- fulfilment -------------------------------------------------------------------------
+    def push_fulfilment(self, push: FulfilmentPush) -> str:
+        """Make the parcel a fulfillment of its order's fulfillment orders, with its tracking;
+        return the fulfillment's GID. A fulfillment of the order that already carries the
+        tracking number (an earlier attempt whose answer was lost) is returned instead."""
+        number = fulfilment.tracking_number(push)
+        order_id = fulfilment.order_gid(push.order)
+        fulfilment.parcel_lines(push)  # a parcel that cannot be sent is refused before any call
+        found = fulfilment.existing_fulfillment(
+            self.client.order_fulfillments(order_id), order_id, number
+        )
+        if found is not None:
+            log.info(
+                "%s: parcel %s is already fulfillment %s", self.account.name, push.parcel_id, found
+            )
+            return found
+        orders = self.client.fulfillment_orders(order_id)
+        variables = fulfilment.create_variables(push, number, orders)
+        return fulfilment.read_created(self.client.create_fulfillment(variables))
+
+    def push_tracking_event(
+        self, push: FulfilmentPush, channel_id: str, event: TrackingEvent
+    ) -> None:
+        """Add the event to the fulfillment ``channel_id`` (a GID from :meth:`push_fulfilment`).
+        Statuses Shopify has no word for (``unknown``) are not sent; an event already there
+        (same status, same time) is not sent twice."""
+        status = fulfilment.event_status(event.status)
+        if status is None:
+            return
+        if fulfilment.has_event(self.client.fulfillment_events(channel_id), status, event.at):
+            return
+        variables = fulfilment.event_variables(channel_id, status, event)
+        fulfilment.read_event_created(self.client.create_fulfillment_event(variables))

@@ -2,7 +2,8 @@
 
 Everything goes through the hub's :class:`~hub.http.HttpClient` (timeouts, retries, typed
 errors, the ``THROTTLED`` wait) and one :class:`~hub.http.RateLimiter` per account, counted in
-Shopify's cost points. The documents and the reading of answers live in ``stock.py``.
+Shopify's cost points. The documents and the reading of answers live in ``stock.py`` and
+``fulfilment.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import requests
 
-from connectors.channels.shopify import stock
+from connectors.channels.shopify import fulfilment, stock
 from hub.connectors import Account
 from hub.errors import PermanentError
 from hub.http import HttpClient, RateLimiter, limiter_for
@@ -32,8 +33,9 @@ def endpoint(settings: Mapping[str, Any]) -> str:
 
 
 class ShopifyClient:
-    """The calls the stock sync makes. ``limiter``, ``session`` and ``sleep`` are for tests;
-    by default the account shares the process's limiter ``shopify:<account name>``."""
+    """The calls the stock sync and the fulfilment push make. ``limiter``, ``session`` and
+    ``sleep`` are for tests; by default the account shares the process's limiter
+    ``shopify:<account name>``."""
 
     def __init__(
         self,
@@ -102,6 +104,65 @@ class ShopifyClient:
             cost=stock.levels_cost(len(item_ids)),
         )
         return stock.read_levels(data)
+
+    # -- fulfilment ---------------------------------------------------------------------------
+
+    def order_fulfillments(self, order_id: str) -> dict[str, Any]:
+        """The order's fulfillments with their status and tracking numbers."""
+        return self.http.graphql(
+            fulfilment.ORDER_FULFILLMENTS_QUERY,
+            {"id": order_id},
+            cost=fulfilment.FULFILLMENTS_COST,
+        )
+
+    def fulfillment_orders(self, order_id: str) -> list[fulfilment.FulfillmentOrder]:
+        """Every fulfillment order of the order with every one of its line items, read a page
+        at a time (a fulfillment order with many line items gets pages of its own)."""
+        orders: list[fulfilment.FulfillmentOrder] = []
+        after = None
+        while True:
+            data = self.http.graphql(
+                fulfilment.FULFILLMENT_ORDERS_QUERY,
+                {"id": order_id, "after": after},
+                cost=fulfilment.ORDERS_COST,
+            )
+            page, after = fulfilment.read_fulfillment_orders(data, order_id)
+            orders.extend(page)
+            if after is None:
+                break
+        for order in orders:
+            while order.more_lines is not None:
+                data = self.http.graphql(
+                    fulfilment.MORE_LINES_QUERY,
+                    {"id": order.id, "after": order.more_lines},
+                    cost=fulfilment.MORE_LINES_COST,
+                )
+                lines, order.more_lines = fulfilment.read_more_lines(data, order.id)
+                order.lines.extend(lines)
+        return orders
+
+    def create_fulfillment(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One ``fulfillmentCreate``. Not idempotent: a request that may have reached Shopify
+        is not sent again here; the outbox job runs again and finds what it made."""
+        return self.http.graphql(
+            fulfilment.FULFILLMENT_CREATE_MUTATION, variables, cost=fulfilment.MUTATION_COST
+        )
+
+    def fulfillment_events(self, fulfillment_id: str) -> dict[str, Any]:
+        """The fulfillment's latest tracking events (status and time)."""
+        return self.http.graphql(
+            fulfilment.FULFILLMENT_EVENTS_QUERY,
+            {"id": fulfillment_id},
+            cost=fulfilment.EVENTS_COST,
+        )
+
+    def create_fulfillment_event(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One ``fulfillmentEventCreate`` (not sent again here, as above)."""
+        return self.http.graphql(
+            fulfilment.FULFILLMENT_EVENT_CREATE_MUTATION,
+            variables,
+            cost=fulfilment.MUTATION_COST,
+        )
 
 
 def _smaller_page(exc: PermanentError, first: int) -> int | None:

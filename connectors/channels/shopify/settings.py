@@ -5,7 +5,10 @@
                     while a secret is rotated; Shopify may sign with the old one for an hour)
 ``access_token``    Admin API access token (``shpat_...``); stock sync needs the
                     ``read_products``, ``read_inventory``, ``write_inventory`` and
-                    ``read_locations`` scopes
+                    ``read_locations`` scopes; the fulfilment push needs ``read_orders``,
+                    ``write_fulfillments`` and ``write_merchant_managed_fulfillment_orders``
+                    (since 2024-10 Shopify lets no app fulfil an order's fulfillment orders
+                    that are assigned to another app's fulfillment service)
 
 Optional keys, for stock sync through the GraphQL Admin API:
 

@@ -1,15 +1,17 @@
 """WooCommerce: order webhooks carry the REST v3 order, as `GET /wc/v3/orders/<id>` gives it;
 stock levels are read from and set through the REST v3 products API (``stock.py``,
-``client.py``)."""
+``client.py``); shipped parcels go back as Shipment Tracking items, or customer notes where
+that extension is not installed (``fulfilment.py``)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from connectors.channels.woocommerce import stock, translate
+from connectors.channels.woocommerce import fulfilment, stock, translate
 from connectors.channels.woocommerce.client import WooCommerceClient
 from connectors.channels.woocommerce.settings import WooCommerceSettings
 from hub.canonical import Translation
@@ -19,8 +21,10 @@ from hub.connectors import (
     ChannelItem,
     Connector,
     Delivery,
+    FulfilmentPush,
     StockOutcome,
     StockUpdate,
+    TrackingEvent,
 )
 from hub.signing import verify_hmac_sha256_base64
 from hub.values import loads
@@ -36,12 +40,16 @@ KEPT_HEADERS = (
 )
 _PING = re.compile(rb"webhook_id=\d+")
 
+log = logging.getLogger(__name__)
+
 
 class WooCommerceConnector(Connector):
     name = "woocommerce"
     kind = "channel"
     title = "WooCommerce"
-    capabilities = frozenset({Capability.ORDERS_WEBHOOK, Capability.STOCK_PUSH})
+    capabilities = frozenset(
+        {Capability.ORDERS_WEBHOOK, Capability.STOCK_PUSH, Capability.FULFILMENT_PUSH}
+    )
     settings_schema = WooCommerceSettings
     topics = frozenset(translate.ORDER_TOPICS)
     line_path = "line_items"
@@ -50,6 +58,8 @@ class WooCommerceConnector(Connector):
     def __init__(self, account: Account, *, client: WooCommerceClient | None = None):
         super().__init__(account)
         self._client = client
+        #: whether the store has the Shipment Tracking extension (None: not asked yet)
+        self._shipment_tracking: bool | None = None
 
     @property
     def client(self) -> WooCommerceClient:
@@ -99,3 +109,51 @@ class WooCommerceConnector(Connector):
         # WooCommerce takes no idempotency key and has no compare-and-set: ``key`` and each
         # update's ``previous`` are not used. Absolute levels are safe to send again.
         return self.client.push_stock(updates)
+
+    # -- fulfilment push ----------------------------------------------------------------------
+    def push_fulfilment(self, push: FulfilmentPush) -> str:
+        """Give the order the parcel's tracking: a Shipment Tracking item
+        (``"tracking:<tracking_id>"``) or, without that extension, a customer note
+        (``"note:<id>"``); an existing item or note with the tracking number (an earlier
+        attempt whose answer was lost) is returned instead of adding another. Once the order
+        is fully shipped it is set to ``completed``, after the tracking, so the extension puts
+        the tracking into the Completed Order e-mail."""
+        order_id = fulfilment.order_id(push.order)
+        number = fulfilment.tracking_number(push)
+        items = None
+        # Asking for the order's tracking items is also how the extension is found: once it
+        # is known to be missing, this connector stops asking.
+        if self._shipment_tracking is not False:
+            items = self.client.shipment_trackings(order_id)
+            if self._shipment_tracking != (items is not None):
+                log.info(
+                    "%s: Shipment Tracking extension %s",
+                    self.account.name,
+                    "found" if items is not None else "not installed; tracking goes in notes",
+                )
+            self._shipment_tracking = items is not None
+        if items is not None:
+            found = fulfilment.existing_tracking(items, number)
+            if found is None:
+                body = fulfilment.tracking_body(push, number)
+                found = fulfilment.created_tracking(
+                    self.client.add_shipment_tracking(order_id, body)
+                )
+            reference = fulfilment.TRACKING_PREFIX + found
+        else:
+            found = fulfilment.existing_note(self.client.customer_notes(order_id), number)
+            if found is None:
+                body = fulfilment.note_body(push, number)
+                found = fulfilment.created_note(self.client.add_customer_note(order_id, body))
+            reference = fulfilment.NOTE_PREFIX + found
+        if push.complete and fulfilment.needs_completing(
+            self.client.order_status(order_id), order_id
+        ):
+            fulfilment.check_completed(self.client.complete_order(order_id), order_id)
+        return reference
+
+    def push_tracking_event(
+        self, push: FulfilmentPush, channel_id: str, event: TrackingEvent
+    ) -> None:
+        """Nothing: WooCommerce (and its Shipment Tracking extension) shows no tracking events;
+        the customer follows the carrier's link instead."""

@@ -1,6 +1,8 @@
 """WooCommerce REST v3 over HTTP: the only module of this connector that does I/O.
 
-The API lives at ``<url>/wp-json/wc/v3`` (``api_base``, when set, replaces ``url``). Requests
+The API lives at ``<url>/wp-json/wc/v3`` (``api_base``, when set, replaces ``url``); the
+Shipment Tracking extension's, when installed, at ``<url>/wp-json/wc-shipment-tracking/v3``,
+reached with the same keys. Requests
 authenticate with HTTP Basic, the consumer key as user and the consumer secret as password,
 which WooCommerce accepts over HTTPS only (over plain HTTP it wants OAuth 1.0a signatures,
 which this client does not make). WooCommerce itself has no rate limit; the account's
@@ -17,7 +19,7 @@ from typing import Any
 
 import requests
 
-from connectors.channels.woocommerce import stock
+from connectors.channels.woocommerce import fulfilment, stock
 from hub.connectors import Account, ChannelItem, StockOutcome, StockUpdate
 from hub.errors import PermanentError, RetryableError
 from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
@@ -25,7 +27,9 @@ from hub.values import loads
 
 log = logging.getLogger(__name__)
 
-API_PATH = "/wp-json/wc/v3"
+WP_PATH = "/wp-json"
+API_PATH = WP_PATH + "/wc/v3"
+TRACKING_PATH = "wc-shipment-tracking/v3"  # under WP_PATH
 PAGE_SIZE = 100  # the most ``per_page`` the WordPress REST API allows
 DEFAULT_RATE = 5.0  # requests per second, when the account sets no ``rate_limit``
 
@@ -33,7 +37,8 @@ _SHARED = object()  # "use the account's shared limiter"
 
 
 class WooCommerceClient:
-    """The REST API of one WooCommerce account: stock levels read and set."""
+    """The REST API of one WooCommerce account: stock levels read and set, orders told
+    they shipped."""
 
     def __init__(
         self,
@@ -45,7 +50,7 @@ class WooCommerceClient:
     ):
         settings = account.settings
         self.account = account
-        base = (settings.get("api_base") or settings["url"]).rstrip("/") + API_PATH
+        root = (settings.get("api_base") or settings["url"]).rstrip("/")
         if limiter is _SHARED:
             rate = float(settings.get("rate_limit") or DEFAULT_RATE)
             limiter = limiter_for(f"woocommerce:{account.name}", rate, max(1.0, 2 * rate))
@@ -54,7 +59,9 @@ class WooCommerceClient:
         # requests sends this as ``Authorization: Basic``; HttpClient keeps both values out of
         # its error messages.
         session.auth = (settings["consumer_key"], settings["consumer_secret"])
-        self.http = HttpClient(base, limiter=limiter, session=session, sleep=sleep)
+        self.http = HttpClient(root + API_PATH, limiter=limiter, session=session, sleep=sleep)
+        # The same session, keys and limiter, for routes of extensions beside wc/v3
+        self.wp = HttpClient(root + WP_PATH, limiter=limiter, session=session, sleep=sleep)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -116,6 +123,52 @@ class WooCommerceClient:
                 raise PermanentError(f"POST {call.path}: {exc.message}") from None
             outcomes.update(zip(call.indexes, results, strict=True))
         return [outcomes[i] for i in range(len(updates))]
+
+    # -- fulfilment ---------------------------------------------------------------------------
+
+    def shipment_trackings(self, order_id: str) -> list[Any] | None:
+        """The order's Shipment Tracking items; None when the extension is not installed
+        (WordPress has no such route)."""
+        path = f"{TRACKING_PATH}/orders/{order_id}/shipment-trackings"
+        try:
+            response = self.wp.get(path)
+        except PermanentError as exc:
+            if fulfilment.is_no_route(exc.details):
+                return None
+            raise
+        items = self._json(response, path)
+        if not isinstance(items, list):
+            raise PermanentError(f"GET {path}: the answer is not a list")
+        return items
+
+    def add_shipment_tracking(self, order_id: str, body: dict[str, Any]) -> Any:
+        """A new tracking item (not sent again here if the answer is lost: the outbox job runs
+        again and finds the item by its tracking number)."""
+        path = f"{TRACKING_PATH}/orders/{order_id}/shipment-trackings"
+        return self._json(self.wp.post(path, json=body), path)
+
+    def customer_notes(self, order_id: str) -> list[Any]:
+        """The order's notes to the customer (the API gives them all at once)."""
+        path = f"orders/{order_id}/notes"
+        notes = self._json(self.http.get(path, params={"type": "customer"}), path)
+        if not isinstance(notes, list):
+            raise PermanentError(f"GET {path}: the answer is not a list")
+        return notes
+
+    def add_customer_note(self, order_id: str, body: dict[str, Any]) -> Any:
+        """A new order note (not sent again here, as above)."""
+        path = f"orders/{order_id}/notes"
+        return self._json(self.http.post(path, json=body), path)
+
+    def order_status(self, order_id: str) -> Any:
+        path = f"orders/{order_id}"
+        return self._json(self.http.get(path, params={"_fields": "id,status"}), path)
+
+    def complete_order(self, order_id: str) -> Any:
+        """Set the order to ``completed`` (the same PUT twice leaves it so)."""
+        path = f"orders/{order_id}"
+        body = {"status": fulfilment.COMPLETED}
+        return self._json(self.http.put(path, json=body, params={"_fields": "id,status"}), path)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@
                      below as HTTP Basic credentials over HTTPS only)
 ``webhook_secret``   the secret set on the store's webhooks (``webhook_secrets``: a list, while
                      one is rotated)
-``consumer_key``     REST API key (``ck_...``); Read/Write access, as stock is pushed
+``consumer_key``     REST API key (``ck_...``); Read/Write access, as stock is pushed and
+                     orders are given tracking (the Shipment Tracking extension, when
+                     installed, takes the same key; without it tracking goes in order notes)
 ``consumer_secret``  REST API secret (``cs_...``)
 plus the keys every account has (``client``, and ``api_base``, which replaces ``url`` as the
 address the REST API is called at), the stock keys of every sales channel
