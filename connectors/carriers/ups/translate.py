@@ -1,0 +1,430 @@
+"""UPS tracking, pure: Track API answers and Track Alert pushes to canonical tracking.
+
+Track API v1 (``GET /api/track/v1/details/{inquiryNumber}``, UPS-API/api-documentation
+``Tracking.yaml``) answers ``trackResponse.shipment[].package[].activity[]``, newest activity
+first. Each activity's ``status`` carries three codes:
+
+* ``type``: D delivery, I on the way, M manifest (label created), MV manifest voided,
+  U updated delivery date, X exception (``UPSTrackAlert.yaml``), P pickup (UPS's older XML
+  guide), RS returned to shipper;
+* ``statusCode``: the three-digit "processing details status code" (PDSC) UPS uses for its
+  own simple status: 005 in transit, 011 delivered, 021 out for delivery, ...;
+* ``code``: the two-character activity code (``F4``, ``OT``, ``MP``). It is what an event
+  keeps as its ``code``, because Track Alert pushes send the same one, so a scan polled and
+  pushed is stored once.
+
+An activity's canonical status comes from :data:`STATUS_CODES` (PDSC) when its code is
+there, else from :data:`STATUS_TYPES`. PDSC goes first because it is finer: out for delivery
+(021, 072) is type I and "delivered to a UPS Access Point, awaiting pickup" (040) is type D.
+PDSC 003 ("shipment ready for UPS") is deliberately absent: type M already says it, and UPS's
+own OpenAPI example pairs 003 with type X. An activity matched by neither table is
+``in_transit`` when an earlier activity shows UPS moving the parcel, else ``unknown``.
+
+Times: ``gmtDate`` + ``gmtTime`` (UTC) when UPS sends them; else the local ``date`` + ``time``
+with the activity's ``gmtOffset``; else (the payloads recorded before UPS added the GMT fields)
+the local time is read in UPS's home zone, America/New_York. A package's ``currentStatus``,
+when it maps, is the parcel's status; else the newest activity's.
+
+Errors: ``response.errors`` with an authentication code (250xxx, UJxxxx) is an AuthError
+wherever it comes; an invalid inquiry number (TV1002) or a "not found" warning (TW0001, in a
+200 answer) is data, ``found=False``; any other error body is a PermanentError.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
+from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
+
+#: the zone of a local time that comes with no offset (UPS is headquartered in Atlanta)
+HOME_ZONE = ZoneInfo("America/New_York")
+
+#: activity ``status.type`` -> canonical status
+STATUS_TYPES: dict[str, str] = {
+    "M": "label_created",  # manifest: the shipper made a label, UPS has not got the parcel
+    "MV": "exception",  # manifest voided: the label was cancelled
+    "P": "picked_up",
+    "I": "in_transit",  # "on the way", including arrival and departure scans
+    "U": "in_transit",  # the delivery date or time was updated
+    "X": "exception",  # "something out of the normal happened", maybe still on time
+    "D": "delivered",
+    "RS": "returned_to_sender",
+}
+
+#: activity ``status.statusCode`` (PDSC, UPS's simple status) -> canonical status; read before
+#: the type. Codes and texts from the PDSC table in UPS-API/api-documentation issue #7 and
+#: UPS's Track Alert examples.
+STATUS_CODES: dict[str, str] = {
+    "005": "in_transit",  # In Transit / On the Way
+    "007": "exception",  # Shipment Information Voided (shipment cancelled)
+    "011": "delivered",  # Delivered
+    "012": "in_transit",  # Clearance in Progress
+    "013": "exception",  # Exception / Update
+    "016": "exception",  # Held in Warehouse, pending instructions
+    "017": "ready_for_pickup",  # Held for Customer Pickup
+    "021": "out_for_delivery",  # Out for Delivery Today
+    "025": "in_transit",  # Transferred to Local Post Office for Delivery
+    "028": "in_transit",  # Delivery Address Changed
+    "032": "exception",  # Adverse Weather May Cause Delay
+    "038": "picked_up",  # Picked Up
+    "040": "ready_for_pickup",  # Delivered to UPS Access Point, awaiting customer pickup
+    "044": "in_transit",  # In Transit to UPS (on its way to UPS)
+    "048": "exception",  # Delay
+    "051": "exception",  # Delay: emergency situation or severe weather
+    "058": "exception",  # Clearance Information Required
+    "071": "in_transit",  # Preparing for Delivery / Processing at UPS Facility
+    "072": "out_for_delivery",  # Loaded on Delivery Vehicle
+}
+
+#: error codes that speak of the number asked, not of the request: ``found=False``
+NOT_FOUND_CODES = frozenset({"TV1002", "TW0001"})  # invalid inquiry number; not found
+#: error code prefixes that mean the credentials were refused
+_AUTH_PREFIXES = ("2500", "UJ")
+
+#: statuses after which an unknown code is taken as the parcel still moving
+_MOVING = frozenset(TRACKING_STATUSES) - {"label_created", "unknown"}
+#: deliveryTime types whose ``endTime`` is a promised or estimated time
+_WINDOW_TYPES = frozenset({"EDW", "CDW", "IDW", "CMT"})
+_OFFSET = re.compile(r"([+-])(\d{1,2}):?(\d{2})")
+
+
+def tracking_url(number: str) -> str:
+    """UPS's public tracking page for a number."""
+    return f"https://www.ups.com/track?tracknum={quote(number.strip(), safe='')}"
+
+
+def status_for(status: Any) -> str | None:
+    """The canonical status of a UPS ``status`` object (PDSC first, then type), or None."""
+    if not isinstance(status, Mapping):
+        return None
+    pdsc = _text(status.get("statusCode"))
+    code = _text(status.get("code"))
+    if pdsc is None and code is not None and code.isdigit():
+        pdsc = code  # a package's currentStatus may give the PDSC as its only code
+    if pdsc is not None and pdsc in STATUS_CODES:
+        return STATUS_CODES[pdsc]
+    kind = _text(status.get("type"))
+    return STATUS_TYPES.get(kind.upper()) if kind else None
+
+
+# -- Track API --------------------------------------------------------------------------------
+
+
+def read_tracking(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
+    """One Track API answer (a 200 body, or the error body of a 4xx) to one result per number.
+
+    The API takes one inquiry number per call; with several numbers, each is matched to the
+    shipment that names it."""
+    data = _json(body)
+    errors = carrier_errors(data)
+    if errors and "trackResponse" not in data:
+        problem = _describe(errors)
+        if auth_failure(data):
+            raise AuthError(f"UPS refused the credentials: {problem}", details={"errors": errors})
+        if all(e.get("code") in NOT_FOUND_CODES for e in errors):
+            return [ParcelTracking(n, found=False, error=problem) for n in numbers]
+        raise PermanentError(f"UPS refused the request: {problem}", details={"errors": errors})
+    response = data.get("trackResponse")
+    shipments = response.get("shipment") if isinstance(response, Mapping) else None
+    if not isinstance(shipments, list):
+        raise TranslationError("no trackResponse.shipment list", path="trackResponse")
+    shipments = [s for s in shipments if isinstance(s, Mapping)]
+    return [_tracking(n, _shipment_for(n, shipments, len(numbers) == 1)) for n in numbers]
+
+
+def carrier_errors(data: Any) -> list[dict[str, str]]:
+    """UPS's ``response.errors`` (or a bare ``errors``) as ``{code, message}`` dicts."""
+    if not isinstance(data, Mapping):
+        return []
+    holder = data.get("response") if isinstance(data.get("response"), Mapping) else data
+    errors = holder.get("errors")
+    if not isinstance(errors, list):
+        return []
+    return [
+        {"code": _text(e.get("code")) or "", "message": _text(e.get("message")) or ""}
+        for e in errors
+        if isinstance(e, Mapping)
+    ]
+
+
+def auth_failure(data: Any) -> bool:
+    """True when an answer's errors say the credentials were refused (a 200 or 500 too)."""
+    return any(e["code"].startswith(_AUTH_PREFIXES) for e in carrier_errors(data))
+
+
+def _shipment_for(
+    number: str, shipments: list[Mapping[str, Any]], only: bool
+) -> Mapping[str, Any] | None:
+    wanted = _norm(number)
+    for shipment in shipments:
+        if _norm(shipment.get("inquiryNumber")) == wanted:
+            return shipment
+        if any(_norm(p.get("trackingNumber")) == wanted for p in _packages(shipment)):
+            return shipment
+    # UPS's "not found" shipment names no inquiry number: with one number asked, it is its
+    return shipments[0] if only and shipments else None
+
+
+def _tracking(number: str, shipment: Mapping[str, Any] | None) -> ParcelTracking:
+    if shipment is None:
+        return ParcelTracking(number, found=False, error="UPS's answer has no shipment for it")
+    packages = _packages(shipment)
+    if not packages:
+        warnings = shipment.get("warnings")
+        problem = _describe(carrier_errors({"errors": warnings})) if warnings else None
+        return ParcelTracking(number, found=False, error=problem or "UPS has no package for it")
+    wanted = _norm(number)
+    # a shipment's lead number lists all its packages: the one asked about, else the first
+    package = next((p for p in packages if _norm(p.get("trackingNumber")) == wanted), packages[0])
+    return _package(number, package)
+
+
+def _package(number: str, package: Mapping[str, Any]) -> ParcelTracking:
+    activities = [a for a in _list(package.get("activity")) if isinstance(a, Mapping)]
+    raw = []
+    for activity in reversed(activities):  # UPS lists the newest first
+        at = activity_time(activity)
+        if at is None:
+            continue  # a scan without a readable time cannot be placed on the timeline
+        status = activity.get("status") if isinstance(activity.get("status"), Mapping) else {}
+        raw.append(
+            (
+                at,
+                status_for(status),
+                _code(status),
+                _text(status.get("description")),
+                _location(_get(activity, "location", "address")),
+            )
+        )
+    events = _events(raw)
+    current = package.get("currentStatus")
+    status = status_for(current) or (events[-1].status if events else "unknown")
+    carrier_status = _text(current.get("description")) if isinstance(current, Mapping) else None
+    if carrier_status is None and events:
+        carrier_status = events[-1].text
+    estimate = None
+    if status != "delivered":
+        zone = next(
+            (z for a in activities if (z := _offset(a.get("gmtOffset"))) is not None), HOME_ZONE
+        )
+        estimate = _estimate(package, zone)
+    return ParcelTracking(
+        tracking_number=number,
+        found=True,
+        status=status,
+        events=tuple(events),
+        estimated_delivery=estimate,
+        carrier_status=carrier_status,
+    )
+
+
+def activity_time(activity: Mapping[str, Any]) -> datetime | None:
+    """An activity's time in UTC: its GMT date and time, else its local time with its offset,
+    else its local time in :data:`HOME_ZONE`."""
+    gmt = _combine(activity.get("gmtDate"), activity.get("gmtTime"))
+    if gmt is not None:
+        return gmt.replace(tzinfo=UTC)
+    local = _combine(activity.get("date"), activity.get("time"))
+    if local is None:
+        return None
+    return _localize(local, _offset(activity.get("gmtOffset")) or HOME_ZONE)
+
+
+def _estimate(package: Mapping[str, Any], zone: tzinfo) -> datetime | None:
+    """The rescheduled (RDD) else scheduled (SDD) delivery date, at the end of the delivery
+    window when UPS gives one, else at the start of that day, in ``zone``."""
+    dates = {
+        _text(d.get("type")): d.get("date")
+        for d in _list(package.get("deliveryDate"))
+        if isinstance(d, Mapping)
+    }
+    day = _date(dates.get("RDD")) or _date(dates.get("SDD"))
+    if day is None:
+        return None
+    window = package.get("deliveryTime") if isinstance(package.get("deliveryTime"), Mapping) else {}
+    at = _time(window.get("endTime")) if _text(window.get("type")) in _WINDOW_TYPES else None
+    return _localize(datetime.combine(day, at or time()), zone)
+
+
+# -- Track Alert pushes -------------------------------------------------------------------------
+
+
+def read_alert(payload: Any) -> ParcelTracking:
+    """One Track Alert push (``UPSTrackAlert.yaml``, webhook ``TrackingEvent``): a single
+    activity of one package, with its local and GMT time and its status codes."""
+    if not isinstance(payload, Mapping):
+        raise TranslationError("a Track Alert push is a JSON object")
+    number = _text(payload.get("trackingNumber"))  # UPS's own example has a leading space
+    if number is None:
+        raise TranslationError("no trackingNumber", path="trackingNumber")
+    status = payload.get("activityStatus")
+    status = status if isinstance(status, Mapping) else {}
+    # Track Alert calls the PDSC "descriptionCode"; the tables read it as the Track API's name
+    codes = {**status, "statusCode": status.get("descriptionCode")}
+    at = alert_time(payload)
+    if at is None:
+        raise TranslationError("no readable activity time", path="gmtActivityDate")
+    event = TrackingEvent(
+        at=at,
+        status=status_for(codes) or "in_transit",  # a push is a scan: UPS has the parcel
+        code=_code(codes),
+        text=_text(status.get("description")),
+        location=_location(payload.get("activityLocation")),
+    )
+    estimate = None
+    if event.status != "delivered":
+        day = _date(payload.get("scheduledDeliveryDate"))
+        end = _time(payload.get("deliveryEndTime"))
+        if day is not None:
+            estimate = _localize(datetime.combine(day, end or time()), HOME_ZONE)
+    return ParcelTracking(
+        tracking_number=number,
+        found=True,
+        status=event.status,
+        events=(event,),
+        estimated_delivery=estimate,
+        carrier_status=event.text,
+    )
+
+
+def alert_time(payload: Mapping[str, Any]) -> datetime | None:
+    """A push's activity time in UTC (GMT fields, else the local ones in :data:`HOME_ZONE`)."""
+    gmt = _combine(payload.get("gmtActivityDate"), payload.get("gmtActivityTime"))
+    if gmt is not None:
+        return gmt.replace(tzinfo=UTC)
+    local = _combine(payload.get("localActivityDate"), payload.get("localActivityTime"))
+    return _localize(local, HOME_ZONE) if local is not None else None
+
+
+def alert_key(payload: Any) -> str | None:
+    """What makes one push one event: the number, the activity's time and its codes (UPS
+    sends no event id). None when the payload names no number or time."""
+    if not isinstance(payload, Mapping):
+        return None
+    number = _norm(payload.get("trackingNumber"))
+    at = alert_time(payload)
+    if not number or at is None:
+        return None
+    status = payload.get("activityStatus")
+    status = status if isinstance(status, Mapping) else {}
+    parts = [_text(status.get(k)) or "" for k in ("type", "code", "descriptionCode")]
+    return f"{number}:{at.strftime('%Y%m%dT%H%M%SZ')}:{'/'.join(parts)}"
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _events(
+    raw: list[tuple[datetime, str | None, str | None, str | None, str | None]],
+) -> list[TrackingEvent]:
+    """Events oldest first; an unmapped code is ``in_transit`` once the parcel moved."""
+    events: list[TrackingEvent] = []
+    moving = False
+    for at, status, code, text, location in sorted(raw, key=lambda r: r[0]):
+        status = status or ("in_transit" if moving else "unknown")
+        moving = moving or status in _MOVING
+        events.append(TrackingEvent(at=at, status=status, code=code, text=text, location=location))
+    return events
+
+
+def _code(status: Mapping[str, Any]) -> str | None:
+    return _text(status.get("code")) or _text(status.get("statusCode")) or _text(status.get("type"))
+
+
+def _location(address: Any) -> str | None:
+    if not isinstance(address, Mapping):
+        return None
+    country = _text(address.get("countryCode")) or _text(address.get("country"))
+    parts = [_text(address.get("city")), _text(address.get("stateProvince")), country]
+    return ", ".join(p for p in parts if p) or None
+
+
+def _combine(day: Any, clock: Any) -> datetime | None:
+    d, t = _date(day), _time(clock)
+    return datetime.combine(d, t) if d is not None and t is not None else None
+
+
+def _date(value: Any) -> date | None:
+    """``YYYYMMDD`` (UPS's format) or ``YYYY-MM-DD``; anything else (``"string"``) is None."""
+    digits = (_text(value) or "").replace("-", "")
+    if len(digits) != 8 or not digits.isdigit():
+        return None
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
+def _time(value: Any) -> time | None:
+    """``HHMMSS``, ``HH:MM:SS`` or ``HHMM``; a leading zero may be missing (``74700``)."""
+    digits = (_text(value) or "").replace(":", "")
+    if not digits.isdigit() or len(digits) not in (3, 4, 5, 6):
+        return None
+    digits = digits.zfill(6 if len(digits) > 4 else 4).ljust(6, "0")
+    try:
+        return time(int(digits[:2]), int(digits[2:4]), int(digits[4:]))
+    except ValueError:
+        return None
+
+
+def _offset(value: Any) -> tzinfo | None:
+    match = _OFFSET.fullmatch(_text(value) or "")
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-delta if sign == "-" else delta)
+
+
+def _localize(local: datetime, zone: tzinfo) -> datetime:
+    return local.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        # a gateway's HTML page or a cut answer: worth asking again, not a verdict on the number
+        raise RetryableError("UPS answered with something that is not JSON") from None
+    if not isinstance(data, dict):
+        raise TranslationError("UPS's answer is not a JSON object")
+    return data
+
+
+def _describe(errors: Iterable[Mapping[str, str]]) -> str:
+    return (
+        "; ".join(f"{e['code']}: {e['message']}" if e["code"] else e["message"] for e in errors)
+        or "no message"
+    )
+
+
+def _packages(shipment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [p for p in _list(shipment.get("package")) if isinstance(p, Mapping)]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _get(data: Any, *keys: str) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, Mapping | list):
+        return None
+    out = str(value).strip()
+    return out or None
+
+
+def _norm(value: Any) -> str:
+    return re.sub(r"\s+", "", str(value or "")).upper()
