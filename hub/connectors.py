@@ -330,6 +330,15 @@ class Connector:
         """The carrier's public tracking page for a number, for end customers."""
         return None
 
+    #: days a push subscription lasts, for carriers that push only numbers subscribed to
+    subscription_days: ClassVar[int | None] = None
+
+    def subscribe_tracking(self, numbers: list[str], url: str) -> list[str]:
+        """Ask the carrier to push tracking for ``numbers`` to ``url`` (the account's webhook
+        address), for carriers that push only what is subscribed (``subscription_days``);
+        returns the numbers the carrier refused."""
+        raise NotImplementedError
+
     def translate_tracking(self, topic: str, payload: Any) -> list[ParcelTracking]:
         """Pure: a carrier's tracking webhook payload to tracking updates."""
         raise NotImplementedError

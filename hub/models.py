@@ -297,6 +297,8 @@ class ParcelRow(Base):
     #: the sales channel's id for the fulfilment made for this parcel, once pushed
     channel_ref: Mapped[str | None] = mapped_column(String(200))
     channel_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the carrier was last asked to push this parcel's tracking (where it must be asked)
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ParcelEventRow(Base):

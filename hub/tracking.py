@@ -36,6 +36,7 @@ from hub.worker import job_handler
 
 log = logging.getLogger("hub.tracking")
 
+SUBSCRIBE = "tracking.subscribe"
 POLL = "tracking.poll"
 POLL_DUE = "tracking.poll_due"
 PUSH_EVENT = "fulfilment.event"
@@ -213,10 +214,81 @@ def _maybe_delivered(session: Session, order: OrderRow, parcel: ParcelRow) -> bo
 
 
 def schedule_new(hub: Hub, session: Session, parcels: Iterable[ParcelRow]) -> None:
-    """Start following parcels just shipped: first look when the carrier has had time to scan."""
+    """Start following parcels just shipped: first look when the carrier has had time to scan,
+    and ask carriers that push only subscribed numbers to push these."""
     at = now()
     for parcel in parcels:
         parcel.next_check_at = at + POLL_EVERY["label_created"]
+        order = session.get(OrderRow, parcel.order_id)
+        account = carrier_account(
+            hub, order.client if order else "", parcel.carrier, parcel.carrier_account
+        )
+        if account is not None and subscribes(hub, account):
+            queue_subscription(hub, session, account, parcel.id)
+
+
+def subscribes(hub: Hub, account: Account) -> bool:
+    """Whether the account's carrier pushes only subscribed numbers and can be asked here: it
+    needs a webhook secret and the hub's public address."""
+    cls = connector_class(account.connector)
+    return bool(
+        cls.subscription_days
+        and Capability.TRACKING_WEBHOOK in cls.capabilities
+        and account.webhook_secrets
+        and hub.settings.public_url
+    )
+
+
+def queue_subscription(
+    hub: Hub, session: Session, account: Account, parcel_id: int, last: datetime | None = None
+) -> None:
+    """Queue a push subscription (once per parcel, and once per renewal of ``last``)."""
+    outbox.enqueue(
+        session,
+        SUBSCRIBE,
+        {"account": account.name, "parcel_id": parcel_id},
+        max_attempts=hub.settings.job_max_attempts,
+        dedupe_key=f"{SUBSCRIBE}:{parcel_id}:{last.isoformat() if last else 'first'}",
+    )
+
+
+@job_handler(SUBSCRIBE, own_transactions=True)
+def subscribe(hub: Hub, payload: dict[str, Any]) -> None:
+    account = hub.accounts.get(payload["account"])
+    with hub.db.transaction() as session:
+        parcel = session.get(ParcelRow, payload["parcel_id"])
+        if account is None or parcel is None or parcel.next_check_at is None:
+            return  # gone, or no longer followed
+        number = parcel.tracking_number
+    url = f"{str(hub.settings.public_url).rstrip('/')}/webhooks/{account.name}"
+    refused = hub.connector(account).subscribe_tracking([number], url)
+    with hub.db.transaction() as session:
+        parcel = session.get(ParcelRow, payload["parcel_id"])
+        if parcel is not None and not refused:
+            parcel.subscribed_at = now()
+        elif parcel is not None:
+            log.warning("%s refused a push subscription for %s", account.name, number)
+
+
+def renew_subscriptions(hub: Hub, session: Session) -> int:
+    """Renew push subscriptions about to run out for parcels still followed."""
+    renewed = 0
+    for account in tracking_accounts(hub):
+        if not subscribes(hub, account):
+            continue
+        days = connector_class(account.connector).subscription_days or 0
+        cutoff = now() - timedelta(days=max(1, days - 1))
+        for parcel_id, last in session.execute(
+            select(ParcelRow.id, ParcelRow.subscribed_at).where(
+                ParcelRow.carrier == account.connector,
+                ParcelRow.next_check_at.is_not(None),
+                ParcelRow.subscribed_at.is_not(None),
+                ParcelRow.subscribed_at < cutoff,
+            )
+        ).all():
+            queue_subscription(hub, session, account, parcel_id, last)
+            renewed += 1
+    return renewed
 
 
 # -- polling --------------------------------------------------------------------------------
@@ -283,8 +355,10 @@ def poll(hub: Hub, payload: dict[str, Any]) -> None:
 
 @job_handler(POLL_DUE)
 def poll_due(hub: Hub, session: Session, payload: dict[str, Any]) -> None:
-    """Queue a poll for every carrier account that has parcels due (one per slot)."""
+    """Queue a poll for every carrier account that has parcels due (one per slot), and renew
+    push subscriptions about to run out."""
     slot = payload.get("slot") or int(now().timestamp())
+    renew_subscriptions(hub, session)
     due = set(
         session.execute(
             select(ParcelRow.carrier)

@@ -47,6 +47,7 @@ class UpsConnector(Connector):
     settings_schema = UpsSettings
     topics = frozenset({TOPIC})
     track_batch_size = 1
+    subscription_days = 14  # Track Alert pushes a number's activity for 14 days
 
     def __init__(self, account: Account, *, client: UpsClient | None = None):
         super().__init__(account)
