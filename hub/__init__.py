@@ -16,18 +16,23 @@ from hub.canonical import (
     order_to_json,
 )
 from hub.connectors import (
+    TRACKING_STATUSES,
     Account,
     AccountSchema,
     Capability,
     ChannelItem,
     Connector,
     Delivery,
+    FulfilmentPush,
+    ParcelTracking,
     StockCount,
     StockOutcome,
     StockSettingsMixin,
     StockUpdate,
+    TrackingEvent,
     WarehouseBatch,
     WebhookSecretsMixin,
+    tracking_to_json,
 )
 from hub.errors import (
     AuthError,
@@ -40,9 +45,11 @@ from hub.errors import (
     TranslationError,
 )
 from hub.http import HttpClient, RateLimiter, limiter_for
+from hub.oauth import TokenCache
 from hub.signing import hmac_sha256_base64, verify_hmac_sha256_base64
 
 __all__ = [
+    "TRACKING_STATUSES",
     "Account",
     "AccountSchema",
     "Address",
@@ -54,6 +61,7 @@ __all__ = [
     "ConnectorError",
     "Customer",
     "Delivery",
+    "FulfilmentPush",
     "HttpClient",
     "HubError",
     "Line",
@@ -62,6 +70,7 @@ __all__ = [
     "OrderRemoved",
     "OrderStatus",
     "OrderUpdate",
+    "ParcelTracking",
     "PermanentError",
     "RateLimiter",
     "RetryableError",
@@ -70,7 +79,9 @@ __all__ = [
     "StockOutcome",
     "StockSettingsMixin",
     "StockUpdate",
+    "TokenCache",
     "Totals",
+    "TrackingEvent",
     "Translation",
     "TranslationError",
     "WarehouseBatch",
@@ -78,5 +89,6 @@ __all__ = [
     "hmac_sha256_base64",
     "limiter_for",
     "order_to_json",
+    "tracking_to_json",
     "verify_hmac_sha256_base64",
 ]

@@ -28,6 +28,8 @@ from tests.conftest import (
     receive,
     send_shopify,
     shopify_order,
+    woo_headers,
+    woo_order,
 )
 
 SHOP = "https://shop-a.myshopify.com/admin/api/2026-10/graphql.json"
@@ -220,3 +222,77 @@ def test_from_order_to_delivered_shopify_hears_each_step_once(
     assert kinds[-1] == "delivered"
     with hub.db.transaction() as s:
         assert s.get(OrderRow, order["id"]).data["channel_completed"] is True
+
+
+WOO = "https://woo-a.example/wp-json"
+TRACKINGS = f"{WOO}/wc-shipment-tracking/v3/orders/727/shipment-trackings"
+
+
+class FakeWoo:
+    """A WooCommerce store with the Shipment Tracking extension, holding order 727."""
+
+    def __init__(self, mock: responses.RequestsMock):
+        self.trackings: list[dict[str, Any]] = []
+        self.status = "processing"
+        self.puts = 0
+        mock.add_callback(responses.GET, TRACKINGS, callback=self._list)
+        mock.add_callback(responses.POST, TRACKINGS, callback=self._add)
+        mock.add_callback(responses.GET, f"{WOO}/wc/v3/orders/727", callback=self._order)
+        mock.add_callback(responses.PUT, f"{WOO}/wc/v3/orders/727", callback=self._complete)
+
+    def _list(self, request):
+        return 200, {}, json.dumps(self.trackings)
+
+    def _add(self, request):
+        item = {**json.loads(request.body), "tracking_id": f"t{len(self.trackings) + 1}"}
+        self.trackings.append(item)
+        return 201, {}, json.dumps(item)
+
+    def _order(self, request):
+        return 200, {}, json.dumps({"id": 727, "status": self.status})
+
+    def _complete(self, request):
+        self.puts += 1
+        self.status = json.loads(request.body)["status"]
+        return 200, {}, json.dumps({"id": 727, "status": self.status})
+
+
+def test_a_woocommerce_order_in_two_parcels_is_completed_once_with_the_last(
+    hub, client, worker, viewer, editor
+):
+    order = woo_order()
+    order["line_items"][0]["sku"] = "FOO-2"  # the sample's first line has no SKU
+    receive(hub, "FOO-2", 2)
+    receive(hub, "Bar3", 1)
+    body = json.dumps(order).encode()
+    assert client.post("/webhooks/woo-a", data=body, headers=woo_headers(body)).status_code == 202
+    worker.drain()
+    released = only_order(client, viewer)
+    assert released["status"] == "released"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        woo = FakeWoo(mock)
+        for number, line, quantity in (("RM100", "315", 2), ("RM200", "316", 1)):
+            packed = {
+                "order_id": released["id"],
+                "parcels": [
+                    {
+                        "carrier": "royalmail",
+                        "tracking_number": number,
+                        "lines": [{"line_id": line, "quantity": quantity}],
+                    }
+                ],
+            }
+            assert client.post("/api/shipments", json=packed, headers=editor).status_code == 201
+            worker.drain()
+            # completed only once the last parcel is told
+            assert woo.status == ("completed" if number == "RM200" else "processing")
+        assert [(t["tracking_number"], t["custom_tracking_provider"]) for t in woo.trackings] == [
+            ("RM100", "Royal Mail"),
+            ("RM200", "Royal Mail"),
+        ]
+        assert woo.puts == 1
+        with hub.db.transaction() as s:
+            parcel_ids = s.execute(select(ParcelRow.id).order_by(ParcelRow.id)).scalars().all()
+        for parcel_id in parcel_ids:  # retried jobs: nothing more
+            HANDLERS["fulfilment.push"](hub, {"parcel_id": parcel_id})
+        assert len(woo.trackings) == 2 and woo.puts == 1
