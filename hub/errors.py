@@ -53,6 +53,13 @@ class PermanentError(ConnectorError):
     code = "permanent"
 
 
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status an outside system answered with, when the error carries one."""
+    details = getattr(exc, "details", None)
+    status = details.get("status") if isinstance(details, dict) else None
+    return status if isinstance(status, int) else None
+
+
 class TranslationError(PermanentError):
     """A payload that cannot become a canonical record. ``path`` names where."""
 

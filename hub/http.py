@@ -19,6 +19,7 @@ header values, so they are safe to log and to show on a record's timeline.
 from __future__ import annotations
 
 import email.utils
+import json as json_module
 import logging
 import random
 import re
@@ -32,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from hub.errors import AuthError, PermanentError, RetryableError
+from hub.errors import AuthError, ConnectorError, PermanentError, RetryableError
 
 log = logging.getLogger(__name__)
 
@@ -504,6 +505,21 @@ class HttpClient:
         if codes <= {"INTERNAL_SERVER_ERROR"}:
             return _Retry(f"GraphQL INTERNAL_SERVER_ERROR: {excerpt}")
         raise PermanentError(f"{label}: GraphQL errors: {excerpt}", details={"errors": errors})
+
+
+def error_json(exc: ConnectorError) -> bytes | None:
+    """The body a refused request came back with, when it is one whole JSON object (carriers
+    answer "not found" with a 404 and a body worth reading). Errors keep an excerpt of at most
+    2,000 characters, whitespace collapsed: a cut one is not whole, and None is returned."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    body = details.get("body")
+    if not isinstance(body, str):
+        return None
+    try:
+        parsed = json_module.loads(body)
+    except ValueError:
+        return None
+    return body.encode() if isinstance(parsed, dict) else None
 
 
 def _classify_response(

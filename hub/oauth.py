@@ -8,10 +8,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from hub.errors import AuthError, PermanentError
+from hub.errors import AuthError, PermanentError, http_status
 from hub.http import HttpClient
+
+T = TypeVar("T")
 
 #: seconds before its stated expiry that a token is renewed (clocks and queues differ)
 EARLY = 60.0
@@ -54,6 +56,20 @@ class TokenCache:
                 self._token, self._until = self._fetch()
                 self.fetched += 1
             return self._token
+
+    def authorized(self, send: Callable[[str], T]) -> T:
+        """``send(token)``; when the API refuses a token that came from the cache (revoked, or
+        expired early) with a 401, drop it and send once more with a fresh one. A token
+        fetched for this very call and refused means the credentials are wrong: raised."""
+        fetched = self.fetched
+        token = self.token()
+        try:
+            return send(token)
+        except AuthError as exc:
+            if self.fetched != fetched or http_status(exc) != 401:
+                raise
+            self.invalidate(token)
+            return send(self.token())
 
     def invalidate(self, token: str | None = None) -> None:
         """Forget the cached token (or only ``token``, if another thread renewed it since)."""

@@ -21,8 +21,7 @@ import requests
 
 from hub.connectors import Account
 from hub.errors import PermanentError
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
-from hub.values import loads
+from hub.http import HttpClient, RateLimiter, Sleep, error_json, limiter_for
 
 #: DHL's public API address (``api_base`` replaces it)
 API_BASE = "https://api-eu.dhl.com"
@@ -76,22 +75,7 @@ class DhlClient:
         try:
             return self.http.get("/track/shipments", params=params).content
         except PermanentError as exc:
-            body = _problem_body(exc)
+            body = error_json(exc)
             if body is None:
                 raise
             return body
-
-
-def _problem_body(exc: PermanentError) -> bytes | None:
-    """The JSON problem a refused request came back with, if it has one."""
-    details = exc.details if isinstance(exc.details, dict) else {}
-    body = details.get("body")
-    if not isinstance(body, str):
-        return None
-    try:
-        # HttpClient keeps a (whitespace-collapsed, possibly cut) excerpt: only a whole JSON
-        # object is worth reading, else the original error stands.
-        parsed = loads(body)
-    except ValueError:
-        return None
-    return body.encode() if isinstance(parsed, dict) else None

@@ -84,7 +84,7 @@ class FedExClient:
         """The Track API's answer (its body) for up to 30 numbers."""
         body = translate.request_body(numbers)
         transaction = self._new_id()
-        response = self._authorized(
+        response = self.tokens.authorized(
             lambda token: self.http.post(
                 TRACK_PATH,
                 json=body,
@@ -97,19 +97,6 @@ class FedExClient:
             )
         )
         return response.content
-
-    def _authorized(self, send: Callable[[str], requests.Response]) -> requests.Response:
-        """``send`` with a token; a 401 on a token that came from the cache (FedEx's tokens
-        last an hour and may be revoked) drops it and tries once more with a fresh one."""
-        fetched = self.tokens.fetched
-        token = self.tokens.token()
-        try:
-            return send(token)
-        except AuthError as exc:
-            if self.tokens.fetched != fetched or _status(exc) != 401:
-                raise
-            self.tokens.invalidate(token)
-            return send(self.tokens.token())
 
 
 def _refused_in_body(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -127,8 +114,3 @@ def _refused_in_body(response: requests.Response, *args: Any, **kwargs: Any) -> 
             f"FedEx refused the credentials (HTTP {response.status_code}): {problem}",
             details={"status": response.status_code},
         )
-
-
-def _status(exc: Exception) -> int | None:
-    details = getattr(exc, "details", None)
-    return details.get("status") if isinstance(details, dict) else None

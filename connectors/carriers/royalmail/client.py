@@ -23,8 +23,7 @@ import requests
 from connectors.carriers.royalmail.translate import normalise
 from hub.connectors import Account
 from hub.errors import PermanentError
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
-from hub.values import loads
+from hub.http import HttpClient, RateLimiter, Sleep, error_json, limiter_for
 
 #: Royal Mail's public API address (``api_base`` replaces it)
 API_BASE = "https://api.royalmail.net"
@@ -88,22 +87,7 @@ class RoyalMailClient:
         try:
             return self.http.get(path).content
         except PermanentError as exc:
-            body = _error_body(exc)
+            body = error_json(exc)
             if body is None:
                 raise
             return body
-
-
-def _error_body(exc: PermanentError) -> bytes | None:
-    """The JSON object a refused request came back with, if it has one."""
-    details = exc.details if isinstance(exc.details, dict) else {}
-    body = details.get("body")
-    if not isinstance(body, str):
-        return None
-    try:
-        # HttpClient keeps a (whitespace-collapsed, possibly cut) excerpt: only a whole JSON
-        # object is worth reading, else the original error stands.
-        parsed = loads(body)
-    except ValueError:
-        return None
-    return body.encode() if isinstance(parsed, dict) else None

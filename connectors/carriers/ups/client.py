@@ -95,7 +95,7 @@ class UpsClient:
         path = DETAILS_PATH.format(number=quote(number.strip(), safe=""))
         params = {"locale": "en_US", "returnSignature": "false", "returnPOD": "false"}
         try:
-            response = self._authorized(
+            response = self.tokens.authorized(
                 lambda token: self.http.get(path, params=params, headers=self._headers(token))
             )
         except PermanentError as exc:
@@ -117,7 +117,7 @@ class UpsClient:
             "trackingNumberList": [n.strip() for n in numbers],
             "destination": {"url": url, "credentialType": "Bearer", "credential": credential},
         }
-        response = self._authorized(
+        response = self.tokens.authorized(
             # subscribing the same numbers again only renews them: safe to resend
             lambda token: self.http.post(
                 SUBSCRIBE_PATH, json=body, headers=self._headers(token), idempotent=True
@@ -136,19 +136,6 @@ class UpsClient:
             "transactionSrc": self._source,
         }
 
-    def _authorized(self, send: Callable[[str], requests.Response]) -> requests.Response:
-        """``send`` with a token; a 401 on a token that came from the cache (it may have been
-        revoked or expired early) drops it and tries once more with a fresh one."""
-        fetched = self.tokens.fetched
-        token = self.tokens.token()
-        try:
-            return send(token)
-        except AuthError as exc:
-            if self.tokens.fetched != fetched or _status(exc) != 401:
-                raise
-            self.tokens.invalidate(token)
-            return send(self.tokens.token())
-
 
 def _refused_in_body(response: requests.Response, *args: Any, **kwargs: Any) -> None:
     """A response hook: an error answer whose body says the credentials were refused is an
@@ -165,11 +152,6 @@ def _refused_in_body(response: requests.Response, *args: Any, **kwargs: Any) -> 
             f"UPS refused the credentials (HTTP {response.status_code}): {problem}",
             details={"status": response.status_code},
         )
-
-
-def _status(exc: Exception) -> int | None:
-    details = getattr(exc, "details", None)
-    return details.get("status") if isinstance(details, dict) else None
 
 
 def _error_body(exc: PermanentError) -> bytes | None:

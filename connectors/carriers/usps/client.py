@@ -31,7 +31,7 @@ import requests
 
 from connectors.carriers.usps.settings import DEFAULT_API_BASE
 from hub.connectors import Account
-from hub.errors import AuthError, PermanentError
+from hub.errors import PermanentError, http_status
 from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
 from hub.oauth import TokenCache
 
@@ -53,11 +53,6 @@ class Answer:
 
     status: int
     body: bytes
-
-
-def _status(exc: Exception) -> int | None:
-    details = getattr(exc, "details", None)
-    return details.get("status") if isinstance(details, dict) else None
 
 
 class UspsClient:
@@ -100,15 +95,7 @@ class UspsClient:
 
     def tracking(self, number: str) -> Answer:
         """USPS's answer for one tracking number (200, or a 400/404 naming the number)."""
-        before = self.tokens.fetched
-        token = self.tokens.token()
-        try:
-            return self._get(number, token)
-        except AuthError as exc:
-            if _status(exc) != 401 or self.tokens.fetched != before:
-                raise  # refused with a token fetched just now: a new one will not help
-            self.tokens.invalidate(token)
-            return self._get(number, self.tokens.token())
+        return self.tokens.authorized(lambda token: self._get(number, token))
 
     def _get(self, number: str, token: str) -> Answer:
         # Tracking numbers have no spaces, though people write them in groups of four; the
@@ -119,7 +106,7 @@ class UspsClient:
                 path, params={"expand": "DETAIL"}, headers={"Authorization": f"Bearer {token}"}
             )
         except PermanentError as exc:
-            status = _status(exc)
+            status = http_status(exc)
             if status in (400, 404):
                 body = exc.details.get("body") if isinstance(exc.details, dict) else None
                 return Answer(status, str(body or "").encode())
