@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
+from hub.breaker import CircuitBreaker
 from hub.errors import AuthError, ConnectorError, PermanentError, RetryableError
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class RateLimiter:
         self._updated = clock()
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        #: the account's circuit breaker, shared like the limiter (see hub/breaker.py)
+        self.breaker = CircuitBreaker(clock=clock)
 
     @property
     def rate(self) -> float:
@@ -401,8 +404,11 @@ class HttpClient:
         sent_headers = {**self.headers, **(headers or {})}
         secrets = _secret_values(sent_headers, params, self.session, data, auth)
         attempt = 0
+        breaker = self.limiter.breaker if self.limiter is not None else None
         while True:
             attempt += 1
+            if breaker is not None:
+                breaker.before(label)
             self._acquire(cost, label)
             try:
                 response = self.session.request(
@@ -418,11 +424,20 @@ class HttpClient:
             except requests.RequestException as exc:
                 outcome = _classify_exception(exc, label)
             else:
-                outcome = _classify_response(response, label, secrets)
-                if outcome is None and inspect is not None:
-                    outcome = inspect(response, label)
+                try:
+                    outcome = _classify_response(response, label, secrets)
+                    if outcome is None and inspect is not None:
+                        outcome = inspect(response, label)
+                except (AuthError, PermanentError):
+                    if breaker is not None:
+                        breaker.success()  # it answered: refused, but up
+                    raise
                 if outcome is None:
+                    if breaker is not None:
+                        breaker.success()
                     return response
+            if breaker is not None and outcome.status not in (429, 408) and not outcome.cost:
+                breaker.failure()  # no answer, or a server error (throttling is not one)
             details = {"status": outcome.status, "attempts": attempt, "reason": outcome.reason}
             if not idempotent and not outcome.safe:
                 raise RetryableError(
