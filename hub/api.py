@@ -11,11 +11,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy import Select, select
 
-from hub import audit, inbox, outbox, shipments, tokens, translation
+from hub import audit, inbox, shipments, tokens, translation
 from hub.canonical import OrderStatus
 from hub.connectors import Account
 from hub.http_errors import ApiError
-from hub.models import AuditRow, DeliveryRow, JobRow, OrderEventRow, OrderLineRow, OrderRow
+from hub.models import AuditRow, DeliveryRow, OrderEventRow, OrderLineRow, OrderRow
 from hub.orders import event_to_json, to_json
 from hub.runtime import Hub
 from hub.values import iso, utc
@@ -276,54 +276,6 @@ def replay_delivery(delivery_id: int) -> tuple[Response, int]:
             raise ApiError(404, "not_found", f"no delivery with id {delivery_id}")
         audit.record(session, g.token_name, "delivery.replay", f"delivery:{delivery_id}")
     return jsonify({"delivery_id": delivery_id, "status": inbox.RECEIVED}), 202
-
-
-# -- jobs (the outbox) ------------------------------------------------------------------------
-def _job_json(row: JobRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "payload": row.payload,
-        "status": row.status,
-        "attempts": row.attempts,
-        "max_attempts": row.max_attempts,
-        "run_at": iso(row.run_at),
-        "last_error": row.last_error,
-        "created_at": iso(row.created_at),
-        "finished_at": iso(row.finished_at),
-    }
-
-
-@bp.get("/jobs")
-@requires("viewer")
-def list_jobs() -> Response:
-    query = _filtered(
-        select(JobRow),
-        JobRow,
-        exact=("kind",),
-        statuses=[outbox.QUEUED, outbox.RUNNING, outbox.DONE, outbox.DEAD],
-    )
-    return page(query, JobRow.id, _job_json)
-
-
-@bp.post("/jobs/<int:job_id>/retry")
-@requires("editor")
-def retry_job(job_id: int) -> Response:
-    with current_hub().db.transaction() as session:
-        if not outbox.retry(session, job_id):
-            raise ApiError(409, "not_retryable", f"job {job_id} does not exist or is not dead")
-        audit.record(session, g.token_name, "job.retry", f"job:{job_id}")
-    return jsonify({"id": job_id, "status": outbox.QUEUED})
-
-
-@bp.post("/jobs/<int:job_id>/discard")
-@requires("editor")
-def discard_job(job_id: int) -> Response:
-    with current_hub().db.transaction() as session:
-        if not outbox.discard(session, job_id):
-            raise ApiError(409, "not_discardable", f"job {job_id} does not exist or is not dead")
-        audit.record(session, g.token_name, "job.discard", f"job:{job_id}")
-    return jsonify({"id": job_id, "status": "discarded"})
 
 
 @bp.get("/audit")

@@ -9,7 +9,17 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
-from hub import api, api_mappings, api_stock, http_errors, metrics, migrate, track_page, webhooks
+from hub import (
+    api,
+    api_jobs,
+    api_mappings,
+    api_stock,
+    http_errors,
+    metrics,
+    migrate,
+    track_page,
+    webhooks,
+)
 from hub.runtime import Hub
 
 
@@ -44,6 +54,7 @@ def create_app(
     http_errors.install(app)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api_jobs.bp)
     app.register_blueprint(api_mappings.bp)
     app.register_blueprint(api_stock.bp)
     app.register_blueprint(track_page.bp)

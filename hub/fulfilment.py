@@ -148,7 +148,15 @@ def _completes(session: Session, parcel: ParcelRow, order: OrderRow) -> bool:
     return others == 0
 
 
-@job_handler(PUSH, own_transactions=True)
+def _parcel_account(hub: Hub, payload: dict[str, Any]) -> str | None:
+    """The channel account a parcel's push goes to (its order's)."""
+    with hub.db.transaction() as session:
+        parcel = session.get(ParcelRow, payload["parcel_id"])
+        order = session.get(OrderRow, parcel.order_id) if parcel is not None else None
+        return order.account if order is not None else None
+
+
+@job_handler(PUSH, own_transactions=True, account=_parcel_account)
 def push(hub: Hub, payload: dict[str, Any]) -> None:
     again = bool(payload.get("complete"))
     with hub.db.transaction() as session:
@@ -189,7 +197,7 @@ def push(hub: Hub, payload: dict[str, Any]) -> None:
             queue(hub, session, parcel.id, complete=True)
 
 
-@job_handler(tracking.PUSH_EVENT, own_transactions=True)
+@job_handler(tracking.PUSH_EVENT, own_transactions=True, account=_parcel_account)
 def push_event(hub: Hub, payload: dict[str, Any]) -> None:
     with hub.db.transaction() as session:
         event = session.get(ParcelEventRow, payload["event_id"])

@@ -13,7 +13,16 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.models import ChannelItemRow, DeliveryRow, JobRow, OrderRow, ParcelEventRow, ParcelRow
+from hub import account_health
+from hub.models import (
+    AccountStateRow,
+    ChannelItemRow,
+    DeliveryRow,
+    JobRow,
+    OrderRow,
+    ParcelEventRow,
+    ParcelRow,
+)
 from hub.tracking import FLAGGED
 
 
@@ -93,5 +102,16 @@ def render(session: Session) -> str:
             ({"account": a}, n)
             for a, n in grouped(ChannelItemRow.account, where=ChannelItemRow.dirty.is_(True))
         ),
+    )
+    refused = session.execute(
+        select(AccountStateRow.account)
+        .where(AccountStateRow.key == account_health.KEY)
+        .order_by(AccountStateRow.account)
+    ).scalars()
+    lines += _family(
+        "hub_account_credentials_refused",
+        "gauge",
+        "Accounts whose credentials an outside system refused: their jobs wait.",
+        (({"account": a}, 1) for a in refused),
     )
     return "\n".join(lines) + "\n"

@@ -24,6 +24,9 @@ from hub.settings import Settings
 from hub.values import now
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
+#: a dead job someone decided must never run (kept, with the reason, until pruned)
+DISCARDED = "discarded"
+STATUSES = [QUEUED, RUNNING, DONE, DEAD, DISCARDED]
 
 
 @functools.cache
@@ -185,6 +188,25 @@ def fail(
     return DEAD if dead else QUEUED
 
 
+def defer(db: Database, job: Job, seconds: float, reason: str) -> str:
+    """Put a job back without counting its attempt (it never really ran: its account waits
+    for someone to fix it). Returns the status."""
+    with db.transaction() as session:
+        session.execute(
+            update(JobRow)
+            .where(_owned(job))
+            .values(
+                status=QUEUED,
+                run_at=now() + timedelta(seconds=seconds),
+                attempts=JobRow.attempts - 1,
+                lease_until=None,
+                locked_by=None,
+                last_error=reason[:10_000],
+            )
+        )
+    return QUEUED
+
+
 def retry(session: Session, job_id: int) -> bool:
     """Put a dead (or queued) job back to run now, with a fresh set of attempts."""
     result = session.execute(
@@ -195,15 +217,22 @@ def retry(session: Session, job_id: int) -> bool:
     return result.rowcount == 1
 
 
-def discard(session: Session, job_id: int) -> bool:
-    """Delete a dead job that should never run."""
-    result = session.execute(delete(JobRow).where(JobRow.id == job_id, JobRow.status == DEAD))
+def discard(session: Session, job_id: int, reason: str) -> bool:
+    """Mark a dead job as never to run, keeping it and the reason."""
+    result = session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.status == DEAD)
+        .values(status=DISCARDED, finished_at=now(), last_error=f"discarded: {reason}"[:10_000])
+    )
     return result.rowcount == 1
 
 
 def prune(session: Session, older_than: timedelta) -> int:
-    """Delete finished (done) jobs older than the given age; dead ones are kept."""
+    """Delete finished (done or discarded) jobs older than the given age; dead ones are kept
+    until someone retries or discards them."""
     result = session.execute(
-        delete(JobRow).where(JobRow.status == DONE, JobRow.finished_at < now() - older_than)
+        delete(JobRow).where(
+            JobRow.status.in_([DONE, DISCARDED]), JobRow.finished_at < now() - older_than
+        )
     )
     return result.rowcount

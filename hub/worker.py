@@ -14,9 +14,10 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from hub import outbox
+from hub import account_health, outbox
+from hub.connectors import Account
 from hub.errors import AuthError, PermanentError, RetryableError
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ log = logging.getLogger("hub.worker")
 
 Handler = Callable[..., None]
 HANDLERS: dict[str, Handler] = {}
+#: how to tell which account a job of a kind works for (default: its payload's ``account``)
+ACCOUNT_OF: dict[str, Callable[[Hub, dict[str, Any]], str | None]] = {}
 #: kinds whose handlers open their own transactions (see :func:`job_handler`)
 OWN_TRANSACTIONS: set[str] = set()
 #: modules whose handlers every worker runs
@@ -40,18 +43,27 @@ BUILTIN_HANDLER_MODULES = (
 )
 
 
-def job_handler(kind: str, *, own_transactions: bool = False) -> Callable[[Handler], Handler]:
+def job_handler(
+    kind: str,
+    *,
+    own_transactions: bool = False,
+    account: Callable[[Hub, dict[str, Any]], str | None] | None = None,
+) -> Callable[[Handler], Handler]:
     """Register the function that runs jobs of ``kind``: ``fn(hub, session, payload)``, run
     inside the transaction that completes the job.
 
     A handler that talks to an outside system takes ``own_transactions``: it is called as
     ``fn(hub, payload)`` and opens short transactions itself, so no database lock is held
     while it waits on the network. Its effects must then be safe to repeat (the job runs
-    again if the worker dies before completing it).
+    again if the worker dies before completing it). ``account`` names the outside account a
+    job works for when its payload does not (``payload["account"]``): a job of an account
+    whose credentials were refused waits instead of running (``hub.account_health``).
     """
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if account is not None:
+            ACCOUNT_OF[kind] = account
         if own_transactions:
             OWN_TRANSACTIONS.add(kind)
         else:
@@ -116,6 +128,12 @@ class Worker:
             return outbox.fail(
                 self.hub.db, job, f"no handler for job kind {job.kind!r}", settings, permanent=True
             )
+        account = self._account(job)
+        if account is not None:
+            with self.hub.db.transaction() as session:
+                refused = account_health.flagged(session, account)
+            if refused is not None:
+                return self._wait(job, account.name, refused["reason"])
         try:
             if job.kind in OWN_TRANSACTIONS:
                 handler(self.hub, job.payload)
@@ -136,7 +154,17 @@ class Worker:
                 settings,
                 retry_after=exc.retry_after,
             )
-        except (PermanentError, AuthError) as exc:
+        except AuthError as exc:
+            if account is None:
+                status = outbox.fail(
+                    self.hub.db, job, f"AuthError: {exc}", settings, permanent=True
+                )
+            else:
+                log.error("account %s: credentials refused (%s); its jobs wait", account.name, exc)
+                with self.hub.db.transaction() as session:
+                    account_health.flag(session, account, f"AuthError: {exc}")
+                return self._wait(job, account.name, f"AuthError: {exc}")
+        except PermanentError as exc:
             status = outbox.fail(
                 self.hub.db, job, f"{type(exc).__name__}: {exc}", settings, permanent=True
             )
@@ -145,6 +173,22 @@ class Worker:
             status = outbox.fail(self.hub.db, job, f"{type(exc).__name__}: {exc}", settings)
         log.info("job %s (%s) attempt %s failed; now %s", job.id, job.kind, job.attempts, status)
         return status
+
+    def _account(self, job: outbox.Job) -> Account | None:
+        resolve = ACCOUNT_OF.get(job.kind)
+        try:
+            name = resolve(self.hub, job.payload) if resolve else job.payload.get("account")
+        except Exception:  # the job itself will say what is wrong with it
+            return None
+        return self.hub.accounts.get(name) if isinstance(name, str) else None
+
+    def _wait(self, job: outbox.Job, account: str, reason: str) -> str:
+        return outbox.defer(
+            self.hub.db,
+            job,
+            account_health.WAIT,
+            f"waiting: account {account} needs its credentials fixed ({reason})",
+        )
 
     def run(self) -> None:
         """Loop until :meth:`stop`; sleeps ``worker_poll`` seconds when there is nothing to do."""

@@ -114,9 +114,15 @@ def test_dead_jobs_can_be_retried_and_discarded_over_the_api(hub, client, worker
     assert client.post(f"/api/jobs/{dead}/retry", headers=editor).status_code == 200
     assert _job(hub, dead).status == "queued"
     worker.drain()
-    assert client.post(f"/api/jobs/{dead}/discard", headers=editor).status_code == 200
-    assert _job(hub, dead) is None
-    r = client.post(f"/api/jobs/{dead}/discard", headers=editor)
+    no_reason = client.post(f"/api/jobs/{dead}/discard", headers=editor)
+    assert no_reason.status_code == 400 and no_reason.get_json()["error"]["details"] == {
+        "field": "reason"
+    }
+    why = {"reason": "the order was refunded"}
+    assert client.post(f"/api/jobs/{dead}/discard", json=why, headers=editor).status_code == 200
+    kept = _job(hub, dead)  # kept, with the reason, never run
+    assert kept.status == "discarded" and kept.last_error == "discarded: the order was refunded"
+    r = client.post(f"/api/jobs/{dead}/discard", json=why, headers=editor)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_discardable"
     audit = client.get("/api/audit", headers=viewer).get_json()["items"]
     assert [(a["action"], a["target"]) for a in audit] == [
@@ -124,6 +130,32 @@ def test_dead_jobs_can_be_retried_and_discarded_over_the_api(hub, client, worker
         ("job.retry", f"job:{dead}"),
     ]
     assert audit[0]["actor"].startswith("editor-")
+    assert audit[0]["details"]["reason"] == "the order was refunded"
+
+
+def test_dead_letters_show_their_input_and_retry_by_filter(hub, client, worker, viewer, editor):
+    dead = [_enqueue(hub, "test.never", {"n": i}) for i in range(3)]
+    other = _enqueue(hub, "test.no-such-kind")
+    worker.drain()
+    shown = client.get(f"/api/jobs/{dead[0]}", headers=viewer).get_json()
+    assert shown["status"] == "dead" and shown["last_error"].startswith("PermanentError")
+    assert shown["payload"] == {"n": 0} and shown["input"] is None
+    matched = client.get(
+        "/api/jobs", query_string={"status": "dead", "kind": "test.never"}, headers=viewer
+    ).get_json()
+    assert sorted(j["id"] for j in matched["items"]) == dead
+    bad = client.get("/api/jobs", query_string={"status": "gone"}, headers=viewer)
+    assert bad.status_code == 400
+    r = client.post("/api/jobs/retry", json={"kind": "test.never"}, headers=editor)
+    assert r.status_code == 200 and r.get_json() == {"retried": 3, "ids": dead}
+    assert [_job(hub, j).status for j in dead] == ["queued"] * 3
+    assert _job(hub, other).status == "dead"
+    [entry] = [
+        a
+        for a in client.get("/api/audit", headers=viewer).get_json()["items"]
+        if a["action"] == "job.retry_matching"
+    ]
+    assert entry["details"]["count"] == 3
 
 
 def test_an_expired_lease_lets_another_worker_take_the_job(hub):
