@@ -12,76 +12,31 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from hub import account_health, audit, inbox, outbox
+from hub import account_health, audit, jobs, outbox
 from hub.api import account_or_404, authenticate, current_hub, page, requires
 from hub.connectors import connector_class
 from hub.http_errors import ApiError
-from hub.models import DeliveryRow, JobRow
-from hub.values import iso
+from hub.models import JobRow
 
 bp = Blueprint("jobs", __name__, url_prefix="/api")
 bp.before_request(authenticate)
 
 
-def job_json(row: JobRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "payload": row.payload,
-        "status": row.status,
-        "attempts": row.attempts,
-        "max_attempts": row.max_attempts,
-        "run_at": iso(row.run_at),
-        "last_error": row.last_error,
-        "created_at": iso(row.created_at),
-        "finished_at": iso(row.finished_at),
-    }
-
-
-def job_input(session: Session, row: JobRow) -> dict[str, Any] | None:
-    """The raw input behind a job, when it has one beyond its payload (a delivery's body)."""
-    delivery_id = row.payload.get("delivery_id") if row.kind == inbox.TRANSLATE else None
-    delivery = session.get(DeliveryRow, delivery_id) if delivery_id else None
-    if delivery is None:
-        return None
-    return {
-        "delivery_id": delivery.id,
-        "account": delivery.account,
-        "topic": delivery.topic,
-        "headers": delivery.headers,
-        "body": delivery.body.decode("utf-8", errors="replace"),
-    }
-
-
-def matching(query: Any, filters: dict[str, Any]) -> Any:
-    """Jobs matching ``kind``, ``status``, ``account`` (payload) and ``error`` (text in the
-    last error), the filters of both the list and the bulk retry."""
-    status = filters.get("status")
-    if status is not None:
-        if status not in outbox.STATUSES:
-            raise ApiError(
-                400,
-                "bad_parameter",
-                f"status must be one of: {', '.join(outbox.STATUSES)}",
-                {"parameter": "status", "value": status},
-            )
-        query = query.where(JobRow.status == status)
-    if filters.get("kind"):
-        query = query.where(JobRow.kind == filters["kind"])
-    if filters.get("account"):
-        query = query.where(JobRow.payload["account"].as_string() == str(filters["account"]))
-    if filters.get("error"):
-        query = query.where(JobRow.last_error.contains(str(filters["error"]), autoescape=True))
-    return query
+def _matching(query: Any, filters: Any) -> Any:
+    try:
+        return jobs.matching(query, filters)
+    except ValueError as exc:
+        raise ApiError(
+            400, "bad_parameter", str(exc), {"parameter": "status", "value": filters.get("status")}
+        ) from None
 
 
 @bp.get("/jobs")
 @requires("viewer")
 def list_jobs() -> Response:
     """``?status=&kind=&account=&error=``: newest first, with each job's error."""
-    return page(matching(select(JobRow), request.args), JobRow.id, job_json)
+    return page(_matching(select(JobRow), request.args), JobRow.id, jobs.job_json)
 
 
 @bp.get("/jobs/<int:job_id>")
@@ -91,7 +46,7 @@ def get_job(job_id: int) -> Response:
         row = session.get(JobRow, job_id)
         if row is None:
             raise ApiError(404, "not_found", f"no job {job_id}")
-        return jsonify({**job_json(row), "input": job_input(session, row)})
+        return jsonify({**jobs.job_json(row), "input": jobs.job_input(session, row)})
 
 
 @bp.post("/jobs/<int:job_id>/retry")
@@ -113,7 +68,7 @@ def retry_matching() -> Response:
     with current_hub().db.transaction() as session:
         ids = list(
             session.execute(
-                matching(select(JobRow.id), {**filters, "status": outbox.DEAD}).order_by(JobRow.id)
+                _matching(select(JobRow.id), {**filters, "status": outbox.DEAD}).order_by(JobRow.id)
             ).scalars()
         )
         for job_id in ids:

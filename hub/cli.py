@@ -537,6 +537,15 @@ def accounts_cmd() -> None:
         )
 
 
+def _register() -> None:
+    from hub.cli_jobs import jobs_group  # it uses this module's helpers
+
+    cli.add_command(jobs_group)
+
+
+_register()
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     try:

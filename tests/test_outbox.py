@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from hub import outbox, scheduler
+from hub import cli, outbox, scheduler
 from hub.errors import PermanentError, RetryableError
-from hub.models import JobRow, TokenRow
+from hub.models import AuditRow, JobRow, TokenRow
 from hub.settings import Settings
 from hub.values import now
 from hub.worker import OWN_TRANSACTIONS, Worker, job_handler
@@ -256,3 +258,31 @@ def test_lanes_keep_jobs_that_wait_on_outside_systems_apart(hub):
     assert inside.run_once() == 1
     with pytest.raises(ValueError):
         Worker(hub, lane="sideways")
+
+
+def test_hub_jobs_lists_shows_retries_and_discards_dead_letters(hub, worker, monkeypatch):
+    dead = [_enqueue(hub, "test.never", {"n": i}) for i in range(2)]
+    worker.drain()
+    monkeypatch.setenv("HUB_DATABASE_URL", hub.settings.database_url)
+    monkeypatch.setenv("HUB_CONFIG", hub.settings.config)
+    run = CliRunner().invoke
+    listed = run(cli.cli, ["jobs", "list", "--kind", "test.never"])
+    assert listed.exit_code == 0, listed.output
+    assert [line.split("\t")[0] for line in listed.output.splitlines()] == [
+        str(dead[1]),
+        str(dead[0]),
+    ]
+    assert "PermanentError: order was deleted on the channel" in listed.output
+    shown = run(cli.cli, ["jobs", "show", str(dead[0])])
+    assert json.loads(shown.output)["payload"] == {"n": 0}
+    assert run(cli.cli, ["jobs", "retry"]).exit_code != 0  # ids or --all-dead
+    retried = run(cli.cli, ["jobs", "retry", "--all-dead", "--error", "was deleted"])
+    assert retried.exit_code == 0 and "2 job(s) queued again" in retried.output
+    worker.drain()
+    kept = run(cli.cli, ["jobs", "discard", str(dead[0]), "--reason", "refunded"])
+    assert kept.exit_code == 0 and _job(hub, dead[0]).status == "discarded"
+    again = run(cli.cli, ["jobs", "discard", str(dead[0]), "--reason", "refunded"])
+    assert again.exit_code != 0 and "is not dead" in again.output
+    with hub.db.transaction() as s:
+        actions = s.execute(select(AuditRow.action).order_by(AuditRow.id)).scalars().all()
+    assert actions == ["job.retry_matching", "job.discard"]
