@@ -45,6 +45,9 @@ class AccountSchema(Schema):
     connector = fields.String(required=True)
     client = fields.String(load_default="default")
     api_base = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False)
+    #: false: the hub never calls this account's API (an example, an account being set up);
+    #: its webhooks still come in
+    api_calls = fields.Boolean(load_default=True)
 
 
 class StockSettingsMixin(Schema):
@@ -359,6 +362,13 @@ class Connector:
 
     def finish(self, batch: WarehouseBatch, error: str | None) -> None:
         """Called once a batch was applied (``error`` None) or refused (``error`` says why)."""
+
+
+def calls_out(account: Account, capability: Capability) -> bool:
+    """Whether the hub may call the account's API for ``capability``: the connector can, and
+    the account does not say ``api_calls = false``."""
+    cls = connector_class(account.connector)
+    return capability in cls.capabilities and bool(account.settings.get("api_calls", True))
 
 
 @cache

@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 
 from hub import mapping_store, outbox, tracking
 from hub.canonical import OrderStatus
-from hub.connectors import Account, Capability, FulfilmentPush, TrackingEvent, connector_class
+from hub.connectors import (
+    Account,
+    Capability,
+    FulfilmentPush,
+    TrackingEvent,
+    calls_out,
+    connector_class,
+)
 from hub.models import OrderRow, ParcelEventRow, ParcelRow, ShipmentRow
 from hub.orders import add_event
 from hub.runtime import Hub
@@ -67,7 +74,7 @@ def queue(hub: Hub, session: Session, parcel_id: int, *, complete: bool = False)
 
 
 def _pushes(account: Account) -> bool:
-    return Capability.FULFILMENT_PUSH in connector_class(account.connector).capabilities
+    return calls_out(account, Capability.FULFILMENT_PUSH)
 
 
 def tracking_url(

@@ -45,6 +45,7 @@ def periodic(hub: Hub) -> list[Periodic]:
         Periodic("stock.sync_all", timedelta(seconds=s.stock_reconcile_interval), {"mode": "full"}),
         Periodic("warehouse.poll_all", timedelta(seconds=s.warehouse_poll_interval), {}),
         Periodic("tracking.poll_due", timedelta(seconds=s.tracking_poll_interval), {}),
+        Periodic("orders.reconcile_all", timedelta(seconds=s.reconcile_interval), {}),
     ]
     return PERIODIC + [p for p in timed if p.every.total_seconds() > 0]
 

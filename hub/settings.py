@@ -44,6 +44,10 @@ class Settings:
     tracking_poll_interval: float = 300.0
     #: days after shipping that a parcel not delivered is no longer followed
     tracking_max_days: int = 30
+    #: seconds between reconciliations that ask each channel for orders updated lately (0: off)
+    reconcile_interval: float = 900.0
+    #: seconds each reconciliation window reaches back over the previous one
+    reconcile_overlap: float = 3600.0
     #: the hub's public address, for links to end customers (tracking pages); default: the
     #: address the request came to
     public_url: str | None = None
@@ -67,6 +71,8 @@ _ENV = {
     "tracking_poll_interval": "HUB_TRACKING_POLL_INTERVAL",
     "tracking_max_days": "HUB_TRACKING_MAX_DAYS",
     "public_url": "HUB_PUBLIC_URL",
+    "reconcile_interval": "HUB_RECONCILE_INTERVAL",
+    "reconcile_overlap": "HUB_RECONCILE_OVERLAP",
 }
 
 

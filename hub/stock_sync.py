@@ -38,7 +38,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from hub import account_state, outbox, stock
-from hub.connectors import Account, Capability, ChannelItem, StockUpdate, connector_class
+from hub.connectors import Account, Capability, ChannelItem, StockUpdate, calls_out
 from hub.db import upsert_insert
 from hub.models import AccountStateRow, ChannelItemRow
 from hub.runtime import Hub
@@ -65,7 +65,7 @@ def push_accounts(hub: Hub, client: str | None = None) -> list[Account]:
         a
         for a in hub.accounts.values()
         if (client is None or a.client == client)
-        and Capability.STOCK_PUSH in connector_class(a.connector).capabilities
+        and calls_out(a, Capability.STOCK_PUSH)
         and a.settings.get("stock_sync", True)
     ]
 

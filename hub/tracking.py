@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hub import outbox
 from hub.canonical import OrderStatus
-from hub.connectors import Account, Capability, ParcelTracking, connector_class
+from hub.connectors import Account, Capability, ParcelTracking, calls_out, connector_class
 from hub.db import upsert_insert
 from hub.models import OrderRow, ParcelEventRow, ParcelRow, ShipmentRow
 from hub.orders import add_event, move
@@ -337,11 +337,7 @@ def poll_account(
 
 
 def tracking_accounts(hub: Hub) -> list[Account]:
-    return [
-        a
-        for a in hub.accounts.values()
-        if Capability.TRACKING_POLL in connector_class(a.connector).capabilities
-    ]
+    return [a for a in hub.accounts.values() if calls_out(a, Capability.TRACKING_POLL)]
 
 
 @job_handler(POLL, own_transactions=True)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hub import account_state, audit, fulfilment, outbox, shipments, stock
 from hub.canonical import OrderStatus
-from hub.connectors import Account, Capability, WarehouseBatch, connector_class
+from hub.connectors import Account, Capability, WarehouseBatch, calls_out, connector_class
 from hub.errors import ConfigError, HubError, PermanentError
 from hub.models import OrderRow
 from hub.orders import add_event, move, to_json
@@ -256,8 +256,7 @@ def feeds(hub: Hub) -> list[Account]:
     return [
         a
         for a in hub.accounts.values()
-        if _is_outside_warehouse(a)
-        and Capability.WAREHOUSE_FEED in connector_class(a.connector).capabilities
+        if _is_outside_warehouse(a) and calls_out(a, Capability.WAREHOUSE_FEED)
     ]
 
 

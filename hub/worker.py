@@ -40,6 +40,7 @@ BUILTIN_HANDLER_MODULES = (
     "hub.stock_sync",
     "hub.tracking",
     "hub.fulfilment",
+    "hub.reconcile",
 )
 
 

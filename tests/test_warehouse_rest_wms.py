@@ -294,15 +294,21 @@ def test_a_409_duplicate_is_success_with_the_existing_reference(hub, client, wor
     assert (job.status, job.attempts) == ("done", 1)
 
 
-def test_refused_credentials_make_the_job_dead_at_once(hub, client, worker, viewer, wms):
+def test_refused_credentials_hold_the_release_without_burning_retries(
+    hub, client, worker, viewer, wms
+):
     receive(hub, SKU, 1)
     wms.post(f"{WMS}/orders", status=401, json={"error": "invalid token"})
     send_shopify(client, shopify_order())
-    _drain_retries(hub, worker)
+    worker.drain()
+    worker.drain()
     assert only_order(client, viewer)["status"] == "ready"
     [job] = _jobs(hub, warehouse.RELEASE)
-    assert (job.status, job.attempts) == ("dead", 1)
-    assert job.last_error.startswith("AuthError: POST https://wms.example/api/orders: HTTP 401")
+    assert (job.status, job.attempts) == ("queued", 0)  # waits for the account to be fixed
+    assert job.last_error.startswith(
+        "waiting: account acme-wms needs its credentials fixed "
+        "(AuthError: POST https://wms.example/api/orders: HTTP 401"
+    )
     assert WMS_KEY not in job.last_error
     assert len(wms.calls) == 1
 
