@@ -292,6 +292,15 @@ class Connector:
         """Pure: a parsed payload to a canonical translation. Raises TranslationError."""
         raise NotImplementedError
 
+    # -- orders poll (channels with ``orders_poll``) ---------------------------------------
+    #: the topic orders read back are stored under (their webhooks' update topic)
+    reconcile_topic: ClassVar[str | None] = None
+
+    def orders_updated(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
+        """Every order the channel changed between ``since`` and ``until`` (both included),
+        each exactly as its webhook would carry it."""
+        raise NotImplementedError
+
     # -- stock push (channels with ``stock_push``) -----------------------------------------
     #: the most updates one API call may carry
     stock_batch_size: ClassVar[int] = 100

@@ -8,7 +8,6 @@ as the account's last reconciliation.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from hub.connectors import Account, Capability, Delivery, calls_out
 from hub.errors import HubError
 from hub.models import OrderRow
 from hub.runtime import Hub
-from hub.values import iso, now, utc
+from hub.values import dumps, iso, now, utc
 from hub.worker import job_handler
 
 log = logging.getLogger("hub.reconcile")
@@ -83,7 +82,7 @@ def reconcile_account(hub: Hub, account: Account, since: datetime | None = None)
             counts["missing"] += 1
         else:
             counts["stale"] += 1
-        body = json.dumps(payload, default=str, separators=(",", ":")).encode()
+        body = dumps(payload).encode()
         stamp = iso(updated_at) if updated_at else "unknown"
         accepted = inbox.accept(
             hub,

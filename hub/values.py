@@ -23,6 +23,21 @@ def loads(body: bytes | str) -> Any:
     return json.loads(body, parse_float=Decimal)
 
 
+def dumps(value: Any) -> str:
+    """JSON text for what :func:`loads` read: a Decimal is written back as the number it was
+    (``24.99``, not ``"24.99"``), so a payload survives the round trip in its own shape."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} has no JSON form")
+        return str(value)
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    return json.dumps(value)
+
+
 def money(value: Any, currency: str | None, *, path: str = "") -> Decimal:
     """An exact amount with at least the currency's minor-unit places.
 

@@ -62,6 +62,7 @@ def env(database_url: str, accounts_file: Path) -> dict[str, str]:
         # no timed passes against the test accounts, whose stores do not exist
         HUB_STOCK_SYNC_INTERVAL="0",
         HUB_STOCK_RECONCILE_INTERVAL="0",
+        HUB_RECONCILE_INTERVAL="0",
         HUB_MAX_BODY=str(64 * 1024),
     )
 

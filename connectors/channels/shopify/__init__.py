@@ -1,13 +1,15 @@
-"""Shopify: orders arrive as HTTPS webhooks carrying the full REST order resource; stock is
-read and set through the GraphQL Admin API at one location per account; shipped parcels go
-back as fulfillments (one per parcel, with its tracking) and their later tracking events as
-fulfillment events."""
+"""Shopify: orders arrive as HTTPS webhooks carrying the full REST order resource, and the
+ones whose webhook was lost are read back from the REST Admin API in the same shape
+(``orders.py``); stock is read and set through the GraphQL Admin API at one location per
+account; shipped parcels go back as fulfillments (one per parcel, with its tracking) and their
+later tracking events as fulfillment events."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from connectors.channels.shopify import fulfilment, stock, translate
@@ -47,10 +49,17 @@ class ShopifyConnector(Connector):
     kind = "channel"
     title = "Shopify"
     capabilities = frozenset(
-        {Capability.ORDERS_WEBHOOK, Capability.STOCK_PUSH, Capability.FULFILMENT_PUSH}
+        {
+            Capability.ORDERS_WEBHOOK,
+            Capability.ORDERS_POLL,
+            Capability.STOCK_PUSH,
+            Capability.FULFILMENT_PUSH,
+        }
     )
     settings_schema = ShopifySettings
     topics = frozenset(translate.ORDER_TOPICS)
+    #: the topic an order read back by :meth:`orders_updated` is taken in under
+    reconcile_topic = "orders/updated"
     line_path = "line_items"
     stock_batch_size = stock.MAX_ITEMS
 
@@ -93,6 +102,15 @@ class ShopifyConnector(Connector):
 
     def translate(self, topic: str, payload: Any) -> Translation:
         return translate.translate_order(payload, topic=topic)
+
+    # -- reconciliation -----------------------------------------------------------------------
+    def orders_updated(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
+        """Every order updated from ``since`` to ``until`` (both included; a naive time is
+        UTC), each as the body of an ``orders/updated`` webhook: the REST Order resource,
+        unwrapped, parsed with :func:`hub.values.loads`. Read from the REST Admin API, since
+        the GraphQL one answers in another shape (see ``orders.py``); needs the
+        ``read_orders`` scope, and ``read_all_orders`` for orders older than 60 days."""
+        return self.client.orders_updated(since, until)
 
     # -- stock ------------------------------------------------------------------------------
     def stock_location(self) -> str:

@@ -5,7 +5,9 @@ Shipment Tracking extension's, when installed, at ``<url>/wp-json/wc-shipment-tr
 reached with the same keys. Requests
 authenticate with HTTP Basic, the consumer key as user and the consumer secret as password,
 which WooCommerce accepts over HTTPS only (over plain HTTP it wants OAuth 1.0a signatures,
-which this client does not make). WooCommerce itself has no rate limit; the account's
+which this client does not make). Orders modified in a window are read back for
+reconciliation with the orders list (``orders.py``). WooCommerce itself has no rate limit;
+the account's
 ``rate_limit`` (requests per second) keeps the hub from overloading a shared host. Retries,
 timeouts and typed errors are :class:`hub.http.HttpClient`'s.
 """
@@ -15,11 +17,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import requests
 
-from connectors.channels.woocommerce import fulfilment, stock
+from connectors.channels.woocommerce import fulfilment, orders, stock
 from hub.connectors import Account, ChannelItem, StockOutcome, StockUpdate
 from hub.errors import PermanentError, RetryableError
 from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
@@ -38,7 +41,7 @@ _SHARED = object()  # "use the account's shared limiter"
 
 class WooCommerceClient:
     """The REST API of one WooCommerce account: stock levels read and set, orders told
-    they shipped."""
+    they shipped, orders modified in a window read back."""
 
     def __init__(
         self,
@@ -80,6 +83,18 @@ class WooCommerceClient:
                     items, problems = stock.read_variations(parent, variation_page)
                     self._warn(problems)
                     yield from self._first(items, seen)
+
+    def orders_updated(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
+        """Every order modified from ``since`` to ``until`` (both included), oldest first, as
+        the v3 order resource an ``order.updated`` webhook carries; 100 a page, paged by
+        ``page`` up to ``X-WP-TotalPages``. A window that starts after it ends is a
+        ValueError, raised here rather than at the first read."""
+        params = orders.window_params(since, until)
+        return self._orders(params, since)
+
+    def _orders(self, params: dict[str, Any], since: datetime) -> Iterator[dict[str, Any]]:
+        for page in self.pages(orders.ORDERS_PATH, params):
+            yield from orders.check_page(page, since)
 
     def pages(self, path: str, params: dict[str, Any]) -> Iterator[list[Any]]:
         """The pages of a list endpoint, until ``X-WP-TotalPages`` or an empty page."""

@@ -18,7 +18,7 @@ from connectors.carriers.fedex import TOPIC, FedExConnector, translate
 from connectors.carriers.fedex import settings as fedex_settings
 from connectors.carriers.fedex.settings import FedExSettings
 from hub.accounts import parse_accounts
-from hub.connectors import Capability, Delivery, connector_class, tracking_to_json
+from hub.connectors import AccountSchema, Capability, Delivery, connector_class, tracking_to_json
 from hub.errors import ConfigError, TranslationError
 from hub.values import loads
 
@@ -74,7 +74,7 @@ def test_settings_require_the_client_credentials_and_flag_the_secrets():
     for key in ("client_secret", "webhook_secret", "webhook_secrets"):
         assert schema.fields[key].metadata.get("secret") is True
     doc = fedex_settings.__doc__ or ""
-    for key in set(schema.fields) - {"connector", "client", "api_base"}:
+    for key in set(schema.fields) - set(AccountSchema().fields):
         assert f"``{key}``" in doc, key
 
 
