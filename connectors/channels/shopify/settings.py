@@ -8,7 +8,9 @@
                     ``read_locations`` scopes; the fulfilment push needs ``read_orders``,
                     ``write_fulfillments`` and ``write_merchant_managed_fulfillment_orders``
                     (since 2024-10 Shopify lets no app fulfil an order's fulfillment orders
-                    that are assigned to another app's fulfillment service)
+                    that are assigned to another app's fulfillment service); reconciliation
+                    reads orders with ``read_orders`` (and ``read_all_orders`` for windows
+                    older than 60 days)
 
 Optional keys, for stock sync through the GraphQL Admin API:
 

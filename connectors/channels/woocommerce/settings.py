@@ -8,7 +8,8 @@
 ``consumer_key``     REST API key (``ck_...``); Read/Write access, as stock is pushed and
                      orders are given tracking (the Shipment Tracking extension, when
                      installed, takes the same key; without it tracking goes in order notes)
-``consumer_secret``  REST API secret (``cs_...``)
+``consumer_secret``  REST API secret (``cs_...``); reconciliation reads orders modified in a
+                     window, which needs WooCommerce 5.8 or later
 plus the keys every account has (``client``, and ``api_base``, which replaces ``url`` as the
 address the REST API is called at), the stock keys of every sales channel
 (``stock_locations``, ``stock_buffer``, ``stock_buffers``, ``stock_share`` and
