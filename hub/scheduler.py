@@ -5,6 +5,7 @@ number of schedulers (one per ``hub serve`` or ``hub scheduler`` process) yield 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -51,9 +52,11 @@ def periodic(hub: Hub) -> list[Periodic]:
 
 
 def enqueue_slot(hub: Hub, periodic: Periodic) -> int | None:
-    """Enqueue the job for the current time slot, unless a scheduler already did."""
-    seconds = int(periodic.every.total_seconds())
-    slot = int(now().timestamp()) // seconds * seconds
+    """Enqueue the job for the current time slot, unless a scheduler already did. Slots are
+    the interval's own width, fractions of a second included."""
+    every = periodic.every.total_seconds()
+    index = math.floor(now().timestamp() / every)
+    slot = round(index * every, 3)  # when the slot began (epoch seconds)
     mode = periodic.payload.get("mode")
     with hub.db.transaction() as session:
         job_id = outbox.enqueue(
@@ -61,7 +64,7 @@ def enqueue_slot(hub: Hub, periodic: Periodic) -> int | None:
             periodic.kind,
             {**periodic.payload, "slot": slot},
             max_attempts=hub.settings.job_max_attempts,
-            dedupe_key=f"schedule:{periodic.kind}{':' + mode if mode else ''}:{slot}",
+            dedupe_key=f"schedule:{periodic.kind}{':' + mode if mode else ''}:{every:g}:{index}",
         )
     if job_id is not None:
         log.info("scheduled %s for slot %s (job %s)", periodic.kind, slot, job_id)

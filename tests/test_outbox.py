@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -286,3 +286,20 @@ def test_hub_jobs_lists_shows_retries_and_discards_dead_letters(hub, worker, mon
     with hub.db.transaction() as s:
         actions = s.execute(select(AuditRow.action).order_by(AuditRow.id)).scalars().all()
     assert actions == ["job.retry_matching", "job.discard"]
+
+
+def test_slots_are_as_wide_as_their_interval_fractions_included(hub, monkeypatch):
+    clock = [datetime(2026, 11, 26, 9, 0, 0, 100_000, tzinfo=UTC)]
+    monkeypatch.setattr(scheduler, "now", lambda: clock[0])
+    half = scheduler.Periodic("test.ok", timedelta(seconds=0.5), {})
+    assert scheduler.enqueue_slot(hub, half) is not None
+    assert scheduler.enqueue_slot(hub, half) is None  # same half second
+    clock[0] += timedelta(seconds=0.5)
+    assert scheduler.enqueue_slot(hub, half) is not None
+    odd = scheduler.Periodic("test.ok", timedelta(seconds=1.5), {"mode": "x"})
+    clock[0] = datetime.fromtimestamp(1_800_000_000, UTC)  # a 1.5 s slot begins here
+    made = 0
+    for _ in range(6):  # 3 s of triggers every half second: two 1.5 s slots
+        made += scheduler.enqueue_slot(hub, odd) is not None
+        clock[0] += timedelta(seconds=0.5)
+    assert made == 2
