@@ -580,7 +580,9 @@ def _classify_exception(exc: requests.RequestException, label: str) -> _Retry:
         return _Retry(f"{name} (connection failed)")
     if isinstance(exc, requests.Timeout):
         return _Retry(f"{name} (no answer in time)")
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ContentDecodingError):
+    if isinstance(
+        exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+    ):
         return _Retry(f"{name} (answer cut short)")
     raise PermanentError(f"{label}: {name}") from None  # its text may quote the query
 
