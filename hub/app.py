@@ -15,6 +15,7 @@ from hub import (
     api_mappings,
     api_stock,
     http_errors,
+    limits,
     metrics,
     migrate,
     track_page,
@@ -52,6 +53,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["hub"] = hub
     http_errors.install(app)
+    limits.install(app)  # body size under /api, nesting depth of JSON bodies
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_jobs.bp)

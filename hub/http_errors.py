@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 import psycopg
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -44,6 +44,15 @@ _CODES = {
 }
 
 
+def _too_large() -> str:
+    """What a 413 says: the limit that applied to this request, and where it comes from."""
+    limit = request.max_content_length if request else None
+    app_limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is None or limit == app_limit:
+        return f"the body is larger than the limit of {app_limit} bytes (HUB_MAX_BODY)"
+    return f"the body is larger than the limit of {limit} bytes for {request.path}"
+
+
 def install(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
@@ -54,10 +63,7 @@ def install(app: Flask) -> None:
         status = exc.code or 500
         message = exc.description or exc.name
         if status == 413:
-            message = (
-                f"the body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} "
-                "bytes (HUB_MAX_BODY)"
-            )
+            message = _too_large()
         response = error_response(status, _CODES.get(status, "http_error"), message)
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]

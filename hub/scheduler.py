@@ -56,7 +56,8 @@ def enqueue_slot(hub: Hub, periodic: Periodic) -> int | None:
     the interval's own width, fractions of a second included."""
     every = periodic.every.total_seconds()
     index = math.floor(now().timestamp() / every)
-    slot = round(index * every, 3)  # when the slot began (epoch seconds)
+    began = round(index * every, 3)
+    slot = int(began) if began.is_integer() else began  # when the slot began (epoch seconds)
     mode = periodic.payload.get("mode")
     with hub.db.transaction() as session:
         job_id = outbox.enqueue(
