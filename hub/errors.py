@@ -13,6 +13,8 @@ A problem with one record is data on its timeline, never a crash of the batch.
 
 from __future__ import annotations
 
+from hub.secrets import scrub, scrub_data
+
 
 class HubError(Exception):
     """Base of every error the hub raises on purpose."""
@@ -20,6 +22,8 @@ class HubError(Exception):
     code = "hub_error"
 
     def __init__(self, message: str, *, details: object = None):
+        # an outside answer quoted here may quote our own credentials back: never keep them
+        message, details = scrub(message), scrub_data(details)
         super().__init__(message)
         self.message = message
         self.details = details

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import Database, upsert_insert
 from hub.models import JobRow
+from hub.secrets import scrub
 from hub.settings import Settings
 from hub.values import now
 
@@ -175,7 +176,9 @@ def fail(
 ) -> str:
     """Record a failed attempt: back to the queue after a backoff, or dead. Returns the status."""
     dead = permanent or job.attempts >= job.max_attempts
-    values: dict[str, Any] = dict(last_error=error[:10_000], lease_until=None, locked_by=None)
+    values: dict[str, Any] = dict(
+        last_error=scrub(error)[:10_000], lease_until=None, locked_by=None
+    )
     if dead:
         values.update(status=DEAD, finished_at=now())
     else:
@@ -201,7 +204,7 @@ def defer(db: Database, job: Job, seconds: float, reason: str) -> str:
                 attempts=JobRow.attempts - 1,
                 lease_until=None,
                 locked_by=None,
-                last_error=reason[:10_000],
+                last_error=scrub(reason)[:10_000],
             )
         )
     return QUEUED

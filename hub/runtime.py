@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from hub import secrets
 from hub.accounts import load_accounts
 from hub.connectors import Account, Connector, connector_class
 from hub.db import Database
@@ -25,6 +26,10 @@ class Hub:
         if not path.exists() and settings.config != DEFAULT_CONFIG:
             raise ConfigError(f"accounts file {settings.config} does not exist")
         self.accounts: dict[str, Account] = load_accounts(path)
+        for account in self.accounts.values():
+            schema = connector_class(account.connector).settings_schema()
+            secrets.register(secrets.account_values(schema, account.settings))
+        secrets.install_logging()
         if not self.accounts:
             log.warning("no accounts configured (%s): every webhook will answer 404", path)
         self._connectors: dict[str, Connector] = {}

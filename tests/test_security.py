@@ -289,44 +289,7 @@ PAYLOADS = ROOT / "connectors" / "carriers"
 #: leaks found by the test below whose cause lies outside this test's reach: each names the
 #: modes of the fake APIs that show it and why. The test fails when one stops leaking, so the
 #: fix removes its entry here and the test guards it from then on.
-KNOWN_LEAKS: dict[str, tuple[set[str], str]] = {
-    "acme-dpd.password": (
-        {"400", "401", "403", "404", "500", "200-json"},
-        "connectors/carriers/dpd: a SOAP fault's text becomes the error message as DPD wrote it "
-        "(translate.fault_error, raised from the session hook, before HttpClient scrubs); a "
-        "fault quoting the getAuth request quotes the password: GET /api/jobs, the log, "
-        "`hub tracking poll`",
-    ),
-    "shop-a.access_token": (
-        {"200-json", "200-html"},
-        "hub/http.py HttpClient.graphql: GraphQL `errors` and a 200 answer that is not JSON are "
-        "quoted into the error unscrubbed (_check_graphql, inspect), unlike error answers in "
-        "_classify_response: GET /api/jobs, GET /api/stock/sync, `hub stock sync`, `hub jobs list`",
-    ),
-    "wms.api_key": (
-        {"400", "404"},
-        "hub/http.py _secret_values knows a secret only by its header's name (auth, token, key, "
-        "secret, ...); rest_wms's api_key_header may be any name (X-Wms-Credential here), so an "
-        "error answer quoting it is kept: GET /api/jobs",
-    ),
-    "acme-royalmail.client_id": (
-        {"400", "404", "200-json"},
-        "the same for Royal Mail's X-IBM-Client-Id (the connector flags client_id secret), and "
-        "connectors/carriers/royalmail copies an answer's `errors` into the error's details "
-        "unscrubbed: in the exception's details only, today",
-    ),
-    "acme-royalmail.client_secret": (
-        {"200-json"},
-        "connectors/carriers/royalmail copies a 200 answer's `errors` into the error's details; "
-        "HttpClient scrubs only answers >= 400: in the exception's details only, today",
-    ),
-    "acme-dpd-uk.password": (
-        {"400", "404"},
-        "hub/http.py scrubs header values only; DPD UK sends the password in the XML body, so an "
-        "error answer quoting the request keeps it: in the exception's details (the message's "
-        "300-character excerpt ends just before it)",
-    ),
-}
+KNOWN_LEAKS: dict[str, tuple[set[str], str]] = {}  # every secret stays in: hub/secrets.py
 
 
 def test_the_secrets_here_are_every_key_the_connectors_flag_secret(hub):
