@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -83,6 +83,20 @@ def utc(value: Any, *, naive_is_utc: bool = True, path: str = "") -> datetime | 
             raise TranslationError(f"time has no UTC offset: {value!r}", path=path)
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def second_window(since: datetime, until: datetime) -> tuple[datetime, datetime]:
+    """A time window in UTC, widened to whole seconds (APIs that keep no fractions of a second
+    would drop a record changed in a second cut off). A naive time is UTC."""
+    start, end = utc(since), utc(until)
+    if start is None or end is None:
+        raise ValueError("the window needs a start and an end")
+    if start > end:
+        raise ValueError(f"the window starts after it ends: {start} > {end}")
+    start = start.replace(microsecond=0)
+    if end.microsecond:
+        end = end.replace(microsecond=0) + timedelta(seconds=1)
+    return start, end
 
 
 def iso(value: datetime | None) -> str | None:

@@ -17,14 +17,14 @@ https://shopify.dev/docs/api/admin-rest/latest/resources/order
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from requests.utils import parse_header_links
 
 from hub.errors import PermanentError
-from hub.values import utc
+from hub.values import second_window
 
 ORDERS_PATH = "orders.json"  # under /admin/api/<version>/
 PAGE_SIZE = 250  # the most ``limit`` allows
@@ -32,18 +32,7 @@ PAGE_SIZE = 250  # the most ``limit`` allows
 _PAGE_KEYS = ("limit", "fields")
 
 
-def window(since: datetime, until: datetime) -> tuple[datetime, datetime]:
-    """The window in UTC, widened to whole seconds (Shopify's times have no fractions, so a
-    bound cut down would drop an order updated in that second). A naive time is UTC."""
-    start, end = utc(since), utc(until)
-    if start is None or end is None:
-        raise ValueError("the window needs a start and an end")
-    if start > end:
-        raise ValueError(f"the window starts after it ends: {start} > {end}")
-    start = start.replace(microsecond=0)
-    if end.microsecond:
-        end = end.replace(microsecond=0) + timedelta(seconds=1)
-    return start, end
+window = second_window  # whole seconds: the channel keeps no fractions
 
 
 def stamp(moment: datetime) -> str:

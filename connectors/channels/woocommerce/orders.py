@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.errors import PermanentError, TranslationError
-from hub.values import utc
+from hub.values import second_window, utc
 
 ORDERS_PATH = "orders"  # under /wp-json/wc/v3/
 #: the WooCommerce version that has ``modified_after`` (named in errors)
@@ -37,18 +37,7 @@ OLDEST_VERSION = "5.8"
 _SECOND = timedelta(seconds=1)
 
 
-def window(since: datetime, until: datetime) -> tuple[datetime, datetime]:
-    """The window in UTC, widened to whole seconds (WooCommerce keeps no fractions, so a bound
-    cut down would drop an order modified in that second). A naive time is UTC."""
-    start, end = utc(since), utc(until)
-    if start is None or end is None:
-        raise ValueError("the window needs a start and an end")
-    if start > end:
-        raise ValueError(f"the window starts after it ends: {start} > {end}")
-    start = start.replace(microsecond=0)
-    if end.microsecond:
-        end = end.replace(microsecond=0) + timedelta(seconds=1)
-    return start, end
+window = second_window  # whole seconds: the channel keeps no fractions
 
 
 def stamp(moment: datetime) -> str:
