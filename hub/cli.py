@@ -78,13 +78,20 @@ def web(host: str, port: int, workers: int, threads: int) -> None:
     type=int,
     help="threads for jobs that wait on channels, carriers and warehouses",
 )
-def worker(threads: int) -> None:
-    """Run jobs from the outbox until stopped: one thread for the hub's own jobs
+@click.option(
+    "--inside",
+    default=1,
+    show_default=True,
+    type=int,
+    help="threads for the hub's own jobs (translation, release)",
+)
+def worker(threads: int, inside: int) -> None:
+    """Run jobs from the outbox until stopped: --inside threads for the hub's own jobs
     (translation, release), --threads for pushes and polls, so a slow outside system never
     holds up orders coming in."""
     from hub.serve import run_worker
 
-    run_worker(_hub(), threads=threads)
+    run_worker(_hub(), threads=threads, inside=inside)
 
 
 @cli.command()

@@ -191,6 +191,26 @@ def fail(
     return DEAD if dead else QUEUED
 
 
+def unclaim(db: Database, jobs: list[Job]) -> int:
+    """Give back jobs claimed but not started (a worker stopping): due again at once, their
+    attempt not counted. Returns how many were still ours."""
+    given = 0
+    with db.transaction() as session:
+        for job in jobs:
+            result = session.execute(
+                update(JobRow)
+                .where(_owned(job))
+                .values(
+                    status=QUEUED,
+                    attempts=JobRow.attempts - 1,
+                    lease_until=None,
+                    locked_by=None,
+                )
+            )
+            given += result.rowcount
+    return given
+
+
 def defer(db: Database, job: Job, seconds: float, reason: str) -> str:
     """Put a job back without counting its attempt (it never really ran: its account waits
     for someone to fix it). Returns the status."""

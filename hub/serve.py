@@ -50,15 +50,17 @@ _background: dict[str, Any] = {}
 OUTSIDE_THREADS = 2
 
 
-def lanes(threads: int) -> list[tuple[str, int]]:
-    """Worker threads by lane: one for the hub's own jobs, ``threads`` for jobs that wait on
-    outside systems (see ``hub.worker.LANES``), and the claim batch of each."""
-    return [("inside", 10)] + [("outside", 1)] * max(1, threads)
+def lanes(threads: int, inside: int = 1) -> list[tuple[str, int]]:
+    """Worker threads by lane: ``inside`` for the hub's own jobs, ``threads`` for jobs that
+    wait on outside systems (see ``hub.worker.LANES``), and the claim batch of each."""
+    return [("inside", 10)] * max(1, inside) + [("outside", 1)] * max(1, threads)
 
 
-def _start_workers(hub: Hub, threads: int, daemon: bool) -> list[tuple[Worker, threading.Thread]]:
+def _start_workers(
+    hub: Hub, threads: int, daemon: bool, inside: int = 1
+) -> list[tuple[Worker, threading.Thread]]:
     started = []
-    for i, (lane, batch) in enumerate(lanes(threads)):
+    for i, (lane, batch) in enumerate(lanes(threads, inside)):
         worker = Worker(hub, batch=batch, lane=lane)
         thread = threading.Thread(target=worker.run, name=f"hub-worker-{lane}-{i}", daemon=daemon)
         thread.start()
@@ -112,12 +114,13 @@ def run_gunicorn(
     _Gunicorn(overrides, options, background).run()
 
 
-def run_worker(hub: Hub, *, threads: int = 2) -> None:
-    """Run job workers until SIGINT/SIGTERM (one thread for the hub's own jobs, ``threads``
-    for jobs that wait on outside systems); unfinished jobs' leases expire."""
+def run_worker(hub: Hub, *, threads: int = 2, inside: int = 1) -> None:
+    """Run job workers until SIGINT/SIGTERM (``inside`` threads for the hub's own jobs,
+    ``threads`` for jobs that wait on outside systems). On a signal each thread finishes the
+    job in hand and gives back the ones it claimed but had not started."""
     configure_logging(hub.settings.log_level)
     migrate.upgrade(hub.db)
-    started = _start_workers(hub, threads, daemon=False)
+    started = _start_workers(hub, threads, daemon=False, inside=inside)
 
     def stop(*_: Any) -> None:
         for w, _ in started:

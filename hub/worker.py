@@ -116,9 +116,11 @@ class Worker:
             kinds=outside if self.lane == "outside" else None,
             exclude=outside if self.lane == "inside" else None,
         )
-        for job in jobs:
+        for i, job in enumerate(jobs):
             if self.stopping.is_set():
-                break  # unrun jobs go back to the queue when their lease expires
+                # stopping: hand the jobs not started back now, not when their lease expires
+                outbox.unclaim(self.hub.db, jobs[i:])
+                break
             self.run_job(job)
         return len(jobs)
 

@@ -303,3 +303,21 @@ def test_slots_are_as_wide_as_their_interval_fractions_included(hub, monkeypatch
         made += scheduler.enqueue_slot(hub, odd) is not None
         clock[0] += timedelta(seconds=0.5)
     assert made == 2
+
+
+def test_a_stopping_worker_gives_back_the_jobs_it_had_not_started(hub):
+    started: list[int] = []
+    ids = [_enqueue(hub, "test.ok", {"i": i}) for i in range(5)]
+    worker = Worker(hub, batch=5)
+
+    def stop_after_first(job):  # the signal arrives while the first job runs
+        started.append(job.id)
+        worker.stop()
+        return outbox.DONE
+
+    worker.run_job = stop_after_first  # type: ignore[method-assign]
+    assert worker.run_once() == 5
+    assert started == [ids[0]]
+    for job_id in ids[1:]:  # due again now, for another worker, their attempt not counted
+        job = _job(hub, job_id)
+        assert (job.status, job.attempts, job.lease_until) == ("queued", 0, None)
