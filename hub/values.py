@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -82,6 +83,39 @@ def utc(value: Any, *, naive_is_utc: bool = True, path: str = "") -> datetime | 
         if not naive_is_utc:
             raise TranslationError(f"time has no UTC offset: {value!r}", path=path)
         parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+_BEYOND_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
+
+
+def local_time(
+    value: str,
+    zone: tzinfo,
+    *,
+    formats: tuple[str, ...] = (),
+    source: str | None = None,
+    path: str = "",
+) -> datetime:
+    """A carrier's time in UTC. ISO 8601 keeps its offset (``Z`` too; digits past microseconds
+    are dropped); a time without an offset, ISO or one of ``formats`` (``strptime``), is read
+    in ``zone``, the carrier's home. ``source`` names the carrier in the error."""
+    text = str(value).strip()
+    iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        parsed = datetime.fromisoformat(_BEYOND_MICROSECONDS.sub(r"\1", iso))
+    except ValueError:
+        for fmt in formats:
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            problem = f"not a time {source} writes" if source else "not an ISO 8601 time"
+            raise TranslationError(f"{problem}: {value!r}", path=path) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC)
 
 

@@ -40,6 +40,7 @@ from hub.errors import (
     RetryableError,
     TranslationError,
 )
+from hub.values import local_time
 
 NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_AUTH = "http://dpd.com/common/service/types/Authentication/2.0"
@@ -88,7 +89,6 @@ _LOCAL_FORMATS = (
     "%d-%m-%Y %H:%M:%S",  # nl_NL: 17-08-2021 19:11:26
     "%d-%m-%Y %H:%M",
 )
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 _PLACE = re.compile(r"^(?P<place>.*?)\s*\((?P<country>[A-Z]{2})\)$")
 _UNSAFE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 #: DPD's error codes that mean the credentials or the authToken were refused
@@ -296,24 +296,7 @@ def canonical(code: str | None, moving: bool) -> str:
 def parse_time(value: str, zone: tzinfo) -> datetime:
     """A DPD time in UTC. ISO 8601 keeps its offset (``Z`` too; digits past microseconds are
     dropped); a time without an offset, ISO or DPD's localised format, is read in ``zone``."""
-    text = value.strip()
-    iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
-    iso = _FRACTION.sub(r"\1", iso)
-    try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
-        parsed = None
-        for fmt in _LOCAL_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        if parsed is None:
-            raise TranslationError(f"not a time DPD writes: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    return local_time(value, zone, formats=_LOCAL_FORMATS, source="DPD")
 
 
 def _location(line: ET.Element | None) -> str | None:

@@ -29,13 +29,14 @@ offset or ``Z`` keeps it.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from hub.connectors import ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, TranslationError
+from hub.values import local_time
 
 #: DPD UK's zone, for local times without an offset
 HOME_ZONE = ZoneInfo("Europe/London")
@@ -73,7 +74,6 @@ MOVING = frozenset(
 
 #: local time formats besides ISO 8601 (tried first): UK day-first
 _LOCAL_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M:%S")
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 _UNSAFE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 #: words of a request-level error that mean the credentials were refused
 _AUTH_WORDS = re.compile(r"user|password|auth|login|credential|access denied", re.IGNORECASE)
@@ -176,24 +176,7 @@ def canonical(code: str | None, moving: bool) -> str:
 def parse_time(value: str, zone: tzinfo) -> datetime:
     """A DPD UK time in UTC. ISO 8601 keeps its offset (``Z`` too; digits past microseconds
     are dropped); a time without an offset is read in ``zone``."""
-    text = value.strip()
-    iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
-    iso = _FRACTION.sub(r"\1", iso)
-    try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
-        parsed = None
-        for fmt in _LOCAL_FORMATS:
-            try:
-                parsed = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        if parsed is None:
-            raise TranslationError(f"not a time DPD UK writes: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    return local_time(value, zone, formats=_LOCAL_FORMATS, source="DPD UK")
 
 
 def _text(value: str | None) -> str | None:

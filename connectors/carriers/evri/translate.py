@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.connectors import ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, TranslationError
-from hub.values import loads
+from hub.values import loads, local_time
 
 #: Evri's zone, for times without an offset
 HOME_ZONE = ZoneInfo("Europe/London")
@@ -49,7 +49,6 @@ MOVING = frozenset(
     {"picked_up", "in_transit", "out_for_delivery", "delivery_attempted", "ready_for_pickup"}
 )
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 #: words of an error answer that mean the key was refused
 _AUTH_WORDS = re.compile(r"api ?key|auth|credential|unauthori[sz]ed|forbidden", re.IGNORECASE)
 
@@ -152,15 +151,7 @@ def canonical(code: str | None, moving: bool) -> str:
 def parse_time(value: str, zone: tzinfo) -> datetime:
     """An Evri time in UTC: ISO 8601 keeps its offset (``Z`` too; digits past microseconds
     are dropped); a time without an offset is read in ``zone``."""
-    text = value.strip()
-    iso = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
-    try:
-        parsed = datetime.fromisoformat(_FRACTION.sub(r"\1", iso))
-    except ValueError:
-        raise TranslationError(f"not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    return local_time(value, zone)
 
 
 def _raise_error(data: Mapping[str, Any]) -> None:

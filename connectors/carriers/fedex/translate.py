@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
+from hub.values import local_time
 
 #: the zone of a time that comes without an offset (FedEx is based in Memphis)
 HOME_ZONE = ZoneInfo("America/Chicago")
@@ -157,16 +158,10 @@ def parse_time(value: Any) -> datetime | None:
     text = _text(value)
     if text is None:
         return None
-    text = _FRACTION.sub(r"\1", text)
-    if text[-1] in "Zz":
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return local_time(text, HOME_ZONE)
+    except TranslationError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=HOME_ZONE)
-    return parsed.astimezone(UTC)
 
 
 # -- Track API --------------------------------------------------------------------------------

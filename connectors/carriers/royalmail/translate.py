@@ -34,6 +34,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hub import values
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import (
     AuthError,
@@ -42,7 +43,7 @@ from hub.errors import (
     RetryableError,
     TranslationError,
 )
-from hub.values import loads, text, utc
+from hub.values import loads, text
 
 #: Royal Mail's home time zone: a time without an offset is local time here.
 HOME_ZONE = ZoneInfo("Europe/London")
@@ -163,14 +164,7 @@ def local_time(value: Any, *, path: str) -> datetime | None:
     """A Royal Mail time in UTC; one without an offset is Europe/London time."""
     if value in (None, ""):
         return None
-    raw = str(value).strip()
-    try:
-        parsed = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
-    except ValueError:
-        raise TranslationError(f"not an ISO 8601 time: {value!r}", path=path) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=HOME_ZONE)
-    return utc(parsed, path=path)
+    return values.local_time(str(value), HOME_ZONE, path=path)
 
 
 # -- readers -------------------------------------------------------------------------------
