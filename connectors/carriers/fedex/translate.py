@@ -127,7 +127,6 @@ AUTH_CODES = frozenset({"NOT.AUTHORIZED.ERROR", "FORBIDDEN.ERROR", "UNAUTHORIZED
 RETRY_CODES = frozenset({"INTERNAL.SERVER.ERROR", "SERVICE.UNAVAILABLE.ERROR"})
 
 _MOVING = frozenset(TRACKING_STATUSES) - {"label_created", "unknown"}
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
