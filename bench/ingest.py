@@ -398,7 +398,7 @@ class BenchDatabase:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        from hub.db import normalise_url
+        from hub.storage.db import normalise_url
 
         self.created: str | None = None
         self.admin_url: str | None = None
@@ -431,7 +431,7 @@ class BenchDatabase:
     def count(self, table_sql: str) -> int:
         from sqlalchemy import create_engine, text
 
-        from hub.db import normalise_url
+        from hub.storage.db import normalise_url
 
         engine = create_engine(normalise_url(self.url))
         try:

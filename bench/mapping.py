@@ -33,7 +33,7 @@ from typing import Any
 
 from connectors.channels.shopify.translate import translate_order
 from hub.canonical import OrderUpdate
-from hub.mapping import apply_mapping, compile_spec
+from hub.mapping.compiled import apply_mapping, compile_spec
 from hub.values import loads
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -111,7 +111,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ingest import body_template, free_port, tree_cpu, wait_healthy
 
-from hub.signing import hmac_sha256_base64
+from hub.connectors.signing import hmac_sha256_base64
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -496,7 +496,7 @@ class SoakDatabase:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        from hub.db import normalise_url
+        from hub.storage.db import normalise_url
 
         self.created: str | None = None
         self.admin_url: str | None = None
@@ -530,7 +530,7 @@ class SoakDatabase:
     def query(self, sql: str, **params: Any) -> list[Any]:
         from sqlalchemy import create_engine, text
 
-        from hub.db import normalise_url
+        from hub.storage.db import normalise_url
 
         if self.engine is None:
             self.engine = create_engine(normalise_url(self.url))
@@ -771,7 +771,7 @@ def wait_started(procs: Processes, threads: int) -> None:
     """Wait until every process that runs jobs has logged each of its worker threads started
     (``threads`` per ``hub worker``; ``hub serve`` runs one inside and two outside threads), so
     intake does not race their start-up."""
-    from hub.serve import OUTSIDE_THREADS
+    from hub.cli.processes import OUTSIDE_THREADS
 
     wanted = {
         name: (1 + OUTSIDE_THREADS if name == "hub serve" else threads)

@@ -45,9 +45,10 @@ from typing import Any
 import responses
 from sqlalchemy import create_engine, insert, select, text
 
-from hub import migrate, stock, stock_sync
-from hub.models import Base, ChannelItemRow, StockLevelRow
 from hub.runtime import Hub
+from hub.stock import ledger, sync
+from hub.storage import migrate
+from hub.storage.models import Base, ChannelItemRow, StockLevelRow
 from hub.values import now
 
 CLIENT = "bench"
@@ -163,7 +164,7 @@ def setup(hub: Hub, size: int) -> None:
         ]
         for start in range(0, size, 20_000):
             session.execute(insert(StockLevelRow), rows[start : start + 20_000])
-        for account in stock_sync.push_accounts(hub):
+        for account in sync.push_accounts(hub):
             confirmed = 10 - account.settings.get("stock_buffer", 0)
             shopify = account.connector == "shopify"
             items = [
@@ -191,13 +192,13 @@ def change(hub: Hub, size: int, fraction: float, delta: int, seed: int) -> tuple
     started = time.perf_counter()
     with hub.db.transaction() as session:
         for i in picked:
-            stock.adjust(session, CLIENT, _sku(i), "A", delta, reason="receipt", actor="bench")
+            ledger.adjust(session, CLIENT, _sku(i), "A", delta, reason="receipt", actor="bench")
     return len(picked), time.perf_counter() - started
 
 
-def passes(hub: Hub, mode: str) -> tuple[float, dict[str, stock_sync.Report]]:
+def passes(hub: Hub, mode: str) -> tuple[float, dict[str, sync.Report]]:
     started = time.perf_counter()
-    reports = {a.name: stock_sync.sync_account(hub, a, mode) for a in stock_sync.push_accounts(hub)}
+    reports = {a.name: sync.sync_account(hub, a, mode) for a in sync.push_accounts(hub)}
     return time.perf_counter() - started, reports
 
 
@@ -205,7 +206,7 @@ def baseline(hub: Hub) -> float:
     """For every account: its item-map rows and the client's levels, read bare."""
     started = time.perf_counter()
     with hub.db.transaction() as session:
-        for account in stock_sync.push_accounts(hub):
+        for account in sync.push_accounts(hub):
             session.execute(
                 select(ChannelItemRow.sku, ChannelItemRow.confirmed).where(
                     ChannelItemRow.account == account.name

@@ -34,6 +34,10 @@ from hub.connectors import (
     WebhookSecretsMixin,
     tracking_to_json,
 )
+from hub.connectors.http import HttpClient
+from hub.connectors.oauth import TokenCache
+from hub.connectors.ratelimit import RateLimiter, limiter_for
+from hub.connectors.signing import hmac_sha256_base64, verify_hmac_sha256_base64
 from hub.errors import (
     AuthError,
     ConfigError,
@@ -44,9 +48,6 @@ from hub.errors import (
     RetryableError,
     TranslationError,
 )
-from hub.http import HttpClient, RateLimiter, limiter_for
-from hub.oauth import TokenCache
-from hub.signing import hmac_sha256_base64, verify_hmac_sha256_base64
 
 __all__ = [
     "TRACKING_STATUSES",

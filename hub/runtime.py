@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from hub import secrets
-from hub.accounts import load_accounts
 from hub.connectors import Account, Connector, connector_class
-from hub.db import Database
+from hub.connectors.accounts import load_accounts
 from hub.errors import ConfigError
 from hub.settings import DEFAULT_CONFIG, Settings, load_settings
+from hub.storage.db import Database
 
 log = logging.getLogger("hub")
 
@@ -33,6 +35,8 @@ class Hub:
         if not self.accounts:
             log.warning("no accounts configured (%s): every webhook will answer 404", path)
         self._connectors: dict[str, Connector] = {}
+        self._services: dict[str, Any] = {}
+        self._services_lock = threading.Lock()
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Hub:
@@ -45,12 +49,17 @@ class Hub:
         db.sessions.configure(info={"hub": self})
         return db
 
-    @cached_property
-    def mappings(self) -> Any:
-        """Compiled mapping specs, by account and version (hub.mapping_store.CompiledCache)."""
-        from hub.mapping_store import CompiledCache
-
-        return CompiledCache()
+    def service(self, name: str, make: Callable[[Hub], Any]) -> Any:
+        """The one ``name`` service of this hub, made by ``make(hub)`` on first use (a package
+        above the runtime keeps its per-process state here: the inbox writer, the compiled
+        mapping cache). A service with a ``close()`` is closed with the hub."""
+        found = self._services.get(name)
+        if found is None:
+            with self._services_lock:
+                found = self._services.get(name)
+                if found is None:
+                    found = self._services[name] = make(self)
+        return found
 
     def connector(self, account: Account) -> Connector:
         """The connector instance serving an account (one per account, reused)."""
@@ -60,8 +69,9 @@ class Hub:
         return found
 
     def close(self) -> None:
-        writer = self.__dict__.get("inbox_writer")
-        if writer is not None:
-            writer.close()
+        for service in self._services.values():
+            close = getattr(service, "close", None)
+            if close is not None:
+                close()
         if "db" in self.__dict__:
             self.db.dispose()

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from hub import migrate, tokens
-from hub.app import create_app
-from hub.db import Database, normalise_url
-from hub.models import Base
+from hub.connectors.signing import hmac_sha256_base64
+from hub.jobs.worker import Worker
 from hub.runtime import Hub
-from hub.signing import hmac_sha256_base64
-from hub.worker import Worker
+from hub.storage import migrate
+from hub.storage.db import Database, normalise_url
+from hub.storage.models import Base
+from hub.web import tokens
+from hub.web.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOADS = ROOT / "connectors" / "channels"
@@ -111,10 +112,10 @@ def order_events(client, viewer: dict[str, str], order_id: int) -> list[dict[str
 
 def receive(hub: Hub, sku: str, quantity: int, client: str = "acme") -> None:
     """Goods in: ``quantity`` more of ``sku`` at location A1."""
-    from hub import stock
+    from hub.stock import ledger
 
     with hub.db.transaction() as s:
-        stock.adjust(s, client, sku, "A1", quantity, reason="receipt", actor="test")
+        ledger.adjust(s, client, sku, "A1", quantity, reason="receipt", actor="test")
 
 
 def _pg_database() -> Iterator[str]:

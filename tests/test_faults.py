@@ -16,10 +16,10 @@ import responses
 
 from connectors.channels.woocommerce import WooCommerceConnector
 from connectors.channels.woocommerce.client import WooCommerceClient
-from hub import stock, stock_sync
 from hub.errors import RetryableError
-from hub.models import ChannelItemRow
-from tests.test_stock_sync import STORE, FakeStore
+from hub.stock import ledger, sync
+from hub.storage.models import ChannelItemRow
+from tests.stock.test_stock_sync import STORE, FakeStore
 
 BATCH = f"{STORE}/products/batch"
 
@@ -41,13 +41,13 @@ def rsps() -> Iterator[responses.RequestsMock]:
 
 def _change(hub, on_hand: int) -> None:
     with hub.db.transaction() as s:
-        stock.set_on_hand(s, "acme", "SKU-0000", "A1", on_hand, reason="count", actor="t")
+        ledger.set_on_hand(s, "acme", "SKU-0000", "A1", on_hand, reason="count", actor="t")
 
 
 def _mapped(hub, rsps) -> FakeStore:
     store = FakeStore(rsps, STORE, 1)
     _change(hub, 1)
-    stock_sync.sync_account(hub, hub.accounts["woo-a"])
+    sync.sync_account(hub, hub.accounts["woo-a"])
     return store
 
 
@@ -70,7 +70,7 @@ def test_a_dropped_call_is_sent_again_and_the_change_lands(hub, rsps, waits, fau
     _change(hub, 5)
     rsps.add(responses.POST, BATCH, body=fault)  # the first send fails, the next one is served
     rsps.add_callback(responses.POST, BATCH, callback=store._batch)
-    stock_sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
+    sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
     assert store.levels["SKU-0000"] == 5 and _confirmed(hub) == 5
     assert len(waits) == 1  # one backoff between the two sends
 
@@ -80,7 +80,7 @@ def test_429_without_retry_after_backs_off_and_succeeds(hub, rsps, waits):
     _change(hub, 7)
     rsps.add(responses.POST, BATCH, status=429, json={"code": "too_many_requests"})
     rsps.add_callback(responses.POST, BATCH, callback=store._batch)
-    stock_sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
+    sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
     assert store.levels["SKU-0000"] == 7 and 0 < waits[0] <= 1.0  # the client's own backoff
 
 
@@ -92,10 +92,10 @@ def test_a_malformed_or_truncated_answer_keeps_the_change_due(hub, rsps, waits, 
     _change(hub, 3)
     rsps.add(responses.POST, BATCH, body=body, status=200)
     with pytest.raises(RetryableError, match="not JSON"):
-        stock_sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
+        sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
     assert _confirmed(hub) == 1  # nothing confirmed that the channel did not confirm
     rsps.add_callback(responses.POST, BATCH, callback=store._batch)  # the channel recovers
-    stock_sync.sync_account(hub, hub.accounts["woo-a"], "dirty")  # the next pass sends it
+    sync.sync_account(hub, hub.accounts["woo-a"], "dirty")  # the next pass sends it
     assert store.levels["SKU-0000"] == 3 and _confirmed(hub) == 3
 
 
@@ -142,9 +142,9 @@ def test_a_slow_channel_times_out_and_is_asked_again(hub, rsps, waits):
         client.http.max_attempts = 2
         _change(hub, 9)
         with pytest.raises(RetryableError, match="no answer in time"):
-            stock_sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
+            sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
         _Slow.delay = 0.0  # the channel recovers
-        stock_sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
+        sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
         assert _Slow.levels[100] == 9 and _confirmed(hub) == 9
     finally:
         server.shutdown()

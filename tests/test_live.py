@@ -16,8 +16,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from hub.db import Database
-from hub.models import DeliveryRow, JobRow
+from hub.storage.db import Database
+from hub.storage.models import DeliveryRow, JobRow
 from tests.conftest import payload_bytes, shopify_headers, shopify_order, woo_headers
 
 pytestmark = pytest.mark.slow

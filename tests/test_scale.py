@@ -33,11 +33,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select, text
 
-from hub import stock
-from hub.app import create_app
-from hub.db import normalise_url
-from hub.models import AllocationRow, Base, DeliveryRow, JobRow, OrderEventRow, OrderRow
 from hub.runtime import Hub
+from hub.stock import ledger
+from hub.storage.db import normalise_url
+from hub.storage.models import AllocationRow, Base, DeliveryRow, JobRow, OrderEventRow, OrderRow
+from hub.web.app import create_app
 from tests.conftest import (
     ACCOUNTS,
     SHOPIFY_SECRET,
@@ -365,7 +365,7 @@ def woo_webhook(external_id: int) -> Webhook:
 
 def receive(hub: Hub, client: str, sku: str, quantity: int) -> None:
     with hub.db.transaction() as s:
-        stock.adjust(s, client, sku, "A1", quantity, reason="receipt", actor="test")
+        ledger.adjust(s, client, sku, "A1", quantity, reason="receipt", actor="test")
 
 
 def job_counts(hub: Hub) -> Counter[str]:

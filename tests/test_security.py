@@ -26,8 +26,8 @@ from xml.sax.saxutils import escape
 import pytest
 from werkzeug.routing import Rule
 
-from hub import migrate
 from hub.runtime import Hub
+from hub.storage import migrate
 from tests.conftest import (
     ROOT,
     receive,
@@ -349,7 +349,7 @@ class HostileApis:
 def _signed_pushes(client) -> list[Any]:
     """A UPS Track Alert push (its credential is the webhook secret itself) and a signed FedEx
     push, as the carriers send them."""
-    from hub.signing import hmac_sha256_base64
+    from hub.connectors.signing import hmac_sha256_base64
 
     ups = (PAYLOADS / "ups/tests/payloads/webhook/track_alert_delivered.json").read_bytes()
     fedex = (PAYLOADS / "fedex/tests/payloads/webhook/push_out_for_delivery.json").read_bytes()
@@ -438,8 +438,8 @@ def _run_everything(hub, worker, rounds: int = 4) -> None:
     at once) until they are done or dead."""
     from sqlalchemy import update
 
-    from hub import scheduler
-    from hub.models import JobRow, ParcelRow
+    from hub.jobs import scheduler
+    from hub.storage.models import JobRow, ParcelRow
     from hub.values import now
 
     for timed in scheduler.periodic(hub):
@@ -509,7 +509,7 @@ def _every_get(app, client, viewer) -> list[tuple[str, str]]:
     every row there is, every account name and every tracking page."""
     from sqlalchemy import func, select
 
-    from hub.models import DeliveryRow, JobRow, OrderRow
+    from hub.storage.models import DeliveryRow, JobRow, OrderRow
 
     with app.extensions["hub"].db.transaction() as session:
         tokens = [t for t in session.execute(select(OrderRow.tracking_token)).scalars() if t]
@@ -549,7 +549,7 @@ def test_no_secret_appears_in_logs_errors_or_api_answers(
 ):
     import responses
 
-    from hub.http import HttpClient
+    from hub.connectors.http import HttpClient
 
     caplog.set_level(logging.DEBUG)
     original = HttpClient.__init__
@@ -610,7 +610,7 @@ def _refused_as_too_deep(answer, depth: int | None = None) -> bool:
 def _deliveries(hub: Hub) -> int:
     from sqlalchemy import func, select
 
-    from hub.models import DeliveryRow
+    from hub.storage.models import DeliveryRow
 
     with hub.db.transaction() as session:
         return session.execute(select(func.count()).select_from(DeliveryRow)).scalar_one()
@@ -636,7 +636,7 @@ def _post_webhook(client, account: str, body: bytes, headers: dict[str, str], ch
     ],
 )
 def test_json_depth_is_measured_without_parsing(body, depth):
-    from hub.limits import json_depth
+    from hub.web.limits import json_depth
 
     assert json_depth(body) == depth
 
@@ -644,7 +644,7 @@ def test_json_depth_is_measured_without_parsing(body, depth):
 def test_json_depth_agrees_with_the_parser_on_random_documents():
     import random
 
-    from hub.limits import json_depth
+    from hub.web.limits import json_depth
 
     def depth(value: Any) -> int:
         if isinstance(value, dict | list):
@@ -669,7 +669,7 @@ def test_json_depth_agrees_with_the_parser_on_random_documents():
 
 
 def test_api_bodies_over_a_mebibyte_get_413_once_the_token_is_checked(client, editor):
-    from hub.limits import MAX_API_BODY
+    from hub.web.limits import MAX_API_BODY
 
     big = b'{"spec": "' + b"x" * MAX_API_BODY + b'"}'
     headers = {"Content-Type": "application/json"}
@@ -757,15 +757,15 @@ def test_a_chunked_webhook_over_the_size_limit_gets_413(hub, client):
 #: where SQL may be put together from strings: (file, function, how the statement starts) and
 #: why. Anything else that builds SQL text from pieces fails the test.
 SQL_BUILT_FROM_STRINGS = {
-    ("hub/inbox.py", "_Sql.__init__", "SELECT id"): (
+    ("hub/intake/inbox.py", "_Sql.__init__", "SELECT id"): (
         "the driver's placeholder mark (? or %s) only: the hot intake path talks to the DBAPI "
         "cursor in its own dialect; values are bound"
     ),
-    ("hub/inbox.py", "_Sql.store", "INSERT INTO"): (
+    ("hub/intake/inbox.py", "_Sql.store", "INSERT INTO"): (
         "column names from the module's _DELIVERY_COLUMNS and one placeholder group per row "
         "of the batch; values are bound"
     ),
-    ("hub/inbox.py", "_Sql.job", "INSERT INTO"): "the same, for _JOB_COLUMNS",
+    ("hub/intake/inbox.py", "_Sql.job", "INSERT INTO"): "the same, for _JOB_COLUMNS",
     ("tests/conftest.py", "_pg_database", "CREATE DATABASE"): (
         "a database name cannot be a bound parameter; it is made here from the pid and a uuid"
     ),

@@ -5,11 +5,11 @@ One operation (DHL's OpenAPI "DHL Shipment Tracking API" 1.3.1): ``GET /track/sh
 ``service``, ``requesterCountryCode`` and ``language``, authenticated by the ``DHL-API-Key``
 header. There is no OAuth.
 
-Timeouts, retries (429, 5xx), rate limits and the typed errors are :class:`hub.http.HttpClient`'s;
-the client retries less and waits less than its defaults, because every caller is an outbox job
-with its own backoff. A 4xx that carries a JSON problem (404 "No result found" for a number DHL
-does not know) is handed back as that body, so ``translate.read_tracking`` decides: a 404 is a
-``found=False`` result, anything else raises.
+Timeouts, retries (429, 5xx), rate limits and the typed errors are
+:class:`hub.connectors.http.HttpClient`'s; the client retries less and waits less than its defaults,
+because every caller is an outbox job with its own backoff. A 4xx that carries a JSON problem (404
+"No result found" for a number DHL does not know) is handed back as that body, so
+``translate.read_tracking`` decides: a 404 is a ``found=False`` result, anything else raises.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from typing import Any
 import requests
 
 from hub.connectors import Account
+from hub.connectors.answers import error_json
+from hub.connectors.http import HttpClient
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import PermanentError
-from hub.http import HttpClient, RateLimiter, Sleep, error_json, limiter_for
 
 #: DHL's public API address (``api_base`` replaces it)
 API_BASE = "https://api-eu.dhl.com"

@@ -2,7 +2,7 @@
 
 Two SOAP services under the account's ``api_base``: ``LoginService`` (``getAuth``: DELIS id and
 password for an authToken) and ``ParcelLifeCycleService`` 2.0 (``getTrackingData``: one parcel
-per call). Everything goes through :class:`hub.http.HttpClient` (timeouts, retries, typed
+per call). Everything goes through :class:`hub.connectors.http.HttpClient` (timeouts, retries, typed
 errors) with the account's limiter ``dpd:<account name>``.
 
 The authToken lives 24 hours and DPD allows only a few logins a day ("it is not allowed to
@@ -29,8 +29,9 @@ import requests
 
 from connectors.carriers.dpd import translate
 from hub.connectors import Account
+from hub.connectors.http import HttpClient
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import AuthError, TranslationError
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
 from hub.values import now as utc_now
 
 DEFAULT_API_BASE = "https://public-ws.dpd.com/services"

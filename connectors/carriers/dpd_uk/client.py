@@ -3,7 +3,7 @@
 One POST of a ``trackingrequest`` to ``<api_base>/parcels`` carries up to
 :data:`BATCH` parcel numbers, with the account's user and password inside the XML (the
 service takes no session or token, so there is nothing to cache). Everything goes through
-:class:`hub.http.HttpClient` (timeouts, retries, typed errors: 401/403 are ``AuthError``,
+:class:`hub.connectors.http.HttpClient` (timeouts, retries, typed errors: 401/403 are ``AuthError``,
 429 and 5xx are retried) with the account's limiter ``dpd_uk:<account name>``. Tracking is a
 read, so a request is retried even after it may have reached DPD.
 """
@@ -16,7 +16,8 @@ import requests
 
 from connectors.carriers.dpd_uk import translate
 from hub.connectors import Account
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
+from hub.connectors.http import HttpClient
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 
 DEFAULT_API_BASE = "https://apps.geopostuk.com/trackingcore/dpd"
 PATH = "parcels"

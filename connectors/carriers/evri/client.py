@@ -2,9 +2,9 @@
 
 Two GETs per parcel: the barcode search for its unique id, then the parcel by that id. The
 ``apiKey`` header carries the account's key on every request (HttpClient keeps its value out
-of errors and logs). Everything goes through :class:`hub.http.HttpClient` (timeouts, retries,
-typed errors: 401/403 are ``AuthError``, 429 and 5xx are retried) with the account's limiter
-``evri:<account name>``.
+of errors and logs). Everything goes through :class:`hub.connectors.http.HttpClient` (timeouts,
+retries, typed errors: 401/403 are ``AuthError``, 429 and 5xx are retried) with the account's
+limiter ``evri:<account name>``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import requests
 
 from connectors.carriers.evri import translate
 from hub.connectors import Account
+from hub.connectors.http import HttpClient
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import PermanentError
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
 
 DEFAULT_API_BASE = "https://api.hermesworld.co.uk/enterprise-tracking-api/v1"
 #: requests per second and burst per account (Evri publishes no figure)

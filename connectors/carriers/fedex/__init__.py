@@ -29,8 +29,8 @@ from connectors.carriers.fedex import translate
 from connectors.carriers.fedex.client import FedExClient
 from connectors.carriers.fedex.settings import FedExSettings
 from hub.connectors import Account, Capability, Connector, Delivery, ParcelTracking
+from hub.connectors.signing import verify_hmac_sha256_base64
 from hub.errors import PermanentError, TranslationError
-from hub.signing import verify_hmac_sha256_base64
 
 #: the one kind of push FedEx sends
 TOPIC = "tracking"

@@ -1,15 +1,15 @@
 """FedEx's Track API over HTTP for one account: the only module of this connector doing I/O.
 
 * OAuth client credentials: ``POST /oauth/token`` with ``grant_type``, ``client_id`` and
-  ``client_secret`` as form fields; the token is cached by :class:`hub.oauth.TokenCache`, and
-  dropped and fetched again once when the API answers 401.
+  ``client_secret`` as form fields; the token is cached by :class:`hub.connectors.oauth.TokenCache`,
+  and dropped and fetched again once when the API answers 401.
 * Track API v1: ``POST /track/v1/trackingnumbers`` with up to 30 numbers and
   ``includeDetailedScans: true``, headers ``X-locale`` and ``x-customer-transaction-id``.
 
 The POST only reads, so it is sent as idempotent: a 5xx or a lost connection is retried here
 as a GET would be. Timeouts, retries, rate limits and typed errors are
-:class:`hub.http.HttpClient`'s; the client retries little, because its callers are outbox jobs
-that retry with their own backoff. A refusal of the credentials inside another error answer
+:class:`hub.connectors.http.HttpClient`'s; the client retries little, because its callers are outbox
+jobs that retry with their own backoff. A refusal of the credentials inside another error answer
 (FedEx's ``NOT.AUTHORIZED.ERROR`` body) is turned into an ``AuthError`` by a response hook.
 """
 
@@ -24,9 +24,10 @@ import requests
 
 from connectors.carriers.fedex import translate
 from hub.connectors import Account
+from hub.connectors.http import HttpClient
+from hub.connectors.oauth import TokenCache
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import AuthError
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
-from hub.oauth import TokenCache
 
 API_BASE = "https://apis.fedex.com"
 TOKEN_PATH = "/oauth/token"

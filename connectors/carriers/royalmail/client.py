@@ -6,11 +6,12 @@ API"): ``GET /mailpieces/v2/{mailPieceId}/events`` (one number, full history) an
 latest event only). Every call carries ``X-IBM-Client-Id``, ``X-IBM-Client-Secret`` and
 ``X-Accept-RMG-Terms: yes`` (without it Royal Mail answers 400 ``E0004``). There is no OAuth.
 
-Timeouts, retries (429, 5xx), rate limits and the typed errors are :class:`hub.http.HttpClient`'s;
-the client retries less and waits less than its defaults, because every caller is an outbox job
-with its own backoff. A 4xx that carries a Royal Mail JSON body (``events`` answers 404 with
-``E1142`` for an unknown number) is handed back as that body, so ``translate.read_tracking``
-decides: a per-item error is a ``found=False`` result, anything else raises.
+Timeouts, retries (429, 5xx), rate limits and the typed errors are
+:class:`hub.connectors.http.HttpClient`'s; the client retries less and waits less than its defaults,
+because every caller is an outbox job with its own backoff. A 4xx that carries a Royal Mail JSON
+body (``events`` answers 404 with ``E1142`` for an unknown number) is handed back as that body, so
+``translate.read_tracking`` decides: a per-item error is a ``found=False`` result, anything else
+raises.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import requests
 
 from connectors.carriers.royalmail.translate import normalise
 from hub.connectors import Account
+from hub.connectors.answers import error_json
+from hub.connectors.http import HttpClient
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import PermanentError
-from hub.http import HttpClient, RateLimiter, Sleep, error_json, limiter_for
 
 #: Royal Mail's public API address (``api_base`` replaces it)
 API_BASE = "https://api.royalmail.net"

@@ -2,17 +2,19 @@
 
 * OAuth client credentials: ``POST /security/v1/oauth/token`` with the Client ID and Secret as
   HTTP Basic (``OAuthClientCredentials.yaml``); the token is cached by
-  :class:`hub.oauth.TokenCache`, and dropped and fetched again once when the API answers 401.
+  :class:`hub.connectors.oauth.TokenCache`, and dropped and fetched again once when the API answers
+  401.
 * Track API v1: ``GET /api/track/v1/details/{inquiryNumber}``, one number a call, with the
   headers UPS requires: ``transId`` (unique per request, at most 32 characters) and
   ``transactionSrc`` (``Tracking.yaml``).
 * Track Alert: ``POST /api/track/v1/subscription/standard/package``, at most 100 ``1Z``
   numbers a call, each followed for 14 days (``UPSTrackAlert.yaml``).
 
-Timeouts, retries (429 and 5xx), rate limits and typed errors are :class:`hub.http.HttpClient`'s;
-the client retries little, because its callers are outbox jobs that retry with their own
-backoff. UPS may also refuse credentials inside a 4xx or 5xx body (``250003 Invalid Access
-License number``): a response hook turns that into an ``AuthError`` before it is retried.
+Timeouts, retries (429 and 5xx), rate limits and typed errors are
+:class:`hub.connectors.http.HttpClient`'s; the client retries little, because its callers are outbox
+jobs that retry with their own backoff. UPS may also refuse credentials inside a 4xx or 5xx body
+(``250003 Invalid Access License number``): a response hook turns that into an ``AuthError`` before
+it is retried.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ import requests
 
 from connectors.carriers.ups import translate
 from hub.connectors import Account
+from hub.connectors.http import HttpClient
+from hub.connectors.oauth import TokenCache
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import AuthError, PermanentError
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
-from hub.oauth import TokenCache
 
 API_BASE = "https://onlinetools.ups.com"
 TOKEN_PATH = "/security/v1/oauth/token"

@@ -2,7 +2,8 @@
 
 * Token: ``POST /oauth2/v3/token``, OAuth 2.0 client credentials with ``client_id`` and
   ``client_secret`` as form fields and ``scope=tracking`` (the only scope the hub needs);
-  cached by :class:`hub.oauth.TokenCache` until a minute before ``expires_in`` (USPS: 8 hours).
+  cached by :class:`hub.connectors.oauth.TokenCache` until a minute before ``expires_in`` (USPS: 8
+  hours).
 * Tracking: ``GET /tracking/v3/tracking/{trackingNumber}?expand=DETAIL`` with
   ``Authorization: Bearer <token>``, one number per call. ``DETAIL`` is what returns the
   scan events with their codes and GMT times; the default ``SUMMARY`` is prose only.
@@ -31,9 +32,10 @@ import requests
 
 from connectors.carriers.usps.settings import DEFAULT_API_BASE
 from hub.connectors import Account
+from hub.connectors.http import HttpClient
+from hub.connectors.oauth import TokenCache
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import PermanentError, http_status
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
-from hub.oauth import TokenCache
 
 TOKEN_PATH = "/oauth2/v3/token"
 TRACKING_PATH = "/tracking/v3/tracking/{number}"

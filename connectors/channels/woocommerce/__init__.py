@@ -28,7 +28,7 @@ from hub.connectors import (
     StockUpdate,
     TrackingEvent,
 )
-from hub.signing import verify_hmac_sha256_base64
+from hub.connectors.signing import verify_hmac_sha256_base64
 from hub.values import loads
 
 KEPT_HEADERS = (

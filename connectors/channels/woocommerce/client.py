@@ -9,7 +9,7 @@ which this client does not make). Orders modified in a window are read back for
 reconciliation with the orders list (``orders.py``). WooCommerce itself has no rate limit;
 the account's
 ``rate_limit`` (requests per second) keeps the hub from overloading a shared host. Retries,
-timeouts and typed errors are :class:`hub.http.HttpClient`'s.
+timeouts and typed errors are :class:`hub.connectors.http.HttpClient`'s.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import requests
 
 from connectors.channels.woocommerce import fulfilment, orders, stock
 from hub.connectors import Account, ChannelItem, StockOutcome, StockUpdate
+from hub.connectors.http import HttpClient
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import PermanentError, RetryableError
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
 from hub.values import loads
 
 log = logging.getLogger(__name__)

@@ -31,8 +31,8 @@ from typing import Any
 
 from hub.connectors import StockCount
 from hub.errors import TranslationError
-from hub.shipments import carriers
-from hub.stock import parse_levels_csv
+from hub.shipping.shipments import carriers
+from hub.stock.ledger import parse_levels_csv
 from hub.values import iso, loads, utc
 
 FORMATS = ("json", "csv")

@@ -8,7 +8,7 @@ plus the keys every account has (``client``).
 from marshmallow import fields, validate
 
 from hub.connectors import AccountSchema
-from hub.stock import DEFAULT_LOCATION
+from hub.stock.ledger import DEFAULT_LOCATION
 
 
 class LedgerSettings(AccountSchema):

@@ -1,6 +1,6 @@
 """The WMS's REST API over HTTP: the only module of this connector that does I/O.
 
-Retries, timeouts, rate limits and typed errors are :class:`hub.http.HttpClient`'s. The
+Retries, timeouts, rate limits and typed errors are :class:`hub.connectors.http.HttpClient`'s. The
 client retries less and waits less than its defaults, because every caller is an outbox job
 that retries with its own backoff: a WMS that asks for minutes of quiet gets them from the
 outbox, without a worker held up meanwhile. The account's ``rate_limit`` is shared by every
@@ -24,8 +24,9 @@ import requests
 
 from connectors.warehouses.rest_wms import translate
 from hub.connectors import Account
+from hub.connectors.http import HttpClient
+from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import PermanentError
-from hub.http import HttpClient, RateLimiter, Sleep, limiter_for
 from hub.values import loads
 
 #: attempts per request here; the outbox job retries after that

@@ -127,7 +127,7 @@ from jmespath import exceptions as jp_errors
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from hub.connectors import AccountSchema
-from hub.shipments import carriers
+from hub.shipping.shipments import carriers
 from hub.values import iso
 
 _HEADER = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an RFC 9110 token

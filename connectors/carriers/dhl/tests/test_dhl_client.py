@@ -16,8 +16,8 @@ from connectors.carriers.dhl import DhlConnector
 from connectors.carriers.dhl.client import DhlClient
 from connectors.carriers.dhl.settings import DhlSettings
 from hub.connectors import Account, AccountSchema, Capability
+from hub.connectors.ratelimit import RateLimiter
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateLimiter
 
 PAYLOADS = Path(__file__).parent / "payloads"
 URL = "https://api-eu.dhl.com/track/shipments"

@@ -13,7 +13,7 @@ import responses
 
 from connectors.carriers.dpd import DpdConnector, translate
 from connectors.carriers.dpd.client import DpdClient
-from hub.accounts import parse_accounts
+from hub.connectors.accounts import parse_accounts
 from hub.errors import AuthError, PermanentError, RetryableError
 
 HERE = Path(__file__).parent

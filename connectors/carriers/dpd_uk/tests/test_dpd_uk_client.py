@@ -12,7 +12,7 @@ import responses
 
 from connectors.carriers.dpd_uk import DpdUkConnector
 from connectors.carriers.dpd_uk.client import DpdUkClient
-from hub.accounts import parse_accounts
+from hub.connectors.accounts import parse_accounts
 from hub.errors import AuthError, RetryableError
 
 HERE = Path(__file__).parent

@@ -13,7 +13,7 @@ from responses import matchers
 
 from connectors.carriers.evri import EvriConnector
 from connectors.carriers.evri.client import EvriClient
-from hub.accounts import parse_accounts
+from hub.connectors.accounts import parse_accounts
 from hub.errors import AuthError, PermanentError
 
 HERE = Path(__file__).parent

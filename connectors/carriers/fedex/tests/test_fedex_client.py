@@ -15,7 +15,7 @@ import responses
 
 from connectors.carriers.fedex import FedExConnector
 from connectors.carriers.fedex.client import MAX_ATTEMPTS, FedExClient
-from hub.accounts import parse_accounts
+from hub.connectors.accounts import parse_accounts
 from hub.errors import AuthError, PermanentError, RetryableError
 
 BASE = "https://apis.fedex.com"

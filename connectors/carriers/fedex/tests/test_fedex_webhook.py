@@ -17,8 +17,8 @@ from werkzeug.datastructures import Headers
 from connectors.carriers.fedex import TOPIC, FedExConnector, translate
 from connectors.carriers.fedex import settings as fedex_settings
 from connectors.carriers.fedex.settings import FedExSettings
-from hub.accounts import parse_accounts
 from hub.connectors import AccountSchema, Capability, Delivery, connector_class, tracking_to_json
+from hub.connectors.accounts import parse_accounts
 from hub.errors import ConfigError, TranslationError
 from hub.values import loads
 

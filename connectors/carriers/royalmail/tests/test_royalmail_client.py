@@ -15,8 +15,8 @@ from connectors.carriers.royalmail import RoyalMailConnector, translate
 from connectors.carriers.royalmail.client import SUMMARY_LIMIT, RoyalMailClient
 from connectors.carriers.royalmail.settings import RoyalMailSettings
 from hub.connectors import Account, AccountSchema, Capability
+from hub.connectors.ratelimit import RateLimiter
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateLimiter
 
 PAYLOADS = Path(__file__).parent / "payloads"
 BASE = "https://api.royalmail.net"

@@ -15,7 +15,7 @@ import responses
 
 from connectors.carriers.ups import UpsConnector
 from connectors.carriers.ups.client import MAX_ATTEMPTS, UpsClient
-from hub.accounts import parse_accounts
+from hub.connectors.accounts import parse_accounts
 from hub.errors import AuthError, PermanentError, RetryableError
 
 BASE = "https://onlinetools.ups.com"

@@ -14,8 +14,8 @@ from werkzeug.datastructures import Headers
 from connectors.carriers.ups import TOPIC, UpsConnector, translate
 from connectors.carriers.ups import settings as ups_settings
 from connectors.carriers.ups.settings import UpsSettings
-from hub.accounts import parse_accounts
 from hub.connectors import AccountSchema, Capability, Delivery, connector_class, tracking_to_json
+from hub.connectors.accounts import parse_accounts
 from hub.errors import ConfigError, TranslationError
 from hub.values import loads
 

@@ -17,8 +17,8 @@ from connectors.carriers.usps import UspsConnector
 from connectors.carriers.usps.client import BURST, MAX_WAIT, UspsClient
 from connectors.carriers.usps.settings import UspsSettings
 from hub.connectors import Account, AccountSchema, Capability
+from hub.connectors.ratelimit import RateLimiter
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateLimiter
 
 PAYLOADS = Path(__file__).parent / "payloads"
 BASE = "https://apis.usps.com"

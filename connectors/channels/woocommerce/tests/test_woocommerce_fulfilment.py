@@ -22,8 +22,8 @@ from connectors.channels.woocommerce import WooCommerceConnector, fulfilment
 from connectors.channels.woocommerce.client import WooCommerceClient
 from connectors.channels.woocommerce.settings import WooCommerceSettings
 from hub.connectors import Account, Capability, FulfilmentPush, TrackingEvent
+from hub.connectors.ratelimit import RateLimiter
 from hub.errors import PermanentError, RetryableError
-from hub.http import RateLimiter
 
 TESTS = Path(__file__).parent
 PAYLOADS = TESTS / "payloads" / "fulfilment"

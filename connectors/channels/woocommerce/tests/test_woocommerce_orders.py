@@ -27,8 +27,8 @@ from connectors.channels.woocommerce.client import WooCommerceClient
 from connectors.channels.woocommerce.settings import WooCommerceSettings
 from hub.canonical import OrderUpdate, order_to_json
 from hub.connectors import Account, Capability
+from hub.connectors.ratelimit import RateLimiter
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateLimiter
 from hub.values import loads
 
 HERE = Path(__file__).parent

@@ -19,8 +19,8 @@ from connectors.channels.woocommerce import WooCommerceConnector, stock
 from connectors.channels.woocommerce.client import WooCommerceClient
 from connectors.channels.woocommerce.settings import WooCommerceSettings
 from hub.connectors import Account, Capability, ChannelItem, StockOutcome, StockUpdate
+from hub.connectors.ratelimit import RateLimiter
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateLimiter
 
 PAYLOADS = Path(__file__).parent / "payloads" / "stock"
 BASE = "https://woo.example/wp-json/wc/v3"

@@ -20,8 +20,8 @@ from connectors.warehouses.file_drop.client import (
     write_atomic,
 )
 from connectors.warehouses.file_drop.tests.test_file_drop_translate import PAYLOADS, an_order
-from hub.accounts import parse_accounts
 from hub.connectors import AccountSchema, StockCount, connector_class
+from hub.connectors.accounts import parse_accounts
 from hub.errors import ConfigError, PermanentError, RetryableError
 
 

@@ -13,8 +13,8 @@ from responses import matchers
 
 from connectors.warehouses.rest_wms import RestWmsConnector
 from connectors.warehouses.rest_wms.client import MAX_ATTEMPTS, WmsClient
-from hub.accounts import parse_accounts
 from hub.connectors import StockCount
+from hub.connectors.accounts import parse_accounts
 from hub.errors import AuthError, PermanentError, RetryableError
 
 API = "https://wms.example/api"

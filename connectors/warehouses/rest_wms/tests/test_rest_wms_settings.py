@@ -10,8 +10,8 @@ import pytest
 
 from connectors.warehouses.rest_wms import RestWmsConnector
 from connectors.warehouses.rest_wms import settings as settings_module
-from hub.accounts import parse_accounts
 from hub.connectors import AccountSchema, Capability, registry
+from hub.connectors.accounts import parse_accounts
 from hub.errors import ConfigError
 
 BASE = {"connector": "rest_wms", "api_base": "https://wms.example/api", "api_key": "k"}

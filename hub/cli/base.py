@@ -1,0 +1,53 @@
+"""The ``hub`` command group and what every command shares: the hub built from the
+environment, the actor named in the audit log, an account looked up by name, a spec file read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from hub.errors import ConfigError
+from hub.runtime import Hub
+
+
+def open_hub(**overrides: Any) -> Hub:
+    try:
+        return Hub.from_env({k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@click.group()
+@click.version_option(package_name="fulfilment-hub")
+def cli() -> None:
+    """Fulfilment Hub: orders from every channel, to the warehouse, to the carriers, and back.
+
+    Settings come from the environment (HUB_DATABASE_URL, HUB_CONFIG, HUB_SECRET_KEY,
+    HUB_LOG_LEVEL, HUB_MAX_BODY), then the [settings] table of the accounts file.
+    """
+
+
+def account_of(hub: Hub, name: str) -> Any:
+    account = hub.accounts.get(name)
+    if account is None:
+        raise click.ClickException(f"no account named {name!r} in {hub.settings.config}")
+    return account
+
+
+def actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def read_spec(path: str) -> Any:
+    from hub.errors import MappingError
+    from hub.mapping import compiled
+
+    fmt = "json" if path.endswith(".json") else "yaml"
+    try:
+        with open(path, "rb") as handle:
+            return compiled.parse_spec(handle.read(), fmt)
+    except (OSError, MappingError) as exc:
+        raise click.ClickException(f"{path}: {getattr(exc, 'message', exc)}") from None

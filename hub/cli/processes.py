@@ -1,0 +1,143 @@
+"""Process runners: the web tier under gunicorn, the worker loop, the scheduler.
+
+``hub serve`` is one gunicorn worker process that also runs a job worker and the scheduler in
+background threads; ``hub web``, ``hub worker`` and ``hub scheduler`` run each part alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from hub.jobs import scheduler
+from hub.jobs.worker import Worker
+from hub.runtime import Hub
+from hub.storage import migrate
+from hub.web.app import configure_logging, create_app
+
+log = logging.getLogger("hub")
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(
+        self, hub_overrides: dict[str, Any] | None, options: dict[str, Any], background: bool
+    ):
+        self.hub_overrides = hub_overrides
+        self.options = options
+        self.background = background
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # older gunicorns lack some (control_socket_disable)
+                self.cfg.set(key, value)
+        if self.background:
+            self.cfg.set("post_worker_init", _start_background)
+            self.cfg.set("worker_exit", _stop_background)
+
+    def load(self) -> Any:
+        # The schema was upgraded before the server started; each worker builds its own app.
+        return create_app(self.hub_overrides, upgrade=False)
+
+
+_background: dict[str, Any] = {}
+#: threads of ``hub serve`` for jobs that wait on outside systems
+OUTSIDE_THREADS = 2
+
+
+def lanes(threads: int, inside: int = 1) -> list[tuple[str, int]]:
+    """Worker threads by lane: ``inside`` for the hub's own jobs, ``threads`` for jobs that
+    wait on outside systems (see ``hub.jobs.worker.LANES``), and the claim batch of each."""
+    return [("inside", 10)] * max(1, inside) + [("outside", 1)] * max(1, threads)
+
+
+def _start_workers(
+    hub: Hub, threads: int, daemon: bool, inside: int = 1
+) -> list[tuple[Worker, threading.Thread]]:
+    started = []
+    for i, (lane, batch) in enumerate(lanes(threads, inside)):
+        worker = Worker(hub, batch=batch, lane=lane)
+        thread = threading.Thread(target=worker.run, name=f"hub-worker-{lane}-{i}", daemon=daemon)
+        thread.start()
+        started.append((worker, thread))
+    return started
+
+
+def _start_background(server_worker: Any) -> None:
+    hub: Hub = server_worker.wsgi.extensions["hub"]
+    workers = _start_workers(hub, OUTSIDE_THREADS, daemon=True)
+    sched = scheduler.build(hub)
+    sched.start()
+    _background.update(workers=workers, scheduler=sched)
+
+
+def _stop_background(_arbiter: Any, _server_worker: Any) -> None:
+    if "workers" in _background:
+        _background["scheduler"].shutdown(wait=False)
+        for worker, _ in _background["workers"]:
+            worker.stop()
+        for _, thread in _background["workers"]:
+            thread.join(timeout=10)
+
+
+def run_gunicorn(
+    hub: Hub,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    background: bool,
+    overrides: dict[str, Any] | None = None,
+) -> None:
+    migrate.upgrade(hub.db)
+    hub.close()
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": 60,
+        "graceful_timeout": 15,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": hub.settings.log_level.lower(),
+        "limit_request_line": 8190,
+        # several hubs may run on one machine: no shared control socket in the home folder
+        "control_socket_disable": True,
+    }
+    _Gunicorn(overrides, options, background).run()
+
+
+def run_worker(hub: Hub, *, threads: int = 2, inside: int = 1) -> None:
+    """Run job workers until SIGINT/SIGTERM (``inside`` threads for the hub's own jobs,
+    ``threads`` for jobs that wait on outside systems). On a signal each thread finishes the
+    job in hand and gives back the ones it claimed but had not started."""
+    configure_logging(hub.settings.log_level)
+    migrate.upgrade(hub.db)
+    started = _start_workers(hub, threads, daemon=False, inside=inside)
+
+    def stop(*_: Any) -> None:
+        for w, _ in started:
+            w.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _, t in started:
+        while t.is_alive():
+            t.join(timeout=0.5)
+
+
+def run_scheduler(hub: Hub) -> None:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    configure_logging(hub.settings.log_level)
+    migrate.upgrade(hub.db)
+    sched = scheduler.build(hub, BlockingScheduler(timezone="UTC"))
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        sched.start()

@@ -1,0 +1,54 @@
+"""``hub tracking``: one pass of carrier tracking, now."""
+
+from __future__ import annotations
+
+import click
+
+from hub.cli.base import cli, open_hub
+from hub.storage import migrate
+
+
+@cli.group("tracking")
+def tracking_cmd() -> None:
+    """Parcel tracking from the carriers."""
+
+
+@tracking_cmd.command("poll")
+@click.option("--account", "names", multiple=True, help="only this carrier account (repeatable)")
+@click.option("--all", "everything", is_flag=True, help="every parcel followed, not only those due")
+def tracking_poll(names: tuple[str, ...], everything: bool) -> None:
+    """Ask the carriers about their parcels now (one pass)."""
+    from hub.errors import ConnectorError
+    from hub.shipping import tracking
+
+    hub = open_hub()
+    try:
+        migrate.upgrade(hub.db)
+        accounts = tracking.tracking_accounts(hub)
+        if names:
+            unknown = sorted(set(names) - {a.name for a in accounts})
+            if unknown:
+                known = ", ".join(a.name for a in accounts) or "none"
+                raise click.ClickException(
+                    f"not a carrier account: {', '.join(unknown)} (known: {known})"
+                )
+            accounts = [a for a in accounts if a.name in names]
+        if not accounts:
+            raise click.ClickException("no carrier account is configured")
+        failed = 0
+        for account in accounts:
+            try:
+                counts = tracking.poll_account(hub, account, due_only=not everything, limit=None)
+            except ConnectorError as exc:
+                failed += 1
+                click.echo(f"{account.name}: failed: {exc.message}", err=True)
+                continue
+            click.echo(
+                f"{account.name}: {counts['parcels']} parcel(s) in {counts['calls']} call(s): "
+                f"{counts['events']} new event(s), {counts['delivered']} delivered, "
+                f"{counts['not_found']} not found"
+            )
+        if failed:
+            raise click.ClickException(f"{failed} account(s) failed")
+    finally:
+        hub.close()

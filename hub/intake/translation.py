@@ -1,0 +1,162 @@
+"""Translation, the worker's side of the inbox: a stored delivery becomes a canonical order
+through its connector and its account's mapping. ``replay`` translates a delivery again.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.canonical import OrderUpdate
+from hub.connectors import Account, ParcelTracking
+from hub.errors import MappingError, TranslationError
+from hub.intake.inbox import FAILED, IGNORED, PROCESSED, RECEIVED, TRANSLATE
+from hub.jobs import outbox
+from hub.jobs.worker import job_handler
+from hub.mapping import compiled, store
+from hub.orders import store as orders
+from hub.runtime import Hub
+from hub.shipping import release, tracking
+from hub.storage.models import DeliveryRow, OrderRow, ParcelRow
+from hub.values import loads, now
+
+log = logging.getLogger("hub.translation")
+
+
+def replay(hub: Hub, session: Session, delivery_id: int) -> bool:
+    """Translate a stored delivery again (after a fix), through a new translate job."""
+    row = session.get(DeliveryRow, delivery_id)
+    if row is None:
+        return False
+    row.status, row.error, row.processed_at = RECEIVED, None, None
+    outbox.enqueue(
+        session,
+        TRANSLATE,
+        {"delivery_id": delivery_id, "replay": True},
+        max_attempts=hub.settings.job_max_attempts,
+    )
+    return True
+
+
+def _known_order(session: Session, account: str, payload: Any) -> OrderRow | None:
+    external = payload.get("id") if isinstance(payload, dict) else None
+    if external is None:
+        return None
+    return session.execute(
+        select(OrderRow).where(OrderRow.account == account, OrderRow.external_id == str(external))
+    ).scalar_one_or_none()
+
+
+@job_handler(TRANSLATE)
+def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> None:
+    """Translate one stored delivery into the canonical model and apply it.
+
+    A delivery that cannot be translated is marked failed with the reason (and noted on the
+    order's timeline when the order is known); the raw body stays for a replay. It never
+    fails the job: retrying the same bytes would give the same answer.
+    """
+    row = session.get(DeliveryRow, payload["delivery_id"])
+    if row is None or row.status != RECEIVED:
+        return
+    account = hub.accounts.get(row.account)
+    if account is None:
+        row.status, row.error = FAILED, f"account {row.account!r} is no longer configured"
+        return
+    data: Any = None
+    try:
+        try:
+            data = loads(row.body)
+        except ValueError as exc:
+            raise TranslationError(f"body is not valid JSON: {exc}") from None
+        connector = hub.connector(account)
+        if connector.kind == "carrier":
+            _apply_tracking(
+                hub, session, row, account, connector.translate_tracking(row.topic, data)
+            )
+            return
+        translation = connector.translate(row.topic, data)
+        version: int | None = None
+        if isinstance(translation, OrderUpdate):
+            current = store.current(session, account)
+            mapped = compiled.apply_mapping(
+                store.compiled_for(hub, current),
+                translation,
+                data,
+                line_path=connector.line_path,
+                catalogue=store.catalogue_for(session, account.client),  # type: ignore[arg-type]
+            )
+            if isinstance(mapped, compiled.Ignored):
+                row.status, row.processed_at = IGNORED, now()
+                row.error = f"ignored by {orders.mapping_label(current.number)}: {mapped.reason}"
+                return
+            translation, version = mapped, current.number
+    except (TranslationError, MappingError) as exc:
+        _failed(session, row, account, data, exc.message)
+        return
+    except Exception as exc:  # a translator bug must not stop the worker or lose the delivery
+        log.exception("translator %s crashed on delivery %s", account.connector, row.id)
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        _failed(
+            session,
+            row,
+            account,
+            data,
+            f"translator error {type(exc).__name__}: {exc} ({last.name}, line {last.lineno})",
+        )
+        return
+    order = orders.apply(session, account, translation, row, mapping_version=version)
+    if order is not None:
+        release.after_change(hub, session, order)
+    row.order_id = order.id if order is not None else None
+    row.status = PROCESSED if order is not None else IGNORED
+    if order is None:
+        row.error = "the order was never received here; nothing to remove"
+    row.processed_at = now()
+
+
+def _apply_tracking(
+    hub: Hub, session: Session, row: DeliveryRow, account: Account, found: list[ParcelTracking]
+) -> None:
+    """A carrier's push: tracking for the parcels the hub follows; others are noted."""
+    unknown = []
+    matched = 0
+    for item in found:
+        parcels = (
+            session.execute(
+                select(ParcelRow)
+                .where(
+                    ParcelRow.carrier == account.connector,
+                    ParcelRow.tracking_number == item.tracking_number,
+                )
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
+        if not parcels:
+            unknown.append(item.tracking_number)
+        for parcel in parcels:
+            tracking.apply(hub, session, parcel, item, account.name)
+            row.order_id = parcel.order_id
+            matched += 1
+    row.status = PROCESSED if matched else IGNORED
+    row.error = f"no parcel here with tracking number(s) {', '.join(unknown)}" if unknown else None
+    row.processed_at = now()
+
+
+def _failed(session: Session, row: DeliveryRow, account: Account, data: Any, reason: str) -> None:
+    row.status, row.error, row.processed_at = FAILED, reason, now()
+    order = _known_order(session, account.name, data)
+    if order is not None:
+        row.order_id = order.id
+        orders.add_event(
+            session,
+            order,
+            "translation_failed",
+            f"{row.topic} could not be translated: {reason}",
+            delivery_id=row.id,
+        )

@@ -1,0 +1,60 @@
+"""Reading the outbox for people: jobs as JSON, the raw input behind a job, and the filters
+the API and ``hub jobs`` share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.jobs import outbox
+from hub.storage.models import DeliveryRow, JobRow
+from hub.values import iso
+
+
+def job_json(row: JobRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "payload": row.payload,
+        "status": row.status,
+        "attempts": row.attempts,
+        "max_attempts": row.max_attempts,
+        "run_at": iso(row.run_at),
+        "last_error": row.last_error,
+        "created_at": iso(row.created_at),
+        "finished_at": iso(row.finished_at),
+    }
+
+
+def job_input(session: Session, row: JobRow) -> dict[str, Any] | None:
+    """The raw input behind a job, when it has one beyond its payload: the stored delivery a
+    job was made from (its payload names it as ``delivery_id``)."""
+    delivery_id = row.payload.get("delivery_id")
+    delivery = session.get(DeliveryRow, delivery_id) if delivery_id else None
+    if delivery is None:
+        return None
+    return {
+        "delivery_id": delivery.id,
+        "account": delivery.account,
+        "topic": delivery.topic,
+        "headers": delivery.headers,
+        "body": delivery.body.decode("utf-8", errors="replace"),
+    }
+
+
+def matching(query: Any, filters: dict[str, Any]) -> Any:
+    """Jobs matching ``kind``, ``status``, ``account`` (payload) and ``error`` (text in the
+    last error), the filters of both the list and the bulk retry."""
+    status = filters.get("status")
+    if status is not None:
+        if status not in outbox.STATUSES:
+            raise ValueError(f"status must be one of: {', '.join(outbox.STATUSES)}")
+        query = query.where(JobRow.status == status)
+    if filters.get("kind"):
+        query = query.where(JobRow.kind == filters["kind"])
+    if filters.get("account"):
+        query = query.where(JobRow.payload["account"].as_string() == str(filters["account"]))
+    if filters.get("error"):
+        query = query.where(JobRow.last_error.contains(str(filters["error"]), autoescape=True))
+    return query

@@ -1,0 +1,271 @@
+"""``/api/mappings/<account>``: read, write (a new version), validate, preview, history, diff,
+roll back, and re-translate orders after a fix. Viewers read and preview; editors write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import select
+
+from hub.canonical import OrderStatus, OrderUpdate, order_to_json
+from hub.connectors import Account
+from hub.errors import HubError, MappingError
+from hub.intake import translation
+from hub.mapping import compiled, store
+from hub.storage import audit
+from hub.storage.models import DeliveryRow, OrderRow
+from hub.values import loads
+from hub.web.api import account_or_404, authenticate, current_hub, requires
+from hub.web.errors import ApiError
+
+bp = Blueprint("mappings", __name__, url_prefix="/api")
+bp.before_request(authenticate)
+
+_YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def _invalid(messages: list[str]) -> ApiError:
+    return ApiError(422, "invalid_mapping", f"the mapping is invalid: {messages[0]}", messages)
+
+
+def _body_spec() -> Any:
+    """The request body as a spec, read by its content type (JSON or YAML)."""
+    media = (request.content_type or "").split(";", 1)[0].strip().lower()
+    raw = request.get_data()
+    try:
+        if media in _YAML:
+            return compiled.parse_spec(raw, "yaml")
+        if media == "application/json" or media.endswith("+json"):
+            return compiled.parse_spec(raw, "json")
+    except MappingError as exc:
+        raise ApiError(400, "bad_spec", exc.message) from None
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"send the spec as application/json or application/yaml, not {media or 'none'!r}",
+    )
+
+
+def _json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "send a JSON object")
+    return data
+
+
+@bp.get("/mappings/<name>")
+@requires("viewer")
+def read(name: str) -> Response:
+    account = account_or_404(name)
+    with current_hub().db.transaction() as session:
+        version = store.current(session, account)
+    return jsonify({**version.to_json(), "source": "account" if version.number else "default"})
+
+
+@bp.put("/mappings/<name>")
+@requires("editor")
+def write(name: str) -> tuple[Response, int]:
+    account = account_or_404(name)
+    spec = _body_spec()
+    try:
+        with current_hub().db.transaction() as session:
+            version = store.save(
+                session, account, spec, author=g.token_name, comment=request.args.get("comment")
+            )
+    except MappingError as exc:
+        raise _invalid(list(exc.details or [exc.message])) from None
+    return jsonify(version.to_json()), 201
+
+
+@bp.post("/mappings/<name>/validate")
+@requires("viewer")
+def validate(name: str) -> Response:
+    account = account_or_404(name)
+    spec = _body_spec()
+    with current_hub().db.transaction() as session:
+        messages = store.check(session, account, spec)
+    return jsonify({"valid": not messages, "messages": messages})
+
+
+@bp.get("/mappings/<name>/versions")
+@requires("viewer")
+def versions(name: str) -> Response:
+    account = account_or_404(name)
+    with current_hub().db.transaction() as session:
+        items = [v.to_json(with_spec=False) for v in store.history(session, account)]
+    return jsonify({"items": items, "next": None})
+
+
+def _get_version(session: Any, account: Account, number: int) -> store.Version:
+    version = store.get(session, account, number)
+    if version is None:
+        raise ApiError(
+            404, "not_found", f"account {account.name!r} has no mapping version {number}"
+        )
+    return version
+
+
+@bp.get("/mappings/<name>/versions/<int:number>")
+@requires("viewer")
+def version(name: str, number: int) -> Response:
+    account = account_or_404(name)
+    with current_hub().db.transaction() as session:
+        return jsonify(_get_version(session, account, number).to_json())
+
+
+@bp.get("/mappings/<name>/diff")
+@requires("viewer")
+def diff(name: str) -> Response:
+    """``?from=A&to=B`` (``to`` defaults to the current version)."""
+    account = account_or_404(name)
+    try:
+        first = int(request.args["from"])
+        second = int(request.args["to"]) if "to" in request.args else None
+    except (KeyError, ValueError):
+        raise ApiError(
+            400,
+            "bad_parameter",
+            "give from=<version> and optionally to=<version>",
+            {"parameter": "from"},
+        ) from None
+    with current_hub().db.transaction() as session:
+        a = _get_version(session, account, first)
+        b = (
+            _get_version(session, account, second)
+            if second is not None
+            else store.current(session, account)
+        )
+    return jsonify({"from": a.number, "to": b.number, **store.diff(a.spec, b.spec)})
+
+
+@bp.post("/mappings/<name>/rollback")
+@requires("editor")
+def rollback(name: str) -> tuple[Response, int]:
+    account = account_or_404(name)
+    body = _json_body()
+    number = body.get("version")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise ApiError(400, "bad_request", 'give the version to roll back to: {"version": N}')
+    try:
+        with current_hub().db.transaction() as session:
+            new = store.rollback(
+                session, account, number, author=g.token_name, comment=body.get("comment")
+            )
+    except LookupError as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except MappingError as exc:
+        raise _invalid(list(exc.details or [exc.message])) from None
+    return jsonify(new.to_json()), 201
+
+
+def _translate(
+    account: Account, spec: Any, payload: Any, topic: str, catalogue: Any
+) -> dict[str, Any]:
+    """Translate one payload under ``spec``: the canonical result or why there is none."""
+    hub = current_hub()
+    connector = hub.connector(account)
+    try:
+        translation = connector.translate(topic, payload)
+        if not isinstance(translation, OrderUpdate):
+            return {"result": None, "ignored": "the payload removes an order", "problems": []}
+        mapped = compiled.apply_mapping(
+            compiled.compile_spec(spec),
+            translation,
+            payload,
+            line_path=connector.line_path,
+            catalogue=catalogue,
+        )
+    except HubError as exc:
+        return {"result": None, "error": exc.message, "problems": []}
+    if isinstance(mapped, compiled.Ignored):
+        return {"result": None, "ignored": mapped.reason, "problems": []}
+    order = mapped.order
+    order.client, order.account = account.client, account.name
+    if mapped.problems and order.status is not OrderStatus.CANCELLED:
+        order.status = OrderStatus.NEEDS_ATTENTION
+    return {"result": order_to_json(order), "problems": mapped.problems}
+
+
+@bp.post("/mappings/<name>/preview")
+@requires("viewer")
+def preview(name: str) -> Response:
+    """Translate ``payload`` (or stored ``delivery_id``) with a draft ``spec`` (or the current
+    one); show the result, the draft's validation messages, and what differs from the current
+    version's result. Nothing is saved."""
+    account = account_or_404(name)
+    body = _json_body()
+    hub = current_hub()
+    with hub.db.transaction() as session:
+        current = store.current(session, account)
+        topic = body.get("topic")
+        if "delivery_id" in body:
+            delivery = session.get(DeliveryRow, body["delivery_id"])
+            if delivery is None or delivery.account != account.name:
+                raise ApiError(
+                    404, "not_found", f"no delivery {body['delivery_id']!r} for account {name!r}"
+                )
+            try:
+                payload = loads(delivery.body)
+            except ValueError as exc:
+                raise ApiError(422, "bad_payload", f"the stored body is not JSON: {exc}") from None
+            topic = topic or delivery.topic
+        elif "payload" in body:
+            payload = loads(request.get_data())["payload"]  # exact numbers, never floats
+        else:
+            raise ApiError(400, "bad_request", 'give "payload" or "delivery_id"')
+        spec = body.get("spec", current.spec)
+        messages = store.check(session, account, spec)
+        topic = topic or next(iter(sorted(hub.connector(account).topics)))
+        # the same catalogue check as a real translation, so the preview tells the truth
+        known = store.catalogue_for(session, account.client)
+        draft = (
+            _translate(account, spec, payload, topic, known)
+            if not messages
+            else {"result": None, "problems": []}
+        )
+        now_result = _translate(account, current.spec, payload, topic, known)
+    changes = (
+        store.diff(now_result.get("result") or {}, draft.get("result") or {})["changes"]
+        if draft.get("result") is not None
+        else []
+    )
+    return jsonify(
+        {
+            **draft,
+            "messages": messages,
+            "valid": not messages,
+            "current_version": current.number,
+            "changes": changes,
+        }
+    )
+
+
+@bp.post("/mappings/<name>/retranslate")
+@requires("editor")
+def retranslate(name: str) -> tuple[Response, int]:
+    """Translate again, from their stored deliveries, the account's orders in
+    ``needs_attention`` (or the one ``order_id``), with the current mapping."""
+    account = account_or_404(name)
+    body = request.get_json(silent=True) or {}
+    hub = current_hub()
+    with hub.db.transaction() as session:
+        query = select(OrderRow.id).where(OrderRow.account == account.name)
+        if body.get("order_id") is not None:
+            query = query.where(OrderRow.id == body["order_id"])
+        else:
+            query = query.where(OrderRow.status == OrderStatus.NEEDS_ATTENTION.value)
+        queued = []
+        for order_id in session.execute(query).scalars():
+            latest = session.execute(
+                select(DeliveryRow.id)
+                .where(DeliveryRow.order_id == order_id)
+                .order_by(DeliveryRow.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if latest is not None and translation.replay(hub, session, latest):
+                queued.append({"order_id": order_id, "delivery_id": latest})
+        audit.record(
+            session, g.token_name, "orders.retranslate", f"mapping:{name}", {"queued": queued}
+        )
+    return jsonify({"queued": queued}), 202

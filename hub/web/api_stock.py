@@ -1,0 +1,262 @@
+"""``/api/stock``: levels (on hand, allocated, available), the ledger, adjustments; and
+``/api/shipments``, the pack confirmations that move stock out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from sqlalchemy import func, select
+
+from hub.errors import TranslationError
+from hub.shipping import fulfilment, release, shipments, warehouse
+from hub.stock import ledger, sync
+from hub.storage import audit
+from hub.storage.models import ChannelItemRow, StockLedgerRow, StockLevelRow
+from hub.values import iso
+from hub.web.api import account_or_404, authenticate, current_hub, page, requires
+from hub.web.errors import ApiError
+
+bp = Blueprint("stock", __name__, url_prefix="/api")
+bp.before_request(authenticate)
+
+
+@bp.get("/stock")
+@requires("viewer")
+def levels() -> Response:
+    """``?client=C`` (default ``default``), optional ``sku`` (repeatable)."""
+    client = request.args.get("client", "default")
+    with current_hub().db.transaction() as session:
+        skus = request.args.getlist("sku") or sorted(
+            set(
+                session.execute(
+                    select(StockLevelRow.sku).where(StockLevelRow.client == client)
+                ).scalars()
+            )
+        )
+        items = ledger.levels(session, client, skus)
+    return jsonify({"items": items, "next": None})
+
+
+@bp.get("/stock/available")
+@requires("viewer")
+def available() -> Response:
+    """``?account=A[&sku=S...]``: available-to-sell on one sales channel account, with what
+    the channel last confirmed for each SKU it lists."""
+    name = request.args.get("account", "")
+    account = account_or_404(name)
+    with current_hub().db.transaction() as session:
+        skus = request.args.getlist("sku") or sorted(
+            set(
+                session.execute(
+                    select(StockLevelRow.sku).where(StockLevelRow.client == account.client)
+                ).scalars()
+            )
+        )
+        ats = sync.available(session, account, skus)
+        on_channel = {
+            row.sku: row
+            for row in session.execute(
+                select(ChannelItemRow).where(
+                    ChannelItemRow.account == name, ChannelItemRow.sku.in_(skus)
+                )
+            ).scalars()
+        }
+    items = []
+    for sku, n in ats.items():
+        item: dict[str, Any] = {"sku": sku, "available_to_sell": n}
+        row = on_channel.get(sku)
+        if row is not None:
+            item["channel"] = {
+                "confirmed": row.confirmed,
+                "confirmed_at": iso(row.confirmed_at),
+                "pending": row.dirty or row.confirmed != n,
+                "last_error": row.last_error,
+            }
+        items.append(item)
+    return jsonify({"account": name, "client": account.client, "items": items, "next": None})
+
+
+@bp.get("/stock/sync")
+@requires("viewer")
+def sync_status() -> Response:
+    """Every channel account with stock push: its last pass and what is waiting."""
+    hub = current_hub()
+    items = []
+    with hub.db.transaction() as session:
+        counts = {
+            (account, dirty): n
+            for account, dirty, n in session.execute(
+                select(ChannelItemRow.account, ChannelItemRow.dirty, func.count()).group_by(
+                    ChannelItemRow.account, ChannelItemRow.dirty
+                )
+            )
+        }
+        errors = dict(
+            session.execute(
+                select(ChannelItemRow.account, func.count())
+                .where(ChannelItemRow.last_error.is_not(None))
+                .group_by(ChannelItemRow.account)
+            ).all()
+        )
+        for account in sync.push_accounts(hub):
+            items.append(
+                {
+                    "account": account.name,
+                    "client": account.client,
+                    "connector": account.connector,
+                    "items": counts.get((account.name, False), 0)
+                    + counts.get((account.name, True), 0),
+                    "changed": counts.get((account.name, True), 0),
+                    "refused": errors.get(account.name, 0),
+                    "last_sync": sync.last_sync(session, account.name),
+                }
+            )
+    return jsonify({"items": items, "next": None})
+
+
+@bp.post("/stock/sync")
+@requires("editor")
+def sync_now() -> tuple[Response, int]:
+    """``{"account"?: A, "mode"?: "delta" | "full"}``: queue a pass now (every account when
+    none is named)."""
+    hub = current_hub()
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    mode = body.get("mode", "delta")
+    if mode not in ("delta", "full"):
+        raise ApiError(400, "bad_request", "mode must be delta or full", {"field": "mode"})
+    accounts = sync.push_accounts(hub)
+    if body.get("account") is not None:
+        accounts = [a for a in accounts if a.name == body["account"]]
+        if not accounts:
+            raise ApiError(
+                404, "not_found", f"no channel account {body['account']!r} with stock push"
+            )
+    queued = []
+    with hub.db.transaction() as session:
+        for account in accounts:
+            sync.queue(hub, session, account, mode, key=f"api:{uuid.uuid4().hex}")
+            queued.append(account.name)
+        audit.record(session, g.token_name, "stock.sync", ",".join(queued) or "-", {"mode": mode})
+    return jsonify({"queued": queued, "mode": mode}), 202
+
+
+@bp.get("/stock/ledger")
+@requires("viewer")
+def entries() -> Response:
+    query = select(StockLedgerRow)
+    for name in ("client", "sku", "location", "reason"):
+        if request.args.get(name):
+            query = query.where(getattr(StockLedgerRow, name) == request.args[name])
+    return page(query, StockLedgerRow.id, ledger.ledger_to_json)
+
+
+@bp.post("/stock/adjustments")
+@requires("editor")
+def adjustment() -> tuple[Response, int]:
+    """``{"sku", "delta" | "on_hand", "reason", "client"?, "location"?, "ref"?}``: one change,
+    with its reason, as a ledger entry."""
+    body: Any = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("sku"), str) or not body["sku"]:
+        raise ApiError(
+            400, "bad_request", "send a JSON object with sku, reason and delta or on_hand"
+        )
+    client = body.get("client", "default")
+    location = body.get("location") or warehouse.default_location(current_hub(), client)
+    kinds = [k for k in ("delta", "on_hand") if k in body]
+    if len(kinds) != 1 or not isinstance(body[kinds[0]], int) or isinstance(body[kinds[0]], bool):
+        raise ApiError(
+            400,
+            "bad_request",
+            "give exactly one of delta or on_hand, a whole number",
+            {"parameter": "delta"},
+        )
+    try:
+        with current_hub().db.transaction() as session:
+            if kinds[0] == "delta":
+                on_hand = ledger.adjust(
+                    session,
+                    client,
+                    body["sku"],
+                    location,
+                    body["delta"],
+                    reason=body.get("reason", ""),
+                    actor=g.token_name,
+                    ref=body.get("ref"),
+                )
+            else:
+                ledger.set_on_hand(
+                    session,
+                    client,
+                    body["sku"],
+                    location,
+                    body["on_hand"],
+                    reason=body.get("reason", ""),
+                    actor=g.token_name,
+                    ref=body.get("ref"),
+                )
+                on_hand = body["on_hand"]
+            audit.record(
+                session,
+                g.token_name,
+                "stock.adjust",
+                f"stock:{client}:{body['sku']}",
+                {k: body.get(k) for k in ("delta", "on_hand", "reason", "location")},
+            )
+            [level] = ledger.levels(session, client, [body["sku"]])
+            if level["available"] > 0:
+                release.wake(current_hub(), session, client, [body["sku"]])
+    except ledger.StockError as exc:
+        raise ApiError(422, "bad_stock_change", str(exc)) from None
+    return jsonify({**level, "location": location, "location_on_hand": on_hand}), 201
+
+
+@bp.post("/shipments")
+@requires("editor")
+def ship() -> tuple[Response, int]:
+    """A pack confirmation (see hub.shipments): 201 recorded, 200 the same one again."""
+    body: Any = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "send the shipment as a JSON object")
+    try:
+        with current_hub().db.transaction() as session:
+            recorded = shipments.record(session, body, actor=g.token_name)
+            if not recorded.duplicate:
+                fulfilment.after_shipment(current_hub(), session, recorded.shipment_id)
+                audit.record(
+                    session,
+                    g.token_name,
+                    "shipment.record",
+                    f"order:{recorded.order_id}",
+                    {"shipment_id": recorded.shipment_id},
+                )
+            listed = shipments.for_order(session, recorded.order_id)
+    except shipments.ShipmentError as exc:
+        code = {404: "not_found", 409: "conflict"}.get(exc.status, "bad_shipment")
+        raise ApiError(exc.status, code, str(exc), exc.details) from None
+    except TranslationError as exc:  # a bad shipped_at
+        raise ApiError(422, "bad_shipment", exc.message) from None
+    [shipment] = [s for s in listed if s["id"] == recorded.shipment_id]
+    return jsonify(
+        {**shipment, "order_status": recorded.status, "duplicate": recorded.duplicate}
+    ), (200 if recorded.duplicate else 201)
+
+
+@bp.get("/picklists")
+@requires("viewer")
+def picklist() -> Response:
+    """``?client=C&limit=N``: the next batch of released orders to pick, by location."""
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            "limit must be a whole number from 1 to 500",
+            {"parameter": "limit", "value": raw},
+        )
+    with current_hub().db.transaction() as session:
+        return jsonify(
+            ledger.pick_list(session, request.args.get("client", "default"), limit=int(raw))
+        )

@@ -1,0 +1,129 @@
+"""``POST /webhooks/<account>``: verify, store raw, answer 202. Nothing is translated here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flask import Blueprint, Request, Response, current_app, request
+
+from hub.intake.inbox import accept
+from hub.runtime import Hub
+from hub.web.api import account_or_404
+from hub.web.errors import ApiError
+
+bp = Blueprint("webhooks", __name__)
+
+
+class EnvironHeaders(Mapping[str, str]):
+    """The request's headers, looked up case-insensitively, read once from the WSGI environ
+    (cheaper than werkzeug's lazy view on this, the hottest route)."""
+
+    def __init__(self, environ: dict[str, Any]):
+        self._headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            self._headers["content-type"] = environ["CONTENT_TYPE"]
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._headers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+
+def _json(data: dict[str, Any], status: int) -> Response:
+    return Response(json.dumps(data), status=status, mimetype="application/json")
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+#: a too-large body up to this size is read and dropped before the 413, so the sender sees the
+#: answer instead of a connection reset; past it the connection is simply closed
+DRAIN_LIMIT = 64 * 1024 * 1024
+
+
+def _discard_body(environ: dict[str, Any], length: int) -> None:
+    if length > DRAIN_LIMIT:
+        return
+    stream = environ["wsgi.input"]
+    while length > 0 and (chunk := stream.read(min(65536, length))):
+        length -= len(chunk)
+
+
+def _read_body(req: Request, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes even when no length was announced
+    (chunked transfer), where a silent cut would only show up as a bad signature."""
+    if req.content_length is not None:
+        return req.get_data(cache=False)
+    stream = req.environ["wsgi.input"]
+    chunks, size = [], 0
+    while chunk := stream.read(min(65536, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(
+                413, "body_too_large", f"the body is over the limit of {limit} bytes (HUB_MAX_BODY)"
+            )
+    return b"".join(chunks)
+
+
+@bp.post("/webhooks/<account_name>")
+def receive(account_name: str) -> Response:
+    hub: Hub = current_app.extensions["hub"]
+    req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per use
+    account = account_or_404(account_name)
+    limit = hub.settings.max_body
+    length = req.content_length
+    if length is not None and length > limit:
+        _discard_body(req.environ, length)
+        raise ApiError(
+            413,
+            "body_too_large",
+            f"the body is {length} bytes; the limit is {limit} (HUB_MAX_BODY)",
+        )
+    body = _read_body(req, limit)
+    connector = hub.connector(account)
+    headers = EnvironHeaders(req.environ)
+    if connector.is_ping(headers, body):
+        return _json({"status": "pong"}, 200)
+    if not connector.verify(headers, body):
+        raise ApiError(
+            401,
+            "bad_signature",
+            f"the signature does not match any webhook secret of account "
+            f"{account_name!r}, or the delivery is for another shop",
+        )
+    content_type = req.content_type
+    if not _is_json(content_type):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"expected Content-Type application/json, got {content_type or 'none'!r}",
+        )
+    delivery = connector.read_delivery(headers, body)
+    accepted = accept(hub, account, delivery, body, content_type)
+    return _json(
+        {
+            "delivery_id": accepted.delivery_id,
+            "duplicate": accepted.duplicate,
+            "status": accepted.status,
+            "topic": delivery.topic,
+        },
+        202,
+    )
