@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from connectors.channels.shopify import fulfilment, stock, translate
+from connectors.channels.shopify import events, fulfilment, stock, translate
 from connectors.channels.shopify.client import ShopifyClient
 from connectors.channels.shopify.settings import ShopifySettings
 from hub.canonical import Translation
@@ -27,8 +27,8 @@ from hub.connectors import (
     StockUpdate,
     TrackingEvent,
 )
+from hub.connectors.signing import verify_hmac_sha256_base64
 from hub.errors import PermanentError, RetryableError
-from hub.signing import verify_hmac_sha256_base64
 
 log = logging.getLogger(__name__)
 
@@ -186,10 +186,10 @@ class ShopifyConnector(Connector):
         """Add the event to the fulfillment ``channel_id`` (a GID from :meth:`push_fulfilment`).
         Statuses Shopify has no word for (``unknown``) are not sent; an event already there
         (same status, same time) is not sent twice."""
-        status = fulfilment.event_status(event.status)
+        status = events.event_status(event.status)
         if status is None:
             return
-        if fulfilment.has_event(self.client.fulfillment_events(channel_id), status, event.at):
+        if events.has_event(self.client.fulfillment_events(channel_id), status, event.at):
             return
-        variables = fulfilment.event_variables(channel_id, status, event)
-        fulfilment.read_event_created(self.client.create_fulfillment_event(variables))
+        variables = events.event_variables(channel_id, status, event)
+        events.read_event_created(self.client.create_fulfillment_event(variables))

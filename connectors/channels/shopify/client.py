@@ -3,11 +3,11 @@
 Stock and fulfilment go through the GraphQL Admin API; the orders read back for
 reconciliation go through the REST Admin API, legacy but still served, because only REST
 answers with the order resource that order webhooks carry (see ``orders.py``). Everything goes
-through the hub's :class:`~hub.http.HttpClient` (timeouts, retries, typed errors, the
+through the hub's :class:`~hub.connectors.http.HttpClient` (timeouts, retries, typed errors, the
 ``THROTTLED`` wait, 429 + ``Retry-After``). Shopify keeps a separate bucket per API, so the
-account has two limiters (:class:`~hub.http.RateLimiter`): ``shopify:<account>`` counted in
-GraphQL cost points and ``shopify-rest:<account>`` counted in requests. The documents and the
-reading of answers live in ``stock.py``, ``fulfilment.py`` and ``orders.py``.
+account has two limiters (:class:`~hub.connectors.ratelimit.RateLimiter`): ``shopify:<account>``
+counted in GraphQL cost points and ``shopify-rest:<account>`` counted in requests. The documents and
+the reading of answers live in ``stock.py``, ``fulfilment.py``, ``events.py`` and ``orders.py``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any
 
 import requests
 
-from connectors.channels.shopify import fulfilment, orders, stock
+from connectors.channels.shopify import events, fulfilment, orders, stock
 from hub.connectors import Account
+from hub.connectors.http import HttpClient
+from hub.connectors.ratelimit import RateLimiter, limiter_for
 from hub.errors import PermanentError, RetryableError
-from hub.http import HttpClient, RateLimiter, limiter_for
 from hub.values import loads
 
 log = logging.getLogger(__name__)
@@ -179,15 +180,15 @@ class ShopifyClient:
     def fulfillment_events(self, fulfillment_id: str) -> dict[str, Any]:
         """The fulfillment's latest tracking events (status and time)."""
         return self.http.graphql(
-            fulfilment.FULFILLMENT_EVENTS_QUERY,
+            events.FULFILLMENT_EVENTS_QUERY,
             {"id": fulfillment_id},
-            cost=fulfilment.EVENTS_COST,
+            cost=events.EVENTS_COST,
         )
 
     def create_fulfillment_event(self, variables: Mapping[str, Any]) -> dict[str, Any]:
         """One ``fulfillmentEventCreate`` (not sent again here, as above)."""
         return self.http.graphql(
-            fulfilment.FULFILLMENT_EVENT_CREATE_MUTATION,
+            events.FULFILLMENT_EVENT_CREATE_MUTATION,
             variables,
             cost=fulfilment.MUTATION_COST,
         )

@@ -1,6 +1,6 @@
 """Shopify fulfilment push, the pure half: the GraphQL documents ``client.py`` sends, their
 variables, the matching of a parcel's lines to fulfillment order line items, the reading of
-answers and the tracking status table. No I/O.
+answers. No I/O. Tracking events on a fulfillment are in ``events.py``.
 
 Shapes as shopify.dev documents them for the GraphQL Admin API (2026-01 and later):
 
@@ -11,8 +11,6 @@ Shapes as shopify.dev documents them for the GraphQL Admin API (2026-01 and late
 * one fulfillment holds one tracking number, so each parcel is its own fulfillment;
 * ``Order.fulfillments`` is a plain list, ``Order.fulfillmentOrders`` and
   ``FulfillmentOrder.lineItems`` are connections (paged);
-* ``fulfillmentEventCreate`` adds a tracking event; its ``status`` is a
-  ``FulfillmentEventStatus``.
 
 Exactly once: ``fulfillmentCreate`` takes no idempotency key, so before creating, the order's
 fulfillments are read and one that already carries the parcel's tracking number is the answer
@@ -24,12 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from hub.connectors import FulfilmentPush, TrackingEvent
-from hub.errors import PermanentError, RetryableError, TranslationError
-from hub.values import iso, utc
+from hub.connectors import FulfilmentPush
+from hub.errors import PermanentError, RetryableError
 
 ORDER_PREFIX = "gid://shopify/Order/"
 LINE_ITEM_PREFIX = "gid://shopify/LineItem/"
@@ -47,7 +43,6 @@ MORE_LINES_PAGE = 250
 FULFILLMENTS_COST = 1 + 250 * 2
 ORDERS_COST = 1 + 2 + ORDERS_PAGE * (1 + 1 + 2 + LINES_PAGE * 2) + 1
 MORE_LINES_COST = 1 + 2 + MORE_LINES_PAGE * 2 + 1
-EVENTS_COST = 1 + 2 + 50 * 1
 MUTATION_COST = 10
 
 #: fulfillment order statuses ``fulfillmentCreate`` accepts work on
@@ -55,26 +50,6 @@ FULFILLABLE = frozenset({"OPEN", "IN_PROGRESS"})
 #: fulfillment statuses that do not count as "the parcel is already on Shopify"
 DEAD_FULFILLMENTS = frozenset({"CANCELLED", "ERROR", "FAILURE"})
 
-#: canonical tracking status -> Shopify ``FulfillmentEventStatus`` (None: not sent).
-#: Checked against the enum on shopify.dev (admin-graphql, 2026-10): ATTEMPTED_DELIVERY,
-#: CARRIER_PICKED_UP, CONFIRMED, DELAYED, DELIVERED, FAILURE, IN_TRANSIT, LABEL_PRINTED,
-#: LABEL_PURCHASED, OUT_FOR_DELIVERY, READY_FOR_PICKUP.
-EVENT_STATUSES: dict[str, str | None] = {
-    "label_created": "LABEL_PRINTED",
-    # the carrier collected the parcel (PICKED_UP, where it exists, means the customer did)
-    "picked_up": "CARRIER_PICKED_UP",
-    "in_transit": "IN_TRANSIT",
-    "out_for_delivery": "OUT_FOR_DELIVERY",
-    "delivery_attempted": "ATTEMPTED_DELIVERY",
-    "ready_for_pickup": "READY_FOR_PICKUP",
-    "delivered": "DELIVERED",
-    # most carrier exceptions (customs, weather, a missed sort) hold a parcel up rather than
-    # end its journey; FAILURE would tell the customer the delivery failed
-    "exception": "DELAYED",
-    # the delivery did fail: the parcel is on its way back
-    "returned_to_sender": "FAILURE",
-    "unknown": None,
-}
 
 ORDER_FULFILLMENTS_QUERY = """\
 query FulfilmentCheck($id: ID!) {
@@ -149,37 +124,6 @@ FULFILLMENT_CREATE_MUTATION = """\
 mutation FulfilmentCreate($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) {
     fulfillment {
-      id
-      status
-    }
-    userErrors {
-      field
-      message
-    }
-  }
-}
-"""
-
-FULFILLMENT_EVENTS_QUERY = """\
-query FulfilmentEvents($id: ID!) {
-  node(id: $id) {
-    ... on Fulfillment {
-      id
-      events(first: 50, sortKey: HAPPENED_AT, reverse: true) {
-        nodes {
-          status
-          happenedAt
-        }
-      }
-    }
-  }
-}
-"""
-
-FULFILLMENT_EVENT_CREATE_MUTATION = """\
-mutation FulfilmentEventCreate($fulfillmentEvent: FulfillmentEventInput!) {
-  fulfillmentEventCreate(fulfillmentEvent: $fulfillmentEvent) {
-    fulfillmentEvent {
       id
       status
     }
@@ -429,11 +373,11 @@ def create_variables(
     }
 
 
-def _user_errors(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+def user_errors(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [e for e in payload.get("userErrors") or [] if isinstance(e, Mapping)]
 
 
-def _error_text(errors: Iterable[Mapping[str, Any]]) -> str:
+def error_text(errors: Iterable[Mapping[str, Any]]) -> str:
     parts = []
     for error in errors:
         where = error.get("field")
@@ -450,10 +394,10 @@ def read_created(data: Mapping[str, Any]) -> str:
     payload = data.get("fulfillmentCreate")
     if not isinstance(payload, Mapping):
         raise PermanentError("Shopify's answer has no fulfillmentCreate")
-    errors = _user_errors(payload)
+    errors = user_errors(payload)
     if errors:
         raise PermanentError(
-            f"Shopify refused the fulfillment: {_error_text(errors)}",
+            f"Shopify refused the fulfillment: {error_text(errors)}",
             details={"userErrors": errors},
         )
     fulfillment = payload.get("fulfillment")
@@ -463,67 +407,3 @@ def read_created(data: Mapping[str, Any]) -> str:
             "Shopify answered fulfillmentCreate with neither a fulfillment nor errors"
         )
     return str(fulfillment["id"])
-
-
-# -- tracking events --------------------------------------------------------------------------
-
-
-def event_status(status: str) -> str | None:
-    """Shopify's ``FulfillmentEventStatus`` for a canonical status (None: not sent)."""
-    return EVENT_STATUSES.get(status)
-
-
-def _second(value: datetime) -> datetime:
-    parsed = utc(value)
-    assert parsed is not None
-    return parsed.replace(microsecond=0)
-
-
-def has_event(data: Mapping[str, Any], status: str, at: datetime) -> bool:
-    """True when a :data:`FULFILLMENT_EVENTS_QUERY` answer already holds an event of ``status``
-    that happened at ``at`` (to the second): the event was pushed before."""
-    node = data.get("node")
-    if not isinstance(node, Mapping):
-        raise PermanentError("Shopify has no such fulfillment (was it deleted?)")
-    connection = node.get("events")
-    events = connection.get("nodes") if isinstance(connection, Mapping) else None
-    for event in events or []:
-        if not isinstance(event, Mapping) or event.get("status") != status:
-            continue
-        try:
-            happened = utc(event.get("happenedAt"))
-        except TranslationError:
-            continue
-        if happened is not None and happened.replace(microsecond=0) == _second(at):
-            return True
-    return False
-
-
-def event_variables(fulfillment_id: str, status: str, event: TrackingEvent) -> dict[str, Any]:
-    """Variables for :data:`FULFILLMENT_EVENT_CREATE_MUTATION`. The carrier's words go in
-    ``message``; its free-text location in ``city``, the nearest field Shopify has."""
-    values: dict[str, Any] = {
-        "fulfillmentId": fulfillment_id,
-        "status": status,
-        "happenedAt": iso(_second(event.at)),
-    }
-    if event.text:
-        values["message"] = event.text
-    if event.location:
-        values["city"] = event.location
-    return {"fulfillmentEvent": values}
-
-
-def read_event_created(data: Mapping[str, Any]) -> str | None:
-    """The new event's GID; ``userErrors`` raise PermanentError."""
-    payload = data.get("fulfillmentEventCreate")
-    if not isinstance(payload, Mapping):
-        raise PermanentError("Shopify's answer has no fulfillmentEventCreate")
-    errors = _user_errors(payload)
-    if errors:
-        raise PermanentError(
-            f"Shopify refused the tracking event: {_error_text(errors)}",
-            details={"userErrors": errors},
-        )
-    event = payload.get("fulfillmentEvent")
-    return str(event["id"]) if isinstance(event, Mapping) and event.get("id") else None

@@ -84,7 +84,8 @@ def read_orders(body: Any) -> list[dict[str, Any]]:
 
 def bucket_state(header: str | None) -> dict[str, float] | None:
     """``X-Shopify-Shop-Api-Call-Limit`` (``"32/40"``: requests in the bucket / its size) as a
-    throttle status a :class:`~hub.http.RateLimiter` adopts; None when absent or unreadable."""
+    throttle status a :class:`~hub.connectors.ratelimit.RateLimiter` adopts; None when absent or
+    unreadable."""
     used, _, size = (header or "").partition("/")
     try:
         filled, capacity = float(used), float(size)

@@ -20,7 +20,7 @@ import requests
 import responses
 from responses.registries import OrderedRegistry
 
-from connectors.channels.shopify import ShopifyConnector, fulfilment
+from connectors.channels.shopify import ShopifyConnector, events, fulfilment
 from connectors.channels.shopify.client import ShopifyClient
 from connectors.channels.shopify.settings import ShopifySettings
 from hub.connectors import (
@@ -30,8 +30,8 @@ from hub.connectors import (
     FulfilmentPush,
     TrackingEvent,
 )
+from hub.connectors.ratelimit import RateLimiter
 from hub.errors import PermanentError, RetryableError
-from hub.http import RateLimiter
 
 TESTS = Path(__file__).parent
 PAYLOADS = TESTS / "payloads" / "fulfilment"
@@ -226,7 +226,7 @@ def test_the_documents_ask_for_what_the_answers_are_read_from():
     assert "fulfillmentCreate(fulfillment: $fulfillment)" in fulfilment.FULFILLMENT_CREATE_MUTATION
     assert "$fulfillment: FulfillmentInput!" in fulfilment.FULFILLMENT_CREATE_MUTATION
     assert "userErrors {\n      field\n      message" in fulfilment.FULFILLMENT_CREATE_MUTATION
-    event = fulfilment.FULFILLMENT_EVENT_CREATE_MUTATION
+    event = events.FULFILLMENT_EVENT_CREATE_MUTATION
     assert "fulfillmentEventCreate(fulfillmentEvent: $fulfillmentEvent)" in event
     # estimated costs stay under Shopify's 1000-point ceiling for a single query
     for cost in (fulfilment.FULFILLMENTS_COST, fulfilment.ORDERS_COST, fulfilment.MORE_LINES_COST):
@@ -532,12 +532,12 @@ def test_an_answer_with_neither_fulfillment_nor_errors_may_be_retried(api):
 
 
 def test_every_canonical_status_has_a_row_and_every_row_is_a_shopify_status():
-    assert set(fulfilment.EVENT_STATUSES) == set(TRACKING_STATUSES)
-    sent_statuses = {s for s in fulfilment.EVENT_STATUSES.values() if s is not None}
+    assert set(events.EVENT_STATUSES) == set(TRACKING_STATUSES)
+    sent_statuses = {s for s in events.EVENT_STATUSES.values() if s is not None}
     assert sent_statuses <= SHOPIFY_EVENT_STATUSES
-    assert fulfilment.event_status("picked_up") == "CARRIER_PICKED_UP"
-    assert fulfilment.event_status("delivery_attempted") == "ATTEMPTED_DELIVERY"
-    assert fulfilment.event_status("unknown") is None
+    assert events.event_status("picked_up") == "CARRIER_PICKED_UP"
+    assert events.event_status("delivery_attempted") == "ATTEMPTED_DELIVERY"
+    assert events.event_status("unknown") is None
 
 
 def test_a_tracking_event_becomes_a_fulfillment_event(api):
@@ -553,13 +553,13 @@ def test_a_tracking_event_becomes_a_fulfillment_event(api):
 
     connector().push_tracking_event(red_ipod_parcel(), FULFILLMENT_GID, event)
 
-    events, create = sent(api)
-    assert events == {
-        "query": fulfilment.FULFILLMENT_EVENTS_QUERY,
+    read, create = sent(api)
+    assert read == {
+        "query": events.FULFILLMENT_EVENTS_QUERY,
         "variables": {"id": FULFILLMENT_GID},
     }
     assert create == {
-        "query": fulfilment.FULFILLMENT_EVENT_CREATE_MUTATION,
+        "query": events.FULFILLMENT_EVENT_CREATE_MUTATION,
         "variables": {
             "fulfillmentEvent": {
                 "fulfillmentId": FULFILLMENT_GID,

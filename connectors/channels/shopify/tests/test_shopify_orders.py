@@ -24,8 +24,8 @@ from connectors.channels.shopify.client import ShopifyClient
 from connectors.channels.shopify.settings import ShopifySettings
 from hub.canonical import OrderUpdate, order_to_json
 from hub.connectors import Account, Capability
+from hub.connectors.ratelimit import RateLimiter
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateLimiter
 from hub.values import loads
 
 HERE = Path(__file__).parent

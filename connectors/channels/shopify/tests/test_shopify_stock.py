@@ -20,8 +20,8 @@ from connectors.channels.shopify import ShopifyConnector, stock
 from connectors.channels.shopify.client import ShopifyClient
 from connectors.channels.shopify.settings import ShopifySettings
 from hub.connectors import Account, Capability, ChannelItem, StockOutcome, StockUpdate
+from hub.connectors.ratelimit import RateLimiter, limiter_for
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.http import RateLimiter, limiter_for
 
 PAYLOADS = Path(__file__).parent / "payloads" / "stock"
 URL = "https://shop-a.myshopify.com/admin/api/2026-10/graphql.json"
