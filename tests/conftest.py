@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from hub.connectors import ratelimit
 from hub.connectors.signing import hmac_sha256_base64
 from hub.jobs.worker import Worker
 from hub.runtime import Hub
@@ -145,6 +146,15 @@ def _pg_database() -> Iterator[str]:
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limiters():
+    """Each test starts with no rate limiter or circuit breaker left by another: they are
+    per process and per account, and many tests use the same account names."""
+    ratelimit._LIMITERS.clear()
+    yield
+    ratelimit._LIMITERS.clear()
 
 
 @pytest.fixture(scope="session")

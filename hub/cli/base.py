@@ -51,3 +51,17 @@ def read_spec(path: str) -> Any:
             return compiled.parse_spec(handle.read(), fmt)
     except (OSError, MappingError) as exc:
         raise click.ClickException(f"{path}: {getattr(exc, 'message', exc)}") from None
+
+
+def chosen_accounts(accounts: list[Any], names: tuple[str, ...], what: str) -> list[Any]:
+    """``accounts`` narrowed to ``names`` (all when none are given); an unknown name, or no
+    account at all, stops the command saying which ``what`` (e.g. "carrier account") exist."""
+    if names:
+        unknown = sorted(set(names) - {a.name for a in accounts})
+        if unknown:
+            known = ", ".join(a.name for a in accounts) or "none"
+            raise click.ClickException(f"not a {what}: {', '.join(unknown)} (known: {known})")
+        accounts = [a for a in accounts if a.name in names]
+    if not accounts:
+        raise click.ClickException(f"no {what} is configured")
+    return accounts

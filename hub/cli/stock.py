@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from hub.cli.base import actor, cli, open_hub
+from hub.cli.base import actor, chosen_accounts, cli, open_hub
 from hub.runtime import Hub
 from hub.storage import audit, migrate
 
@@ -91,17 +91,7 @@ def _sync_accounts(hub: Hub, names: tuple[str, ...], full: bool) -> None:
     from hub.stock import sync
 
     migrate.upgrade(hub.db)
-    accounts = sync.push_accounts(hub)
-    if names:
-        unknown = sorted(set(names) - {a.name for a in accounts})
-        if unknown:
-            known = ", ".join(a.name for a in accounts) or "none"
-            raise click.ClickException(
-                f"not a channel account with stock push: {', '.join(unknown)} (known: {known})"
-            )
-        accounts = [a for a in accounts if a.name in names]
-    if not accounts:
-        raise click.ClickException("no channel account with stock push is configured")
+    accounts = chosen_accounts(sync.push_accounts(hub), names, "channel account with stock push")
     failed = 0
     for account in accounts:
         with click.progressbar(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hub.cli.base import cli, open_hub
+from hub.cli.base import chosen_accounts, cli, open_hub
 from hub.storage import migrate
 
 
@@ -24,17 +24,7 @@ def tracking_poll(names: tuple[str, ...], everything: bool) -> None:
     hub = open_hub()
     try:
         migrate.upgrade(hub.db)
-        accounts = tracking.tracking_accounts(hub)
-        if names:
-            unknown = sorted(set(names) - {a.name for a in accounts})
-            if unknown:
-                known = ", ".join(a.name for a in accounts) or "none"
-                raise click.ClickException(
-                    f"not a carrier account: {', '.join(unknown)} (known: {known})"
-                )
-            accounts = [a for a in accounts if a.name in names]
-        if not accounts:
-            raise click.ClickException("no carrier account is configured")
+        accounts = chosen_accounts(tracking.tracking_accounts(hub), names, "carrier account")
         failed = 0
         for account in accounts:
             try:
