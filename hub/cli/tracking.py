@@ -15,9 +15,11 @@ def tracking_cmd() -> None:
 
 @tracking_cmd.command("poll")
 @click.option("--account", "names", multiple=True, help="only this carrier account (repeatable)")
-@click.option("--all", "everything", is_flag=True, help="every parcel followed, not only those due")
-def tracking_poll(names: tuple[str, ...], everything: bool) -> None:
-    """Ask the carriers about their parcels now (one pass)."""
+@click.option("--due-only", is_flag=True, help="only parcels due a check (what the scheduler does)")
+@click.option("--all", "_everything", is_flag=True, hidden=True, help="the default: every parcel")
+def tracking_poll(names: tuple[str, ...], due_only: bool, _everything: bool) -> None:
+    """Ask the carriers about every parcel still followed, now (one pass); ``--due-only`` asks
+    only about those due a check, as the scheduler does."""
     from hub.errors import ConnectorError
     from hub.shipping import tracking
 
@@ -28,7 +30,7 @@ def tracking_poll(names: tuple[str, ...], everything: bool) -> None:
         failed = 0
         for account in accounts:
             try:
-                counts = tracking.poll_account(hub, account, due_only=not everything, limit=None)
+                counts = tracking.poll_account(hub, account, due_only=due_only, limit=None)
             except ConnectorError as exc:
                 failed += 1
                 click.echo(f"{account.name}: failed: {exc.message}", err=True)

@@ -5,6 +5,7 @@ carrier does not know yet."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,28 @@ def test_hub_tracking_poll_by_hand(hub, client, worker, viewer, editor, rm, monk
     assert "acme-royalmail: 1 parcel(s) in 1 call(s): 8 new event(s), 1 delivered" in result.output
     result = CliRunner().invoke(cli.cli, ["tracking", "poll", "--account", "nope"])
     assert result.exit_code != 0 and "not a carrier account: nope" in result.output
+
+
+def test_a_manual_poll_asks_about_a_parcel_just_shipped(
+    hub, client, worker, viewer, editor, rm, monkeypatch
+):
+    """The scheduler's first look at a new parcel is hours away; a person who runs
+    ``hub tracking poll`` right after shipping wants it asked now, unless ``--due-only``."""
+    _ship(hub, client, worker, viewer, editor, [DELIVERED])
+    with hub.db.transaction() as s:  # as the hub schedules a new parcel: not due for hours
+        s.execute(update(ParcelRow).values(next_check_at=now() + timedelta(hours=6)))
+    rm.get(
+        f"{RM}/{DELIVERED}/events",
+        body=(PAYLOADS / "tracking_v2_events_delivered_history_built.json").read_bytes(),
+        content_type="application/json",
+    )
+    monkeypatch.setenv("HUB_DATABASE_URL", hub.settings.database_url)
+    monkeypatch.setenv("HUB_CONFIG", hub.settings.config)
+    args = ["tracking", "poll", "--account", "acme-royalmail"]
+    due_only = CliRunner().invoke(cli.cli, [*args, "--due-only"])
+    assert due_only.exit_code == 0, due_only.output
+    assert "acme-royalmail: 0 parcel(s) in 0 call(s)" in due_only.output
+    assert len(rm.calls) == 0
+    result = CliRunner().invoke(cli.cli, args)
+    assert result.exit_code == 0, result.output
+    assert "acme-royalmail: 1 parcel(s) in 1 call(s): 8 new event(s), 1 delivered" in result.output
