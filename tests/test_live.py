@@ -165,6 +165,26 @@ def test_hub_serve_runs_web_worker_and_scheduler_in_one_process(start, env, data
         kinds = set(s.execute(select(JobRow.kind)).scalars())
     db.dispose()
     assert "outbox.prune" in kinds
+    assert f"hub: listening on http://127.0.0.1:{port}" in proc.output()
+
+
+def test_hub_serve_on_a_port_in_use_fails_without_saying_it_listens(env, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [HUB, "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert "listening" not in done.stderr, done.stderr
+    assert "in use" in done.stderr or "Address already in use" in done.stderr, done.stderr
 
 
 def test_oversized_bodies_get_413_over_real_http(start):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -36,6 +37,7 @@ class _Gunicorn(BaseApplication):
         for key, value in self.options.items():
             if key in self.cfg.settings:  # older gunicorns lack some (control_socket_disable)
                 self.cfg.set(key, value)
+        self.cfg.set("when_ready", _listening)
         if self.background:
             self.cfg.set("post_worker_init", _start_background)
             self.cfg.set("worker_exit", _stop_background)
@@ -43,6 +45,14 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Any:
         # The schema was upgraded before the server started; each worker builds its own app.
         return create_app(self.hub_overrides, upgrade=False)
+
+
+def _listening(server: Any) -> None:
+    """Said once the sockets are bound (a port in use fails before this, saying so)."""
+    for listener in server.LISTENERS:
+        host, port = listener.sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"hub: listening on http://{shown}:{port}", file=sys.stderr, flush=True)
 
 
 _background: dict[str, Any] = {}

@@ -23,7 +23,7 @@ def serve(host: str, port: int, threads: int) -> None:
     from hub.cli.processes import run_gunicorn
 
     hub = open_hub()
-    _announce(hub, host, port)
+    _announce(hub)
     run_gunicorn(hub, host=host, port=port, workers=1, threads=threads, background=True)
 
 
@@ -43,7 +43,7 @@ def web(host: str, port: int, workers: int, threads: int) -> None:
     from hub.cli.processes import run_gunicorn
 
     hub = open_hub()
-    _announce(hub, host, port)
+    _announce(hub)
     run_gunicorn(hub, host=host, port=port, workers=workers, threads=threads, background=False)
 
 
@@ -79,10 +79,10 @@ def scheduler() -> None:
     run_scheduler(open_hub())
 
 
-def _announce(hub: Hub, host: str, port: int) -> None:
+def _announce(hub: Hub) -> None:
+    """What the process will serve; "listening" follows once the port is bound."""
     click.echo(f"hub: database {hub.db.engine.url.render_as_string(hide_password=True)}", err=True)
     click.echo(
         f"hub: accounts from {hub.settings.config}: {', '.join(sorted(hub.accounts)) or 'none'}",
         err=True,
     )
-    click.echo(f"hub: listening on http://{host}:{port}", err=True)
