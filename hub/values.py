@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -173,3 +176,31 @@ def ext_id(value: Any) -> str | None:
             return str(value)
         value = int(value)
     return str(value)
+
+
+#: a cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as one cell of a CSV the hub writes, safe to open in a spreadsheet: text
+    starting with one of :data:`FORMULA_START` gets a ``'`` before it (OWASP's advice: the
+    spreadsheet shows it as text, never runs it). Numbers the hub holds as numbers (int,
+    Decimal, float; not bool) are written as they are, a negative quantity included: they
+    are data, not text from outside. None is an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
+        return value
+    value = str(value)
+    return f"'{value}" if value.startswith(FORMULA_START) else value
+
+
+def csv_text(header: Iterable[Any], rows: Iterable[Iterable[Any]]) -> str:
+    """A whole CSV (a header row, then ``rows``), every cell through :func:`csv_cell`: the
+    one way the hub writes CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([csv_cell(v) for v in header])
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
+    return out.getvalue()

@@ -203,7 +203,7 @@ def test_a_bad_stock_file_goes_to_failed_and_nothing_of_it_is_applied(hub, drop_
     assert _poll(hub) == {"applied": 0, "failed": 0}  # refused before it reached the hub
     assert _names(drop_folder / "stock" / "failed") == ["s.csv", "s.csv.error.txt"]
     error = (drop_folder / "stock" / "failed" / "s.csv.error.txt").read_text()
-    assert error == "s.csv line 3: on_hand must be a whole number >= 0, got 'lots'\n"
+    assert error == "s.csv line 3: on_hand: a whole number >= 0, not text\n"
     assert _count(hub, StockLedgerRow) == 0
 
 

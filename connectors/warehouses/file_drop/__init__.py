@@ -13,11 +13,13 @@ a first shipment after the warehouse's first count then finds the stock it moves
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 from connectors.warehouses.file_drop import translate
-from connectors.warehouses.file_drop.client import Claim, DropFolder
+from connectors.warehouses.file_drop.client import Claim, DropFolder, Refused
 from connectors.warehouses.file_drop.settings import FileDropSettings
 from hub.connectors import Account, Capability, Connector, WarehouseBatch
 from hub.errors import PermanentError
@@ -78,15 +80,30 @@ class FileDropConnector(Connector):
 
     def _read(self, box: str, parse: Callable[[str, bytes], T]) -> Iterator[tuple[Claim, T]]:
         """Claim and parse ``box``'s files. One that cannot be read goes to ``failed/`` here,
-        as the hub would refuse it, and is not handed on."""
+        as the hub would refuse it, and is not handed on: whatever goes wrong with it, so
+        that no file fails again on every poll. The reason says where and what kind of
+        problem, never what the file holds (it may be anything, a secret included)."""
         for claim in self.folder.claims(box, wanted=lambda n: bool(translate.file_format(n))):
             try:
-                found = parse(claim.name, claim.path.read_bytes())
+                found = parse(claim.name, self.folder.read(claim))
             except FileNotFoundError:
                 continue  # our claim went stale and another poller has the file now
-            except translate.FileProblem as exc:
+            except (translate.FileProblem, Refused) as exc:
                 log.warning("%s: %s refused:\n%s", self.account.name, claim.name, exc)
                 self.folder.finish(claim, str(exc))
+                continue
+            except Exception as exc:  # RecursionError, MemoryError, a bug: the file goes
+                # Only the kind and the place: the message may quote the file.
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                log.error(
+                    "%s: %s could not be read (%s at %s:%s); moved to failed/",
+                    self.account.name,
+                    claim.name,
+                    type(exc).__name__,
+                    Path(where.filename).name,
+                    where.lineno,
+                )
+                self.folder.finish(claim, f"{claim.name}: could not be read ({type(exc).__name__})")
                 continue
             yield claim, found
 

@@ -17,6 +17,9 @@ Formats (a header row in every CSV; column names in any case, in any order):
 A file that cannot be read raises :class:`FileProblem`, every problem naming its line (a CSV
 line, or the line of a JSON syntax error) or its place in the JSON (``at [0]: parcels[1]``).
 Unknown columns and keys are refused, so a misspelt optional one is never silently dropped.
+Problems say where and what kind of value was found (``text``, ``a negative number``), never
+the value itself: they go to error files and logs, and a file may hold anything. Numbers must
+fit the hub's database (:data:`MAX_COUNT`, :data:`MAX_ID`), and JSON may nest only so deep.
 """
 
 from __future__ import annotations
@@ -24,16 +27,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub.connectors import StockCount
 from hub.errors import TranslationError
 from hub.shipping.shipments import carriers
-from hub.stock.ledger import parse_levels_csv
-from hub.values import iso, loads, utc
+from hub.values import csv_text, iso, loads, utc
 
 FORMATS = ("json", "csv")
 ORDER_COLUMNS = (
@@ -75,6 +79,13 @@ SHIPMENT_COLUMNS = (
 _SHIPMENT_REQUIRED = ("order_id", "carrier", "tracking_number", "quantity")
 #: problems listed in one error; a file wrong on every line says so without a megabyte of text
 MAX_PROBLEMS = 20
+#: the largest count or quantity (the database's integer columns)
+MAX_COUNT = 2**31 - 1
+#: the largest order id
+MAX_ID = 2**63 - 1
+STOCK_COLUMNS = ("sku", "on_hand", "location")
+#: the longest text of each field the hub stores (its database columns; 200 for the others)
+LONGEST = {"location": 100, "tracking_number": 100, "service": 100, "carrier_account": 100}
 _DIGITS = re.compile(r"[0-9]+")  # str.isdigit() takes "²", which int() refuses
 
 
@@ -103,11 +114,8 @@ def file_format(name: str) -> str | None:
 
 
 def _csv(columns: tuple[str, ...], rows: Iterable[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return out.getvalue().encode()
+    # warehouse staff open these in spreadsheets: csv_text keeps a cell from being a formula
+    return csv_text(columns, rows).encode()
 
 
 def _json(value: Any) -> bytes:
@@ -194,30 +202,71 @@ def same_order(name: str, before: bytes, now: bytes) -> bool:
 # -- in: stock counts and shipments ---------------------------------------------------------
 
 
+def _kind(value: Any) -> str:
+    """What kind of value ``value`` is, for a problem to say without quoting it."""
+    if isinstance(value, str):
+        if not value.strip():
+            return "empty"
+        try:
+            value = Decimal(value.strip())  # "-1" in a CSV cell is a negative number
+        except InvalidOperation:
+            return "text"
+        if not value.is_finite():
+            return "text"  # "NaN", "inf"
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, float):
+        value = Decimal(value) if math.isfinite(value) else Decimal("NaN")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return "not a number"
+        if value.as_tuple().exponent < 0:
+            return "a decimal number"  # 2.0 too: a count is written 2
+        if value.as_tuple().exponent > 0:
+            return "a number in exponent notation"
+    if isinstance(value, int | Decimal):
+        return "a negative number" if value < 0 else "zero" if value == 0 else "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "something else"
+
+
 def _text(name: str, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not data
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise FileProblem(
-            name, [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})"]
-        ) from None
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise FileProblem(name, [f"line {line} column {column}: not UTF-8 text"]) from None
 
 
 def _load_json(name: str, data: bytes) -> Any:
+    text = _text(name, data)
     try:
-        return loads(_text(name, data))  # exact numbers: 2.0 is not a whole quantity
+        return loads(text)  # exact numbers: 2.0 is not a whole quantity
     except json.JSONDecodeError as exc:
         raise FileProblem(
             name, [f"line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}"]
         ) from None
+    except RecursionError:
+        raise FileProblem(name, ["at top: nested too deeply (lists and objects)"]) from None
+    except ValueError:  # Python refuses to read an integer of over 4300 digits
+        raise FileProblem(name, ["at top: a number too long to read"]) from None
 
 
-def _whole(value: Any, minimum: int) -> int:
+def _whole(value: Any, minimum: int, maximum: int = MAX_COUNT) -> int:
     if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        value = int(value.strip())
+        digits = value.strip().lstrip("0") or "0"
+        # no int() of thousands of digits: it would be refused, and slowly
+        value = int(digits) if len(digits) <= len(str(maximum)) else maximum + 1
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise _Bad(f"a whole number >= {minimum}, not {value!r}")
+        raise _Bad(f"a whole number >= {minimum}, not {_kind(value)}")
+    if value > maximum:
+        raise _Bad(f"at most {maximum}")
     return value
 
 
@@ -229,7 +278,7 @@ def _text_value(value: Any, *, required: bool = True) -> str | None:
             raise _Bad("required")
         return None
     if not isinstance(value, str):
-        raise _Bad(f"text, not {value!r}")
+        raise _Bad(f"text, not {_kind(value)}")
     return value.strip()
 
 
@@ -240,7 +289,7 @@ def _optional(value: Any) -> str | None:
 def _carrier(value: Any) -> str:
     carrier = (_text_value(value) or "").lower()
     if carrier not in carriers():
-        raise _Bad(f"one of {', '.join(carriers())}, not {value!r}")
+        raise _Bad(f"one of {', '.join(carriers())}")
     return carrier
 
 
@@ -248,30 +297,35 @@ def _time(value: Any) -> str | None:
     try:
         return iso(utc(value))
     except TranslationError:
-        raise _Bad(f"an ISO 8601 time, not {value!r}") from None
+        raise _Bad("an ISO 8601 time (2026-11-26T10:00:00Z)") from None
 
 
-def _line_ref(sku: Any, line_id: Any) -> dict[str, str]:
-    ref = {"line_id": _optional(line_id), "sku": _optional(sku)}
+def _line_ref(item: dict[str, Any]) -> dict[str, str]:
+    ref = {"line_id": _field(item, "line_id", _optional), "sku": _field(item, "sku", _optional)}
     if not any(ref.values()):
         raise _Bad("give sku or line_id")
     return {key: value for key, value in ref.items() if value}
 
 
 def _field(item: dict[str, Any], key: str, fn: Any, *args: Any) -> Any:
-    """``fn(item[key], *args)``, its problem naming ``key``."""
+    """``fn(item[key], *args)``, its problem naming ``key``; text no longer than the hub
+    stores (:data:`LONGEST`)."""
     try:
-        return fn(item.get(key), *args)
+        found = fn(item.get(key), *args)
     except _Bad as exc:
         raise _Bad(f"{key}: {exc}") from None
+    if isinstance(found, str) and len(found) > LONGEST.get(key, 200):
+        raise _Bad(f"{key}: at most {LONGEST.get(key, 200)} characters")
+    return found
 
 
 def _object(item: Any, allowed: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise _Bad("must be an object")
-    unknown = sorted(set(item) - set(allowed))
+    unknown = [str(n) for n, key in enumerate(item, start=1) if key not in allowed]
     if unknown:
-        raise _Bad(f"unknown key(s) {', '.join(unknown)}")
+        what = "keys" if len(unknown) > 1 else "key"
+        raise _Bad(f"unknown {what} (number {', '.join(unknown)}); known: {', '.join(allowed)}")
     return item
 
 
@@ -279,19 +333,20 @@ def _rows(
     name: str, data: bytes, columns: tuple[str, ...], required: tuple[str, ...], problems: list[str]
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, {column: cell}) for each non-empty CSV row; a row of the wrong width is added
-    to ``problems`` instead, and a bad header raises at once."""
+    to ``problems`` instead, and a bad header or a line that is no CSV raises at once."""
     reader = csv.reader(io.StringIO(_text(name, data)))
-    header = [h.strip().lower() for h in next(reader, [])]
+    lines = _csv_lines(name, reader)
+    header = [h.strip().lower() for h in next(lines, [])]
     said = []
     if missing := [c for c in required if c not in header]:
         said.append(f"missing {', '.join(missing)}")
-    if unknown := [h for h in header if h not in columns]:
-        said.append(f"unknown {', '.join(unknown)}")
+    if unknown := [str(n) for n, h in enumerate(header, start=1) if h not in columns]:
+        said.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
     if len(set(header)) != len(header):
         said.append("a column twice")
     if said:
         raise FileProblem(name, [f"line 1: bad header ({'; '.join(said)})"])
-    for cells in reader:
+    for cells in lines:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
@@ -302,13 +357,48 @@ def _rows(
         yield reader.line_num, dict(zip(header, (c.strip() for c in cells), strict=True))
 
 
+def _csv_lines(name: str, reader: Any) -> Iterator[list[str]]:
+    """The reader's rows; a line it cannot read (a field over the csv module's limit, say)
+    is a problem of the file, named by its line."""
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # its messages are the module's own, never the line's
+            raise FileProblem(name, [f"line {reader.line_num}: not readable CSV ({exc})"]) from None
+        yield cells
+
+
+def _stock_csv(name: str, data: bytes) -> list[StockCount]:
+    problems: list[str] = []
+    counts: list[StockCount] = []
+    seen: dict[tuple[str, str | None], int] = {}
+    for line, row in _rows(name, data, STOCK_COLUMNS, STOCK_COLUMNS[:2], problems):
+        try:
+            count = StockCount(
+                _field(row, "sku", _text_value),
+                _field(row, "on_hand", _whole, 0),
+                _field(row, "location", _optional),
+            )
+        except _Bad as exc:
+            problems.append(f"line {line}: {exc}")
+            continue
+        key = (count.sku, count.location)
+        if key in seen:
+            problems.append(f"line {line}: the same sku and location as line {seen[key]}")
+            continue
+        seen[key] = line
+        counts.append(count)
+    if problems:
+        raise FileProblem(name, problems)
+    return counts
+
+
 def parse_stock(name: str, data: bytes) -> list[StockCount]:
     """A stock count file: absolute on-hand levels (location None: the default one)."""
     if file_format(name) == "csv":
-        rows, errors = parse_levels_csv(_text(name, data), default_location="")
-        if errors:
-            raise FileProblem(name, errors)
-        return [StockCount(r.sku, r.on_hand, r.location or None) for r in rows]
+        return _stock_csv(name, data)
     found = _load_json(name, data)
     if not isinstance(found, list):
         raise FileProblem(name, ["at top: a list of {sku, on_hand, location} objects"])
@@ -317,7 +407,7 @@ def parse_stock(name: str, data: bytes) -> list[StockCount]:
     seen: dict[tuple[str, str | None], int] = {}
     for i, item in enumerate(found):
         try:
-            _object(item, ("sku", "on_hand", "location"))
+            _object(item, STOCK_COLUMNS)
             count = StockCount(
                 _field(item, "sku", _text_value),
                 _field(item, "on_hand", _whole, 0),
@@ -328,8 +418,7 @@ def parse_stock(name: str, data: bytes) -> list[StockCount]:
             continue
         key = (count.sku, count.location)
         if key in seen:
-            where = count.location or "the default location"
-            problems.append(f"at [{i}]: {count.sku!r} at {where} again (first at [{seen[key]}])")
+            problems.append(f"at [{i}]: the same sku and location as at [{seen[key]}]")
             continue
         seen[key] = i
         counts.append(count)
@@ -365,14 +454,14 @@ def _shipments_csv(name: str, data: bytes) -> list[dict[str, Any]]:
     for line, row in _rows(name, data, SHIPMENT_COLUMNS, _SHIPMENT_REQUIRED, problems):
         try:
             same = (
-                _field(row, "order_id", _whole, 1),
+                _field(row, "order_id", _whole, 1, MAX_ID),
                 _field(row, "shipped_at", _time),
                 _field(row, "carrier", _carrier),
                 _field(row, "service", _optional),
                 _field(row, "carrier_account", _optional),
             )
             tracking = _field(row, "tracking_number", _text_value)
-            ref = _line_ref(row.get("sku"), row.get("line_id"))
+            ref = _line_ref(row)
             quantity = _field(row, "quantity", _whole, 1)
         except _Bad as exc:
             problems.append(f"line {line}: {exc}")
@@ -382,8 +471,8 @@ def _shipments_csv(name: str, data: bytes) -> list[dict[str, Any]]:
             differ = [k for k, a, b in zip(_PARCEL_SAME, known, same, strict=True) if a != b]
             if differ:
                 problems.append(
-                    f"line {line}: tracking number {tracking!r} has another "
-                    f"{', '.join(differ)} than on line {first}"
+                    f"line {line}: the same tracking number as line {first}, with another "
+                    f"{', '.join(differ)}"
                 )
                 continue
         else:
@@ -401,7 +490,7 @@ def _shipments_csv(name: str, data: bytes) -> list[dict[str, Any]]:
 def _shipment_json(item: Any) -> dict[str, Any]:
     """One shipment body, checked and normalised."""
     _object(item, ("order_id", "shipped_at", "parcels"))
-    body = _body(_field(item, "order_id", _whole, 1), _field(item, "shipped_at", _time))
+    body = _body(_field(item, "order_id", _whole, 1, MAX_ID), _field(item, "shipped_at", _time))
     if not isinstance(item.get("parcels"), list) or not item["parcels"]:
         raise _Bad("parcels: give at least one parcel")
     for p, raw in enumerate(item["parcels"]):
@@ -418,7 +507,7 @@ def _shipment_json(item: Any) -> dict[str, Any]:
             for i, line in enumerate(raw["lines"]):
                 try:
                     _object(line, ("sku", "line_id", "quantity"))
-                    ref = _line_ref(line.get("sku"), line.get("line_id"))
+                    ref = _line_ref(line)
                     parcel["lines"].append({**ref, "quantity": _field(line, "quantity", _whole, 1)})
                 except _Bad as exc:
                     raise _Bad(f"lines[{i}]: {exc}") from None
@@ -448,9 +537,7 @@ def parse_shipments(name: str, data: bytes) -> list[dict[str, Any]]:
         for p, parcel in enumerate(body["parcels"]):
             where, tracking = f"{at}: parcels[{p}]", parcel["tracking_number"]
             if tracking in tracked:
-                problems.append(
-                    f"{where}: tracking number {tracking!r} is also {tracked[tracking]}"
-                )
+                problems.append(f"{where}: the same tracking number as {tracked[tracking]}")
             tracked.setdefault(tracking, where)
         bodies.append(body)
     if problems:

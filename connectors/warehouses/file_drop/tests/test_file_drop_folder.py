@@ -214,7 +214,10 @@ def test_claim_names_carry_the_time_and_the_name():
     at = 1_700_000_000.0
     claimed = claim_name("stock.2026.csv", at, "0123456789ab")
     assert claimed == "20231114T221320Z.0123456789ab.stock.2026.csv"
-    assert parse_claim(claimed) == (at, "stock.2026.csv")
+    assert parse_claim(claimed) == (at, "stock.2026.csv", 1)
+    again = claim_name("stock.2026.csv", at, "0123456789ab", 2)
+    assert again == "20231114T221320Z.0123456789ab-2.stock.2026.csv"
+    assert parse_claim(again) == (at, "stock.2026.csv", 2)
     assert parse_claim("stock.csv") is None
 
 
