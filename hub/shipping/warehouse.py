@@ -11,10 +11,12 @@ ledger (reason ``count``), shipments are recorded as ``POST /api/shipments`` rec
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hub.canonical import OrderStatus
@@ -208,6 +210,25 @@ class _Unreadable(Exception):
     """A batch the connector could not read (``WarehouseBatch.error``)."""
 
 
+#: what a wrong batch raises; its message is the hub's own and is kept
+_REFUSED = (HubError, ValueError, KeyError, _Unreadable)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a batch was refused, for its audit entry, the log and the warehouse (a file
+    drop's ``.error.txt``): never the database's echo of the values (a file's content)."""
+    if isinstance(exc, _Unreadable):
+        return str(exc)
+    if isinstance(exc, DBAPIError):  # its text quotes the statement's values
+        diag = getattr(exc.orig, "diag", None)
+        constraint = getattr(diag, "constraint_name", None)
+        said = f"{type(exc.orig).__name__}{f' on {constraint}' if constraint else ''}"
+        return f"{type(exc).__name__}: the database refused it ({said})"
+    if isinstance(exc, _REFUSED):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__} while applying it"
+
+
 def poll_account(hub: Hub, account: Account) -> dict[str, int]:
     """Read and apply everything the warehouse has to report; returns counts of batches
     applied and failed. A failed batch is handed back to the connector (a file goes to
@@ -222,10 +243,24 @@ def poll_account(hub: Hub, account: Account) -> dict[str, int]:
                 raise _Unreadable(batch.error)
             with hub.db.transaction() as session:
                 apply_batch(hub, session, account, batch)
-        except (HubError, IntegrityError, ValueError, KeyError, _Unreadable) as exc:
-            # the batch is wrong, not the hub: refuse it whole and go on with the next one
-            error = str(exc) if isinstance(exc, _Unreadable) else f"{type(exc).__name__}: {exc}"
-            log.warning("%s: batch %s refused: %s", account.name, batch.ref, error)
+        except OperationalError:
+            raise  # the database is down, not the batch wrong: the job is retried
+        except Exception as exc:
+            # Whatever it is (RecursionError, an overflow, a bug), the batch is refused whole
+            # and the poll goes on: one that fails on every poll would block the warehouse.
+            error = _reason(exc)
+            if isinstance(exc, (*_REFUSED, IntegrityError)):
+                log.warning("%s: batch %s refused: %s", account.name, batch.ref, error)
+            else:
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                log.error(
+                    "%s: batch %s refused: %s (at %s:%s)",
+                    account.name,
+                    batch.ref,
+                    error,
+                    Path(where.filename).name,
+                    where.lineno,
+                )
             with hub.db.transaction() as session:
                 audit.record(
                     session,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from hub import errors as warehouse_errors
 from hub.intake import inbox
 from hub.jobs import outbox
 from hub.shipping import release, warehouse
@@ -341,3 +342,100 @@ def test_the_scheduled_poll_reads_the_file_drop(hub, worker, drop_folder):
     assert _names(drop_folder / "stock" / "done") == ["s.csv"]
     with hub.db.transaction() as s:
         assert ledger.levels(s, "acme", ["MUG-1"])[0]["on_hand"] == 5
+
+
+# -- what the warehouse cannot make the hub do ------------------------------------------------
+
+SECRET = "HUB_SECRET_KEY=s3cr3t"
+
+
+def test_a_stock_file_linked_to_a_secret_outside_is_refused_unread(
+    hub, tmp_path, drop_folder, caplog
+):
+    env = tmp_path / "hub.env"
+    env.write_text(f"{SECRET}\n")
+    (drop_folder / "stock").mkdir()
+    (drop_folder / "stock" / "s.csv").symlink_to(env)
+    assert _poll(hub) == {"applied": 0, "failed": 0}  # refused before it reached the hub
+    error = (drop_folder / "stock" / "failed" / "s.csv.error.txt").read_text()
+    assert error == "s.csv: a symbolic link, not a file: refused, not read\n"
+    assert "s3cr3t" not in caplog.text
+    assert _count(hub, StockLedgerRow) == 0
+
+
+def test_a_linked_done_folder_stops_the_poll_before_any_file_is_taken(hub, tmp_path, drop_folder):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    _drop(drop_folder / "stock", "s.csv", "sku,on_hand\nMUG-1,5\n")
+    (drop_folder / "stock" / "done").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(warehouse_errors.RetryableError, match="stock/done leads outside"):
+        _poll(hub)
+    assert _names(elsewhere) == []
+    assert _names(drop_folder / "stock") == ["done", "processing", "s.csv"]  # untouched
+    assert _count(hub, StockLedgerRow) == 0
+
+
+def test_any_exception_while_applying_a_file_sends_it_to_failed(
+    hub, drop_folder, monkeypatch, caplog
+):
+    real = warehouse.apply_batch
+
+    def apply(hub, session, account, batch):
+        if batch.ref == "poison.csv":
+            raise RecursionError(f"maximum recursion depth exceeded ({SECRET})")
+        return real(hub, session, account, batch)
+
+    monkeypatch.setattr(warehouse, "apply_batch", apply)
+    _drop(drop_folder / "stock", "poison.csv", "sku,on_hand\nMUG-1,5\n")
+    _drop(drop_folder / "stock", "q.csv", "sku,on_hand\nMUG-2,6\n")
+    assert _poll(hub) == {"applied": 1, "failed": 1}
+    error = (drop_folder / "stock" / "failed" / "poison.csv.error.txt").read_text()
+    assert error == "RecursionError while applying it\n"
+    assert _names(drop_folder / "stock" / "done") == ["q.csv"]
+    assert _names(drop_folder / "stock" / "processing") == []
+    assert "s3cr3t" not in caplog.text and "RecursionError while applying it" in caplog.text
+    assert _poll(hub) == {"applied": 0, "failed": 0}  # not again
+
+
+def test_the_database_refusing_a_value_says_so_without_the_value(hub, drop_folder, monkeypatch):
+    from sqlalchemy.exc import DataError
+
+    def apply(hub, session, account, batch):
+        raise DataError("INSERT ...", {"sku": SECRET}, ValueError(f"too long: {SECRET}"))
+
+    monkeypatch.setattr(warehouse, "apply_batch", apply)
+    _drop(drop_folder / "stock", "s.csv", "sku,on_hand\nMUG-1,5\n")
+    assert _poll(hub) == {"applied": 0, "failed": 1}
+    error = (drop_folder / "stock" / "failed" / "s.csv.error.txt").read_text()
+    assert error == "DataError: the database refused it (ValueError)\n"
+
+
+def test_a_database_outage_while_applying_is_retried_not_failed(hub, drop_folder, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def apply(hub, session, account, batch):
+        raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+
+    monkeypatch.setattr(warehouse, "apply_batch", apply)
+    _drop(drop_folder / "stock", "s.csv", "sku,on_hand\nMUG-1,5\n")
+    with pytest.raises(OperationalError):
+        _poll(hub)
+    assert _names(drop_folder / "stock" / "failed") == []
+    assert len(_names(drop_folder / "stock" / "processing")) == 1  # taken over when stale
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sku,on_hand\nMUG-1,99999999999\n",  # past the database's integer
+        "sku,on_hand\n" + "M" * 201 + ",1\n",  # past its sku column
+        '[{"sku": "MUG-1", "on_hand": 1e400}]',
+        "[" * 100_000 + "]" * 100_000,
+    ],
+)
+def test_values_the_database_cannot_hold_are_refused_at_the_file(hub, drop_folder, text):
+    name = "s.json" if text.startswith("[") else "s.csv"
+    _drop(drop_folder / "stock", name, text)
+    assert _poll(hub) == {"applied": 0, "failed": 0}
+    assert _names(drop_folder / "stock" / "failed") == [name, f"{name}.error.txt"]
+    assert _count(hub, StockLedgerRow) == 0
