@@ -181,11 +181,31 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def accounts_file(tmp_path: Path) -> Path:
-    path = tmp_path / "hub.toml"
-    path.write_text(ACCOUNTS)
-    return path
+#: a Royal Mail account of client acme that the hub never calls: parcels need a carrier
+#: account to be followed
+QUIET_ROYALMAIL = """
+[accounts.acme-royalmail]
+connector = "royalmail"
+client = "acme"
+client_id = "rm-client"
+client_secret = "rm-secret-0123456789"
+api_calls = false
+"""
+
+
+def accounts_fixture(extra: str) -> Any:
+    """An ``accounts_file`` fixture for a test module: :data:`ACCOUNTS` plus ``extra``."""
+
+    @pytest.fixture
+    def accounts_file(tmp_path: Path) -> Path:
+        path = tmp_path / "hub.toml"
+        path.write_text(ACCOUNTS + extra)
+        return path
+
+    return accounts_file
+
+
+accounts_file = accounts_fixture("")
 
 
 @pytest.fixture

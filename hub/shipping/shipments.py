@@ -15,12 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.canonical import OrderStatus
 from hub.orders.store import move
+from hub.runtime import Hub
+from hub.shipping import tracking
 from hub.stock import ledger
+from hub.storage.fields import Id, Text, UtcTime, Whole, column_text, first_problem
 from hub.storage.models import (
     AllocationRow,
     OrderRow,
@@ -29,9 +33,7 @@ from hub.storage.models import (
     ShipmentRow,
     StockLevelRow,
 )
-from hub.values import iso, now, utc
-
-#: the carrier connectors' names (DESIGN)
+from hub.values import iso, now
 
 
 def carriers() -> tuple[str, ...]:
@@ -71,6 +73,98 @@ def shipped_so_far(session: Session, order_id: int) -> dict[int, int]:
     return done
 
 
+class _ExtId(Text):
+    """An outside id: a string, or a whole number taken as its digits."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _one_of_carriers(value: str) -> None:
+    if value not in carriers():
+        raise ValidationError(f"one of {', '.join(carriers())}, not {value!r}")
+
+
+_REQUIRED = {"required": "required", "blank": "required", "null": "required"}
+
+
+class LineSchema(Schema):
+    line_id = _ExtId(200)
+    sku = column_text(StockLevelRow.sku)
+    quantity = Whole(min=1, required=True, error_messages={"required": "required"})
+
+    @validates_schema
+    def _which(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "line_id" not in data and "sku" not in data:
+            raise ValidationError("give line_id or sku")
+
+
+class ParcelSchema(Schema):
+    carrier = Text(50, required=True, validate=_one_of_carriers, error_messages=_REQUIRED)
+    carrier_account = column_text(ParcelRow.carrier_account, allow_none=True)
+    service = column_text(ParcelRow.service, allow_none=True)
+    tracking_number = column_text(
+        ParcelRow.tracking_number, required=True, error_messages=_REQUIRED
+    )
+    lines = fields.List(
+        fields.Nested(LineSchema),
+        required=True,
+        validate=validate.Length(min=1, error="give at least one line"),
+        error_messages=_REQUIRED,
+    )
+
+
+class ShipmentSchema(Schema):
+    """A pack confirmation, as ``POST /api/shipments`` takes it (the module's docstring)."""
+
+    order_id = Id(required=True, error_messages=_REQUIRED)
+    shipped_at = UtcTime(allow_none=True)
+    parcels = fields.List(
+        fields.Nested(ParcelSchema),
+        required=True,
+        validate=validate.Length(min=1, error="give at least one parcel"),
+        error_messages=_REQUIRED,
+    )
+
+    @validates_schema
+    def _each_parcel_once(self, data: dict[str, Any], **kwargs: Any) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for i, parcel in enumerate(data.get("parcels") or []):
+            key = (parcel["carrier"], parcel["tracking_number"])
+            if key in seen:
+                raise ValidationError(
+                    {
+                        "parcels": {
+                            i: {
+                                "tracking_number": [
+                                    f"{key[0]} {key[1]} is parcels[{seen[key]}] already"
+                                ]
+                            }
+                        }
+                    }
+                )
+            seen[key] = i
+
+
+_SHIPMENT = ShipmentSchema()
+
+
+def load(body: Any) -> dict[str, Any]:
+    """A shipment body checked and converted (``shipped_at`` a UTC datetime), or a
+    ShipmentError (422) naming the first bad field."""
+    if not isinstance(body, dict):
+        raise ShipmentError("body: send the shipment as a JSON object", details={"field": "body"})
+    try:
+        return _SHIPMENT.load(body)
+    except ValidationError as exc:
+        name, message, problems = first_problem(exc)
+        raise ShipmentError(
+            f"{name}: {message}", details={"field": name, "fields": problems}
+        ) from None
+
+
 def _resolve(order: OrderRow, ref: dict[str, Any], where: str) -> int:
     """The order line position a parcel line means (by ``line_id`` or ``sku``)."""
     lines = order.data.get("lines") or []
@@ -90,40 +184,18 @@ def _resolve(order: OrderRow, ref: dict[str, Any], where: str) -> int:
 
 
 def _parse(order: OrderRow, body: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
-    shipped_at = utc(body.get("shipped_at"), path="shipped_at") or now()
-    parcels = body.get("parcels")
-    if not isinstance(parcels, list) or not parcels:
-        raise ShipmentError("parcels: give at least one parcel")
+    """The loaded body's parcels with their lines resolved against the order."""
     out = []
-    for p, parcel in enumerate(parcels):
-        where = f"parcels[{p}]"
-        if not isinstance(parcel, dict):
-            raise ShipmentError(f"{where}: must be an object")
-        if parcel.get("carrier") not in carriers():
-            raise ShipmentError(
-                f"{where}.carrier: one of {', '.join(carriers())}, not {parcel.get('carrier')!r}"
-            )
-        tracking = parcel.get("tracking_number")
-        if not isinstance(tracking, str) or not tracking.strip():
-            raise ShipmentError(f"{where}.tracking_number: required")
-        lines = parcel.get("lines")
-        if not isinstance(lines, list) or not lines:
-            raise ShipmentError(f"{where}.lines: give at least one line")
+    for p, parcel in enumerate(body["parcels"]):
         resolved = []
-        for i, ref in enumerate(lines):
-            at = f"{where}.lines[{i}]"
-            if not isinstance(ref, dict):
-                raise ShipmentError(f"{at}: must be an object")
-            quantity = ref.get("quantity")
-            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-                raise ShipmentError(f"{at}.quantity: a whole number >= 1")
-            position = _resolve(order, ref, at)
+        for i, ref in enumerate(parcel["lines"]):
+            position = _resolve(order, ref, f"parcels[{p}].lines[{i}]")
             resolved.append(
                 {
                     "position": position,
                     "line_id": order.data["lines"][position].get("external_id"),
                     "sku": order.data["lines"][position].get("sku"),
-                    "quantity": quantity,
+                    "quantity": ref["quantity"],
                 }
             )
         out.append(
@@ -131,11 +203,49 @@ def _parse(order: OrderRow, body: dict[str, Any]) -> tuple[Any, list[dict[str, A
                 "carrier": parcel["carrier"],
                 "carrier_account": parcel.get("carrier_account"),
                 "service": parcel.get("service"),
-                "tracking_number": tracking.strip(),
+                "tracking_number": parcel["tracking_number"],
                 "lines": resolved,
             }
         )
-    return shipped_at, out
+    return body.get("shipped_at") or now(), out
+
+
+def _check_carrier_accounts(hub: Hub, order: OrderRow, parcels: list[dict[str, Any]]) -> None:
+    """Every parcel has an account that will follow it: the one it names (of its carrier and
+    the order's client), else the one the tracking would pick (see
+    :func:`hub.shipping.tracking.carrier_account`). Without one the parcel would stay
+    ``label_created`` for ever."""
+    for p, parcel in enumerate(parcels):
+        carrier, name = parcel["carrier"], parcel["carrier_account"]
+        where = f"parcels[{p}].carrier_account"
+        if name:
+            account = hub.accounts.get(name)
+            if account is None:
+                problem = f"no account named {name!r} is configured"
+            elif account.connector != carrier:
+                problem = f"{name!r} is a {account.connector} account, not {carrier}"
+            elif account.client != order.client:
+                problem = f"{name!r} is client {account.client!r}'s, not {order.client!r}'s"
+            else:
+                continue
+        elif tracking.carrier_account(hub, order.client, carrier, None) is not None:
+            continue
+        else:
+            own = sorted(
+                a.name
+                for a in hub.accounts.values()
+                if a.connector == carrier and a.client == order.client
+            )
+            if own:
+                problem = f"client {order.client!r} has several {carrier} accounts: name one of "
+                problem += ", ".join(own)
+            else:
+                where = f"parcels[{p}].carrier"
+                problem = (
+                    f"no {carrier} account is configured for client {order.client!r}, "
+                    "so nothing could follow the parcel"
+                )
+        raise ShipmentError(f"{where}: {problem}", details={"field": where})
 
 
 def _take_stock(
@@ -183,17 +293,16 @@ def record(
     actor: str,
     source: str = "api",
     counted: bool = False,
+    hub: Hub | None = None,
 ) -> Recorded:
     """Record a pack confirmation in the caller's transaction. ``counted``: from a warehouse
-    whose stock counts feed the ledger (see :func:`_take_stock`)."""
-    order_id = body.get("order_id")
-    order = (
-        session.execute(
-            select(OrderRow).where(OrderRow.id == order_id).with_for_update()
-        ).scalar_one_or_none()
-        if isinstance(order_id, int)
-        else None
-    )
+    whose stock counts feed the ledger (see :func:`_take_stock`). Given the ``hub``, every
+    parcel must have a carrier account that will follow it (a 422 naming it otherwise)."""
+    body = load(body)
+    order_id = body["order_id"]
+    order = session.execute(
+        select(OrderRow).where(OrderRow.id == order_id).with_for_update()
+    ).scalar_one_or_none()
     if order is None:
         raise ShipmentError(f"no order with id {order_id!r}", status=404)
     shipped_at, parcels = _parse(order, body)
@@ -215,6 +324,8 @@ def record(
             f"(order {first.order_id})",
             status=409,
         )
+    if hub is not None:
+        _check_carrier_accounts(hub, order, parcels)
     if order.status not in SHIPPABLE:
         raise ShipmentError(
             f"order {order.id} is {order.status}; only released or partially "

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from marshmallow import fields, validate
 from sqlalchemy import Select, select
 
 from hub.canonical import OrderStatus
@@ -18,13 +17,15 @@ from hub.orders.store import event_to_json, to_json
 from hub.runtime import Hub
 from hub.shipping import shipments
 from hub.storage import audit
+from hub.storage.fields import UtcTime, column_length
 from hub.storage.models import AuditRow, DeliveryRow, OrderEventRow, OrderLineRow, OrderRow
-from hub.values import iso, utc
-from hub.web import tokens
+from hub.values import iso
+from hub.web import tokens, validation
 from hub.web.errors import ApiError
+from hub.web.validation import ID
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-MAX_LIMIT = 200
+validation.install_converters(bp)
 
 
 def current_hub() -> Hub:
@@ -77,105 +78,79 @@ def requires(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return wrap
 
 
-# -- pagination -----------------------------------------------------------------------------
-def _limit() -> int:
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(
-            400,
-            "bad_parameter",
-            f"limit must be a whole number from 1 to {MAX_LIMIT}",
-            {"parameter": "limit", "value": raw},
-        )
-    return int(raw)
-
-
-def _after() -> int | None:
-    cursor = request.args.get("cursor")
-    if not cursor:
-        return None
-    try:
-        value = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ApiError(
-            400,
-            "bad_parameter",
-            "cursor is not one this API gave out",
-            {"parameter": "cursor", "value": cursor},
-        ) from None
-    return value
-
-
-def _cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
-
-
-def page(query: Select[Any], id_column: Any, render: Callable[[Any], dict[str, Any]]) -> Response:
-    """Newest first; ``next`` is an opaque cursor for the following page, or null."""
-    limit, after = _limit(), _after()
+# -- pagination and filters -------------------------------------------------------------------
+def page(
+    query: Select[Any],
+    id_column: Any,
+    render: Callable[[Any], dict[str, Any]],
+    params: dict[str, Any] | None = None,
+) -> Response:
+    """Newest first; ``next`` is an opaque cursor for the following page, or null.
+    ``params``: the loaded query (a :class:`validation.PageSchema`), read here when not given."""
+    params = params if params is not None else validation.query(validation.PageSchema())
+    limit, after = params["limit"], params["cursor"]
     if after is not None:
         query = query.where(id_column < after)
     with current_hub().db.transaction() as session:
         rows = session.execute(query.order_by(id_column.desc()).limit(limit + 1)).scalars().all()
         items = [render(row) for row in rows[:limit]]
     more = len(rows) > limit
-    return jsonify({"items": items, "next": _cursor(rows[limit - 1].id) if more else None})
+    return jsonify(
+        {"items": items, "next": validation.encode_cursor(rows[limit - 1].id) if more else None}
+    )
 
 
-def _filtered(
-    query: Select[Any], model: Any, *, statuses: list[str], exact: tuple[str, ...]
-) -> Select[Any]:
-    """Apply ``?status=`` (checked against ``statuses``) and exact-match parameters."""
-    status = _choice("status", statuses)
-    if status:
-        query = query.where(model.status == status)
-    for name in exact:
-        value = request.args.get(name)
-        if value is not None:
-            query = query.where(getattr(model, name) == value)
+def _status(choices: list[str]) -> fields.Field:
+    return fields.String(
+        validate=validate.OneOf(choices, error=f"must be one of: {', '.join(choices)}")
+    )
+
+
+def _exact(query: Select[Any], model: Any, params: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """Apply the exact-match parameters that were given."""
+    for name in names:
+        if params.get(name) is not None:
+            query = query.where(getattr(model, name) == params[name])
     return query
 
 
-def _choice(name: str, allowed: list[str]) -> str | None:
-    value = request.args.get(name)
-    if value is not None and value not in allowed:
-        raise ApiError(
-            400,
-            "bad_parameter",
-            f"{name} must be one of: {', '.join(allowed)}",
-            {"parameter": name, "value": value},
-        )
-    return value
+class OrdersQuery(validation.PageSchema):
+    status = _status([s.value for s in OrderStatus])
+    channel = validation.QueryText(column_length(OrderRow.channel))
+    account = validation.QueryText(column_length(OrderRow.account))
+    client = validation.QueryText(column_length(OrderRow.client))
+    external_id = validation.QueryText(column_length(OrderRow.external_id))
+    sku = validation.QueryText(column_length(OrderLineRow.sku))
+    since = UtcTime()
+
+
+class DeliveriesQuery(validation.PageSchema):
+    status = _status([inbox.RECEIVED, inbox.PROCESSED, inbox.IGNORED, inbox.FAILED])
+    account = validation.QueryText(column_length(DeliveryRow.account))
+    topic = validation.QueryText(column_length(DeliveryRow.topic))
+
+
+class AuditQuery(validation.PageSchema):
+    actor = validation.QueryText(column_length(AuditRow.actor))
+    action = validation.QueryText(column_length(AuditRow.action))
 
 
 # -- orders ---------------------------------------------------------------------------------
 @bp.get("/orders")
 @requires("viewer")
 def list_orders() -> Response:
-    query = _filtered(
-        select(OrderRow),
-        OrderRow,
-        statuses=[s.value for s in OrderStatus],
-        exact=("channel", "account", "client", "external_id"),
-    )
-    sku = request.args.get("sku")
-    if sku is not None:
+    params = validation.query(OrdersQuery())
+    query = select(OrderRow)
+    if params.get("status"):
+        query = query.where(OrderRow.status == params["status"])
+    query = _exact(query, OrderRow, params, ("channel", "account", "client", "external_id"))
+    if params.get("sku") is not None:
         query = query.where(
-            OrderRow.id.in_(select(OrderLineRow.order_id).where(OrderLineRow.sku == sku))
+            OrderRow.id.in_(select(OrderLineRow.order_id).where(OrderLineRow.sku == params["sku"]))
         )
-    since = request.args.get("since")
-    if since is not None:
-        try:
-            moment = utc(since)
-        except Exception:
-            raise ApiError(
-                400,
-                "bad_parameter",
-                "since must be an ISO 8601 time",
-                {"parameter": "since", "value": since},
-            ) from None
-        query = query.where(OrderRow.updated_at >= moment)
-    return page(query, OrderRow.id, to_json)
+    if params.get("since") is not None:
+        query = query.where(OrderRow.updated_at >= params["since"])
+    return page(query, OrderRow.id, order_json, params)
 
 
 def _order(session: Any, order_id: int) -> OrderRow:
@@ -193,22 +168,23 @@ def tracking_page(token: str | None) -> str | None:
     return f"{base.rstrip('/')}/track/{token}"
 
 
-@bp.get("/orders/<int:order_id>")
+def order_json(row: OrderRow, session: Any = None) -> dict[str, Any]:
+    """An order as the API shows it, in a list and alone: the same fields; given a
+    ``session``, with its ``shipments`` (parcels and their events), which a list leaves out."""
+    out = {**to_json(row), "tracking_page": tracking_page(row.tracking_token)}
+    if session is not None:
+        out["shipments"] = shipments.for_order(session, row.id)
+    return out
+
+
+@bp.get(f"/orders/<{ID}:order_id>")
 @requires("viewer")
 def get_order(order_id: int) -> Response:
     with current_hub().db.transaction() as session:
-        row = _order(session, order_id)
-        order = to_json(row)
-        return jsonify(
-            {
-                **order,
-                "shipments": shipments.for_order(session, order_id),
-                "tracking_page": tracking_page(row.tracking_token),
-            }
-        )
+        return jsonify(order_json(_order(session, order_id), session))
 
 
-@bp.get("/orders/<int:order_id>/events")
+@bp.get(f"/orders/<{ID}:order_id>/events")
 @requires("viewer")
 def order_events(order_id: int) -> Response:
     with current_hub().db.transaction() as session:
@@ -251,16 +227,15 @@ def _delivery_json(row: DeliveryRow, with_body: bool = False) -> dict[str, Any]:
 @bp.get("/deliveries")
 @requires("viewer")
 def list_deliveries() -> Response:
-    query = _filtered(
-        select(DeliveryRow),
-        DeliveryRow,
-        exact=("account", "topic"),
-        statuses=[inbox.RECEIVED, inbox.PROCESSED, inbox.IGNORED, inbox.FAILED],
-    )
-    return page(query, DeliveryRow.id, _delivery_json)
+    params = validation.query(DeliveriesQuery())
+    query = select(DeliveryRow)
+    if params.get("status"):
+        query = query.where(DeliveryRow.status == params["status"])
+    query = _exact(query, DeliveryRow, params, ("account", "topic"))
+    return page(query, DeliveryRow.id, _delivery_json, params)
 
 
-@bp.get("/deliveries/<int:delivery_id>")
+@bp.get(f"/deliveries/<{ID}:delivery_id>")
 @requires("viewer")
 def get_delivery(delivery_id: int) -> Response:
     with current_hub().db.transaction() as session:
@@ -270,7 +245,7 @@ def get_delivery(delivery_id: int) -> Response:
         return jsonify(_delivery_json(row, with_body=True))
 
 
-@bp.post("/deliveries/<int:delivery_id>/replay")
+@bp.post(f"/deliveries/<{ID}:delivery_id>/replay")
 @requires("editor")
 def replay_delivery(delivery_id: int) -> tuple[Response, int]:
     hub = current_hub()
@@ -285,8 +260,6 @@ def replay_delivery(delivery_id: int) -> tuple[Response, int]:
 @requires("viewer")
 def audit_log() -> Response:
     """Who changed what, newest first (``?actor=``, ``?action=``; cursor pagination)."""
-    query = select(AuditRow)
-    for name in ("actor", "action"):
-        if request.args.get(name):
-            query = query.where(getattr(AuditRow, name) == request.args[name])
-    return page(query, AuditRow.id, audit.to_json)
+    params = validation.query(AuditQuery())
+    query = _exact(select(AuditRow), AuditRow, params, ("actor", "action"))
+    return page(query, AuditRow.id, audit.to_json, params)

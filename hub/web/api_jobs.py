@@ -8,39 +8,61 @@ reason (it is kept, marked ``discarded``).
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from hub.connectors import connector_class
 from hub.jobs import account_health, listing, outbox
 from hub.storage import audit
+from hub.storage.fields import Text, column_length, column_text
 from hub.storage.models import JobRow
+from hub.web import validation
 from hub.web.api import account_or_404, authenticate, current_hub, page, requires
 from hub.web.errors import ApiError
+from hub.web.validation import ID
 
 bp = Blueprint("jobs", __name__, url_prefix="/api")
+validation.install_converters(bp)
 bp.before_request(authenticate)
 
 
-def _matching(query: Any, filters: Any) -> Any:
-    try:
-        return listing.matching(query, filters)
-    except ValueError as exc:
-        raise ApiError(
-            400, "bad_parameter", str(exc), {"parameter": "status", "value": filters.get("status")}
-        ) from None
+class JobsQuery(validation.PageSchema):
+    status = fields.String(
+        validate=validate.OneOf(
+            outbox.STATUSES, error=f"must be one of: {', '.join(outbox.STATUSES)}"
+        )
+    )
+    kind = validation.QueryText(column_length(JobRow.kind))
+    account = validation.QueryText(100)
+    error = validation.QueryText(1000)
+
+
+class RetryMatching(Schema):
+    """``POST /api/jobs/retry``: which dead jobs."""
+
+    kind = column_text(JobRow.kind, allow_none=True)
+    account = Text(100, allow_none=True)
+    error = Text(1000, allow_none=True)
+
+
+class Discard(Schema):
+    """``POST /api/jobs/<id>/discard``: why."""
+
+    reason = Text(
+        10_000, required=True, error_messages={"required": 'say why: {{"reason": "..."}}'}
+    )
 
 
 @bp.get("/jobs")
 @requires("viewer")
 def list_jobs() -> Response:
     """``?status=&kind=&account=&error=``: newest first, with each job's error."""
-    return page(_matching(select(JobRow), request.args), JobRow.id, listing.job_json)
+    params = validation.query(JobsQuery())
+    return page(listing.matching(select(JobRow), params), JobRow.id, listing.job_json, params)
 
 
-@bp.get("/jobs/<int:job_id>")
+@bp.get(f"/jobs/<{ID}:job_id>")
 @requires("viewer")
 def get_job(job_id: int) -> Response:
     with current_hub().db.transaction() as session:
@@ -50,7 +72,7 @@ def get_job(job_id: int) -> Response:
         return jsonify({**listing.job_json(row), "input": listing.job_input(session, row)})
 
 
-@bp.post("/jobs/<int:job_id>/retry")
+@bp.post(f"/jobs/<{ID}:job_id>/retry")
 @requires("editor")
 def retry_job(job_id: int) -> Response:
     with current_hub().db.transaction() as session:
@@ -64,12 +86,14 @@ def retry_job(job_id: int) -> Response:
 @requires("editor")
 def retry_matching() -> Response:
     """``{"kind"?, "account"?, "error"?}``: every dead job matching, back to run now."""
-    body = _body()
+    body = validation.body(RetryMatching(), empty=True)
     filters = {k: body.get(k) for k in ("kind", "account", "error")}
     with current_hub().db.transaction() as session:
         ids = list(
             session.execute(
-                _matching(select(JobRow.id), {**filters, "status": outbox.DEAD}).order_by(JobRow.id)
+                listing.matching(select(JobRow.id), {**filters, "status": outbox.DEAD}).order_by(
+                    JobRow.id
+                )
             ).scalars()
         )
         for job_id in ids:
@@ -84,31 +108,24 @@ def retry_matching() -> Response:
     return jsonify({"retried": len(ids), "ids": ids})
 
 
-@bp.post("/jobs/<int:job_id>/discard")
+@bp.post(f"/jobs/<{ID}:job_id>/discard")
 @requires("editor")
 def discard_job(job_id: int) -> Response:
     """``{"reason": "..."}``: a dead job that must never run; kept, marked discarded."""
-    reason = _body().get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise ApiError(400, "bad_request", 'say why: {"reason": "..."}', {"field": "reason"})
+    reason = validation.body(Discard(), empty=True)["reason"]
     with current_hub().db.transaction() as session:
         row = session.get(JobRow, job_id)
         payload = row.payload if row is not None else None
-        if not outbox.discard(session, job_id, reason.strip()):
+        if not outbox.discard(session, job_id, reason):
             raise ApiError(409, "not_discardable", f"job {job_id} does not exist or is not dead")
         audit.record(
             session,
             g.token_name,
             "job.discard",
             f"job:{job_id}",
-            {"reason": reason.strip(), "payload": payload},
+            {"reason": reason, "payload": payload},
         )
     return jsonify({"id": job_id, "status": outbox.DISCARDED})
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else {}
 
 
 # -- accounts --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from hub.canonical import OrderStatus, OrderUpdate, order_to_json
@@ -14,13 +15,48 @@ from hub.errors import HubError, MappingError
 from hub.intake import translation
 from hub.mapping import compiled, store
 from hub.storage import audit
+from hub.storage.fields import MAX_INT, Id, Text, Whole
 from hub.storage.models import DeliveryRow, OrderRow
 from hub.values import loads
+from hub.web import validation
 from hub.web.api import account_or_404, authenticate, current_hub, requires
 from hub.web.errors import ApiError
+from hub.web.validation import VERSION
 
 bp = Blueprint("mappings", __name__, url_prefix="/api")
+validation.install_converters(bp)
 bp.before_request(authenticate)
+
+#: a comment on a version, as long as anyone needs
+_COMMENT = 10_000
+
+
+class WriteQuery(Schema):
+    comment = validation.QueryText(_COMMENT)
+
+
+class DiffQuery(Schema):
+    from_ = validation.QueryInt(min=1, max=MAX_INT, data_key="from", required=True)
+    to = validation.QueryInt(min=1, max=MAX_INT)
+
+
+class Rollback(Schema):
+    version = Whole(
+        min=1, required=True, error_messages={"required": 'give the version: {{"version": N}}'}
+    )
+    comment = Text(_COMMENT, allow_none=True)
+
+
+class Preview(Schema):
+    payload = fields.Raw(allow_none=True)
+    delivery_id = Id()
+    spec = fields.Raw()
+    topic = Text(200, allow_none=True)
+
+
+class Retranslate(Schema):
+    order_id = Id(allow_none=True)
+
 
 _YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
@@ -47,13 +83,6 @@ def _body_spec() -> Any:
     )
 
 
-def _json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "send a JSON object")
-    return data
-
-
 @bp.get("/mappings/<name>")
 @requires("viewer")
 def read(name: str) -> Response:
@@ -71,7 +100,11 @@ def write(name: str) -> tuple[Response, int]:
     try:
         with current_hub().db.transaction() as session:
             version = store.save(
-                session, account, spec, author=g.token_name, comment=request.args.get("comment")
+                session,
+                account,
+                spec,
+                author=g.token_name,
+                comment=validation.query(WriteQuery()).get("comment"),
             )
     except MappingError as exc:
         raise _invalid(list(exc.details or [exc.message])) from None
@@ -106,7 +139,7 @@ def _get_version(session: Any, account: Account, number: int) -> store.Version:
     return version
 
 
-@bp.get("/mappings/<name>/versions/<int:number>")
+@bp.get(f"/mappings/<name>/versions/<{VERSION}:number>")
 @requires("viewer")
 def version(name: str, number: int) -> Response:
     account = account_or_404(name)
@@ -119,16 +152,8 @@ def version(name: str, number: int) -> Response:
 def diff(name: str) -> Response:
     """``?from=A&to=B`` (``to`` defaults to the current version)."""
     account = account_or_404(name)
-    try:
-        first = int(request.args["from"])
-        second = int(request.args["to"]) if "to" in request.args else None
-    except (KeyError, ValueError):
-        raise ApiError(
-            400,
-            "bad_parameter",
-            "give from=<version> and optionally to=<version>",
-            {"parameter": "from"},
-        ) from None
+    params = validation.query(DiffQuery())
+    first, second = params["from_"], params.get("to")
     with current_hub().db.transaction() as session:
         a = _get_version(session, account, first)
         b = (
@@ -143,10 +168,8 @@ def diff(name: str) -> Response:
 @requires("editor")
 def rollback(name: str) -> tuple[Response, int]:
     account = account_or_404(name)
-    body = _json_body()
-    number = body.get("version")
-    if not isinstance(number, int) or isinstance(number, bool):
-        raise ApiError(400, "bad_request", 'give the version to roll back to: {"version": N}')
+    body = validation.body(Rollback())
+    number = body["version"]
     try:
         with current_hub().db.transaction() as session:
             new = store.rollback(
@@ -194,7 +217,7 @@ def preview(name: str) -> Response:
     one); show the result, the draft's validation messages, and what differs from the current
     version's result. Nothing is saved."""
     account = account_or_404(name)
-    body = _json_body()
+    body = validation.body(Preview())
     hub = current_hub()
     with hub.db.transaction() as session:
         current = store.current(session, account)
@@ -211,7 +234,7 @@ def preview(name: str) -> Response:
                 raise ApiError(422, "bad_payload", f"the stored body is not JSON: {exc}") from None
             topic = topic or delivery.topic
         elif "payload" in body:
-            payload = loads(request.get_data())["payload"]  # exact numbers, never floats
+            payload = body["payload"]  # read with exact numbers, never floats
         else:
             raise ApiError(400, "bad_request", 'give "payload" or "delivery_id"')
         spec = body.get("spec", current.spec)
@@ -247,7 +270,7 @@ def retranslate(name: str) -> tuple[Response, int]:
     """Translate again, from their stored deliveries, the account's orders in
     ``needs_attention`` (or the one ``order_id``), with the current mapping."""
     account = account_or_404(name)
-    body = request.get_json(silent=True) or {}
+    body = validation.body(Retranslate(), empty=True)
     hub = current_hub()
     with hub.db.transaction() as session:
         query = select(OrderRow.id).where(OrderRow.account == account.name)

@@ -7,28 +7,73 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
-from hub.errors import TranslationError
 from hub.shipping import fulfilment, release, shipments, warehouse
 from hub.stock import ledger, sync
 from hub.storage import audit
+from hub.storage.fields import MAX_INT, Text, Whole, column_length, column_text
 from hub.storage.models import ChannelItemRow, StockLedgerRow, StockLevelRow
 from hub.values import iso
+from hub.web import validation
 from hub.web.api import account_or_404, authenticate, current_hub, page, requires
 from hub.web.errors import ApiError
 
 bp = Blueprint("stock", __name__, url_prefix="/api")
+validation.install_converters(bp)
 bp.before_request(authenticate)
+
+_SKU = column_length(StockLevelRow.sku)
+
+
+class LevelsQuery(Schema):
+    client = validation.QueryText(column_length(StockLevelRow.client), load_default="default")
+    sku = fields.List(validation.QueryText(_SKU), load_default=list)
+
+
+class AvailableQuery(Schema):
+    account = validation.QueryText(column_length(ChannelItemRow.account), load_default="")
+    sku = fields.List(validation.QueryText(_SKU), load_default=list)
+
+
+class LedgerQuery(validation.PageSchema):
+    client = validation.QueryText(column_length(StockLedgerRow.client))
+    sku = validation.QueryText(column_length(StockLedgerRow.sku))
+    location = validation.QueryText(column_length(StockLedgerRow.location))
+    reason = validation.QueryText(column_length(StockLedgerRow.reason))
+
+
+class Adjustment(Schema):
+    """``POST /api/stock/adjustments``."""
+
+    sku = column_text(StockLedgerRow.sku, required=True)
+    delta = Whole()
+    on_hand = Whole(min=0, max=MAX_INT)
+    reason = Text(
+        required=True,
+        validate=validate.OneOf(
+            ledger.REASONS, error=f"must be one of: {', '.join(ledger.REASONS)}"
+        ),
+    )
+    client = column_text(StockLedgerRow.client, load_default="default")
+    location = column_text(StockLedgerRow.location, allow_none=True)
+    ref = column_text(StockLedgerRow.ref, allow_none=True)
+
+    @validates_schema
+    def _one_change(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("delta" in data) == ("on_hand" in data):
+            raise ValidationError("give exactly one of delta or on_hand", "delta")
 
 
 @bp.get("/stock")
 @requires("viewer")
 def levels() -> Response:
     """``?client=C`` (default ``default``), optional ``sku`` (repeatable)."""
-    client = request.args.get("client", "default")
+    params = validation.query(LevelsQuery(), lists=("sku",))
+    client = params["client"]
     with current_hub().db.transaction() as session:
-        skus = request.args.getlist("sku") or sorted(
+        skus = params["sku"] or sorted(
             set(
                 session.execute(
                     select(StockLevelRow.sku).where(StockLevelRow.client == client)
@@ -44,10 +89,11 @@ def levels() -> Response:
 def available() -> Response:
     """``?account=A[&sku=S...]``: available-to-sell on one sales channel account, with what
     the channel last confirmed for each SKU it lists."""
-    name = request.args.get("account", "")
+    params = validation.query(AvailableQuery(), lists=("sku",))
+    name = params["account"]
     account = account_or_404(name)
     with current_hub().db.transaction() as session:
-        skus = request.args.getlist("sku") or sorted(
+        skus = params["sku"] or sorted(
             set(
                 session.execute(
                     select(StockLevelRow.sku).where(StockLevelRow.client == account.client)
@@ -146,11 +192,12 @@ def sync_now() -> tuple[Response, int]:
 @bp.get("/stock/ledger")
 @requires("viewer")
 def entries() -> Response:
+    params = validation.query(LedgerQuery())
     query = select(StockLedgerRow)
     for name in ("client", "sku", "location", "reason"):
-        if request.args.get(name):
-            query = query.where(getattr(StockLedgerRow, name) == request.args[name])
-    return page(query, StockLedgerRow.id, ledger.ledger_to_json)
+        if params.get(name):
+            query = query.where(getattr(StockLedgerRow, name) == params[name])
+    return page(query, StockLedgerRow.id, ledger.ledger_to_json, params)
 
 
 @bp.post("/stock/adjustments")
@@ -158,21 +205,10 @@ def entries() -> Response:
 def adjustment() -> tuple[Response, int]:
     """``{"sku", "delta" | "on_hand", "reason", "client"?, "location"?, "ref"?}``: one change,
     with its reason, as a ledger entry."""
-    body: Any = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("sku"), str) or not body["sku"]:
-        raise ApiError(
-            400, "bad_request", "send a JSON object with sku, reason and delta or on_hand"
-        )
-    client = body.get("client", "default")
+    body = validation.body(Adjustment())
+    client = body["client"]
     location = body.get("location") or warehouse.default_location(current_hub(), client)
     kinds = [k for k in ("delta", "on_hand") if k in body]
-    if len(kinds) != 1 or not isinstance(body[kinds[0]], int) or isinstance(body[kinds[0]], bool):
-        raise ApiError(
-            400,
-            "bad_request",
-            "give exactly one of delta or on_hand, a whole number",
-            {"parameter": "delta"},
-        )
     try:
         with current_hub().db.transaction() as session:
             if kinds[0] == "delta":
@@ -217,12 +253,11 @@ def adjustment() -> tuple[Response, int]:
 @requires("editor")
 def ship() -> tuple[Response, int]:
     """A pack confirmation (see hub.shipments): 201 recorded, 200 the same one again."""
-    body: Any = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "send the shipment as a JSON object")
+    body = validation.json_object()
+    hub = current_hub()
     try:
-        with current_hub().db.transaction() as session:
-            recorded = shipments.record(session, body, actor=g.token_name)
+        with hub.db.transaction() as session:
+            recorded = shipments.record(session, body, actor=g.token_name, hub=hub)
             if not recorded.duplicate:
                 fulfilment.after_shipment(current_hub(), session, recorded.shipment_id)
                 audit.record(
@@ -236,8 +271,6 @@ def ship() -> tuple[Response, int]:
     except shipments.ShipmentError as exc:
         code = {404: "not_found", 409: "conflict"}.get(exc.status, "bad_shipment")
         raise ApiError(exc.status, code, str(exc), exc.details) from None
-    except TranslationError as exc:  # a bad shipped_at
-        raise ApiError(422, "bad_shipment", exc.message) from None
     [shipment] = [s for s in listed if s["id"] == recorded.shipment_id]
     return jsonify(
         {**shipment, "order_status": recorded.status, "duplicate": recorded.duplicate}

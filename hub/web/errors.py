@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 from flask import Flask, Response, current_app, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hub.errors import RetryableError
@@ -81,6 +81,18 @@ def install(app: Flask) -> None:
         )
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.errorhandler(DataError)
+    def _unstorable(exc: DataError) -> Response:
+        # A value the database refuses (too long, out of range) that no schema caught: the
+        # request is wrong, and nothing was stored. Schemas at the edge should name the field.
+        app.logger.warning("answering 422 for a value the database refused: %s", exc.orig)
+        diag = getattr(exc.orig, "diag", None)
+        column = getattr(diag, "column_name", None)
+        problem = getattr(diag, "message_primary", None) or "a value cannot be stored"
+        return error_response(
+            422, "unstorable_value", problem, {"field": column} if column else None
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Request, Response, current_app, request
 
+from hub.connectors import Account, Capability, connector_class
 from hub.intake.inbox import accept
 from hub.runtime import Hub
 from hub.web.api import account_or_404
@@ -83,11 +84,27 @@ def _read_body(req: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+#: what a connector declares when it is sent webhooks
+WEBHOOK_CAPABILITIES = frozenset({Capability.ORDERS_WEBHOOK, Capability.TRACKING_WEBHOOK})
+
+
+def takes_webhooks(account: Account) -> bool:
+    """Whether the account's connector is sent webhooks (declares so and can verify them)."""
+    return bool(WEBHOOK_CAPABILITIES & connector_class(account.connector).capabilities)
+
+
 @bp.post("/webhooks/<account_name>")
 def receive(account_name: str) -> Response:
     hub: Hub = current_app.extensions["hub"]
     req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per use
     account = account_or_404(account_name)
+    if not takes_webhooks(account):
+        raise ApiError(
+            404,
+            "no_webhooks",
+            f"account {account_name!r} ({account.connector}) takes no webhooks; "
+            "there is no webhook endpoint for it",
+        )
     limit = hub.settings.max_body
     length = req.content_length
     if length is not None and length > limit:

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 
 from hub.stock import ledger
 from hub.storage.models import AllocationRow, ParcelRow
-from tests.conftest import shopify_headers, shopify_order
+from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, shopify_headers, shopify_order
+
+accounts_file = accounts_fixture(QUIET_ROYALMAIL)
 
 
 def _released_order(hub, client, worker, viewer, red: int = 1) -> dict:

@@ -11,7 +11,18 @@ from sqlalchemy import func, select
 from hub.connectors import ParcelTracking, TrackingEvent
 from hub.shipping import tracking
 from hub.storage.models import OrderRow, ParcelEventRow, ParcelRow
-from tests.conftest import only_order, order_events, receive, send_shopify, shopify_order
+from tests.conftest import (
+    QUIET_ROYALMAIL,
+    accounts_fixture,
+    only_order,
+    order_events,
+    receive,
+    send_shopify,
+    shopify_order,
+)
+
+accounts_file = accounts_fixture(QUIET_ROYALMAIL)
+
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

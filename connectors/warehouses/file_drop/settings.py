@@ -19,12 +19,15 @@
 ``settle_seconds``      an incoming file is read only once it has not changed for this long, so
                         a file still being uploaded is never half read (default 5)
 ``stale_claim_seconds`` a file left in ``processing/`` for this long (its poller died) is
-                        claimed and processed again (default 900, at least 60)
+                        claimed and processed again, once; left there a second time, it
+                        goes to ``failed/`` (default 900, at least 60)
 plus the keys every account has (``client``).
 
 Incoming files are ``.csv`` or ``.json`` (any case); hidden files and other names (``.tmp``,
 ``.part`` uploads) are left alone. Each one is moved to ``processing/``, then ``done/`` or
-``failed/`` (with ``<name>.error.txt`` saying why) beside it.
+``failed/`` (with ``<name>.error.txt`` saying why) beside it. Every sub-folder must resolve
+inside ``folder`` (a link leading elsewhere stops the account's jobs until it is fixed), and
+an incoming link is refused unread (see :mod:`.client`).
 """
 
 from __future__ import annotations
