@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -19,45 +20,80 @@ def stock() -> None:
 
 @stock.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--client", default="default", show_default=True, help="whose stock this is")
+@click.option(
+    "--client", default=None, help="whose stock this is (default: the only client with accounts)"
+)
 @click.option(
     "--location",
     "default_location",
     default=None,
     help="for rows without a location column (default: the client's default location)",
 )
-def stock_import(path: str, client: str, default_location: str | None) -> None:
+def stock_import(path: str, client: str | None, default_location: str | None) -> None:
     """Set on hand from a CSV file: header sku,on_hand[,location].
 
     Every row is checked first; a file with any error changes nothing and every error is
-    reported with its line number."""
+    reported with its line number. The rows are then written in transactions of a few
+    thousand, so webhooks and workers never wait long for the database; an import cut off
+    half way is finished by running it again (it sets levels, it does not add)."""
+    hub = open_hub()
+    try:
+        _import(hub, path, _client(hub, client), default_location)
+    finally:
+        hub.close()
+
+
+def _client(hub: Hub, client: str | None) -> str:
+    """The client named, which must have accounts; or the only client that has any."""
+    clients = sorted({account.client for account in hub.accounts.values()})
+    if client is not None and client in clients:
+        return client
+    if client is None and len(clients) == 1:
+        return clients[0]
+    have = ", ".join(clients) if clients else f"none (no accounts in {hub.settings.config})"
+    if client is None:
+        raise click.ClickException(
+            f"name the client this stock belongs to with --client (clients with accounts: {have})"
+        )
+    raise click.ClickException(
+        f"client {client!r} has no accounts, so no channel would ever sell this stock "
+        f"(clients with accounts: {have}); nothing was imported"
+    )
+
+
+def _import(hub: Hub, path: str, client: str, default_location: str | None) -> None:
     from hub.shipping import release, warehouse
     from hub.stock import ledger
 
-    hub = open_hub()
     migrate.upgrade(hub.db)
     default_location = default_location or warehouse.default_location(hub, client)
     with open(path, newline="", encoding="utf-8-sig") as handle:
         rows, errors = ledger.parse_levels_csv(handle.read(), default_location=default_location)
-    for error in errors:
+    for error in errors[:100]:
         click.echo(f"{path}: {error}", err=True)
+    if len(errors) > 100:
+        click.echo(f"{path}: ... and {len(errors) - 100} more", err=True)
     if errors:
         raise click.ClickException(f"{len(errors)} error(s); nothing was imported")
-    with (
-        hub.db.transaction() as session,
-        click.progressbar(
-            length=len(rows), label=f"importing {len(rows)} rows", file=sys.stderr
-        ) as bar,
-    ):
-        changed = ledger.import_levels(
-            session,
+    woken = 0
+
+    def wake(session: Any, batch: list[ledger.ImportRow]) -> None:
+        nonlocal woken
+        woken += release.wake(hub, session, client, sorted({r.sku for r in batch}))
+
+    with click.progressbar(
+        length=len(rows), label=f"importing {len(rows)} rows", file=sys.stderr
+    ) as bar:
+        changed = ledger.import_in_batches(
+            hub.db,
             client,
             rows,
             actor=actor(),
             ref=f"import:{os.path.basename(path)}",
             progress=bar.update,
+            each=wake,
         )
-        woken = release.wake(hub, session, client, sorted({r.sku for r in rows}))
+    with hub.db.transaction() as session:
         audit.record(
             session,
             actor(),

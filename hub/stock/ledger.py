@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from hub.storage.db import gathered, upsert_insert
+from hub.storage.db import Database, gathered, upsert_insert
+from hub.storage.fields import MAX_INT, clean_text, column_length
 from hub.storage.models import AllocationRow, OrderRow, StockLedgerRow, StockLevelRow
 from hub.values import iso, now
 
@@ -68,8 +69,16 @@ def parse_levels_csv(
         if not sku:
             errors.append(f"line {line}: sku is empty")
             continue
-        if not (raw.isascii() and raw.isdigit()):
-            errors.append(f"line {line}: on_hand must be a whole number >= 0, got {raw!r}")
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > MAX_INT:
+            errors.append(
+                f"line {line}: on_hand must be a whole number from 0 to {MAX_INT}, got {raw[:20]!r}"
+            )
+            continue
+        problem = _unstorable(sku, "sku", StockLevelRow.sku) or _unstorable(
+            location, "location", StockLevelRow.location
+        )
+        if problem:
+            errors.append(f"line {line}: {problem}")
             continue
         key = (sku, location)
         if key in seen:
@@ -78,6 +87,16 @@ def parse_levels_csv(
         seen[key] = line
         rows.append(ImportRow(line, sku, int(raw), location))
     return rows, errors
+
+
+def _unstorable(value: str, name: str, column: Any) -> str | None:
+    problem = clean_text(value)
+    if problem:
+        return f"{name} {problem}"
+    limit = column_length(column)
+    if limit is not None and len(value) > limit:
+        return f"{name} is {len(value)} characters, at most {limit}"
+    return None
 
 
 def touched(session: Session, client: str, skus: Iterable[str]) -> None:
@@ -169,6 +188,11 @@ def set_on_hand(
     )
 
 
+#: rows per transaction of an import: small enough that a webhook waiting for the write lock
+#: waits a few milliseconds, large enough that each transaction's overhead is spread thin
+IMPORT_BATCH = 500
+
+
 def import_levels(
     session: Session,
     client: str,
@@ -178,22 +202,103 @@ def import_levels(
     ref: str,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Set on hand from parsed rows, in the caller's transaction; returns how many changed."""
+    """Set on hand from parsed rows, in the caller's transaction; returns how many changed.
+
+    Set-based: the batch's missing levels are created in one statement, every level is read
+    (and locked) in one, and the changed ones are updated and written to the ledger in one
+    each, so the cost is a few statements per batch, not per row. Callers pass at most
+    :data:`IMPORT_BATCH` rows at a time and commit in between (see ``hub stock import``)."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    stamp = now()
+    levels = StockLevelRow.__table__
+    session.execute(
+        upsert_insert(session.get_bind().dialect.name)(levels).on_conflict_do_nothing(
+            index_elements=["client", "sku", "location"]
+        ),
+        [
+            {
+                "client": client,
+                "sku": r.sku,
+                "location": r.location,
+                "on_hand": 0,
+                "updated_at": stamp,
+            }
+            for r in rows
+        ],
+    )
+    current = {
+        (sku, location): on_hand
+        for sku, location, on_hand in session.execute(
+            select(levels.c.sku, levels.c.location, levels.c.on_hand)
+            .where(levels.c.client == client, levels.c.sku.in_(sorted({r.sku for r in rows})))
+            .with_for_update()
+        )
+    }
+    changes = [(r, current[(r.sku, r.location)]) for r in rows]
+    changes = [(r, was) for r, was in changes if r.on_hand != was]
+    if changes:
+        session.execute(
+            update(levels)
+            .where(
+                levels.c.client == client,
+                levels.c.sku == bindparam("k_sku"),
+                levels.c.location == bindparam("k_location"),
+            )
+            .values(on_hand=bindparam("k_on_hand"), updated_at=stamp),
+            [
+                {"k_sku": r.sku, "k_location": r.location, "k_on_hand": r.on_hand}
+                for r, _ in changes
+            ],
+        )
+        session.execute(
+            insert(StockLedgerRow),
+            [
+                {
+                    "at": stamp,
+                    "client": client,
+                    "sku": r.sku,
+                    "location": r.location,
+                    "delta": r.on_hand - was,
+                    "on_hand": r.on_hand,
+                    "reason": "import",
+                    "ref": f"{ref}:{r.line}",
+                    "actor": actor,
+                }
+                for r, was in changes
+            ],
+        )
+        touched(session, client, {r.sku for r, _ in changes})
+    if progress:
+        progress(len(rows))
+    return len(changes)
+
+
+def import_in_batches(
+    db: Database,
+    client: str,
+    rows: list[ImportRow],
+    *,
+    actor: str,
+    ref: str,
+    progress: Callable[[int], None] | None = None,
+    each: Callable[[Session, list[ImportRow]], None] | None = None,
+) -> int:
+    """Import ``rows`` in transactions of :data:`IMPORT_BATCH` rows, with a pause between
+    them in which waiting writers (webhooks) take the database; ``each(session, batch)``
+    runs in every batch's transaction. Returns how many levels changed."""
     changed = 0
-    for row in rows:
-        if set_on_hand(
-            session,
-            client,
-            row.sku,
-            row.location,
-            row.on_hand,
-            reason="import",
-            actor=actor,
-            ref=f"{ref}:{row.line}",
-        ):
-            changed += 1
-        if progress:
-            progress(1)
+    for start in range(0, len(rows), IMPORT_BATCH):
+        if start:
+            db.let_writers_in()
+        batch = rows[start : start + IMPORT_BATCH]
+        with db.transaction() as session:
+            changed += import_levels(
+                session, client, batch, actor=actor, ref=ref, progress=progress
+            )
+            if each is not None:
+                each(session, batch)
     return changed
 
 

@@ -47,14 +47,31 @@ def test_csv_errors_are_reported_by_line_and_nothing_is_applied():
     )
     assert errors == [
         "line 3: sku is empty",
-        "line 4: on_hand must be a whole number >= 0, got '-1'",
-        "line 5: on_hand must be a whole number >= 0, got 'two'",
+        "line 4: on_hand must be a whole number from 0 to 2147483647, got '-1'",
+        "line 5: on_hand must be a whole number from 0 to 2147483647, got 'two'",
         "line 6: 'MUG-1' at 'A1' again (first on line 2)",
         "line 7: 2 fields, the header has 3",
     ]
     assert [r.sku for r in rows] == ["MUG-1"]
     _, errors = stock.parse_levels_csv("product,qty\nA,1\n")
     assert errors[0].startswith("line 1: the header must name sku and on_hand")
+
+
+def test_csv_values_the_tables_cannot_hold_are_errors_by_line():
+    long_sku, long_location = "S" * 201, "L" * 101
+    rows, errors = stock.parse_levels_csv(
+        "sku,on_hand,location\n"
+        f"MUG-1,2147483648,A1\nMUG-2,{'9' * 400},A1\n{long_sku},1,A1\nMUG-3,1,{long_location}\n"
+        "MUG-\x004,1,A1\nMUG-5,2147483647,A1\n"
+    )
+    assert errors == [
+        "line 2: on_hand must be a whole number from 0 to 2147483647, got '2147483648'",
+        "line 3: on_hand must be a whole number from 0 to 2147483647, got '99999999999999999999'",
+        "line 4: sku is 201 characters, at most 200",
+        "line 5: location is 101 characters, at most 100",
+        "line 6: sku must not contain NUL characters",
+    ]
+    assert [(r.sku, r.on_hand) for r in rows] == [("MUG-5", 2147483647)]
 
 
 def test_rows_without_a_location_take_the_default():
@@ -196,6 +213,74 @@ def test_cli_stock_import_reports_errors_by_line_and_applies_nothing(hub, tmp_pa
     assert "2 levels changed" in out.stdout
     with hub.db.transaction() as s:
         assert [lv["on_hand"] for lv in stock.levels(s, "acme", ["MUG-1", "MUG-2"])] == [5, 7]
+
+
+def _import(hub, path, *args):
+    from click.testing import CliRunner
+
+    from hub.cli import cli
+
+    env = {"HUB_DATABASE_URL": hub.settings.database_url, "HUB_CONFIG": hub.settings.config}
+    return CliRunner().invoke(cli, ["stock", "import", str(path), *args], env=env)
+
+
+def test_cli_stock_import_refuses_a_client_without_accounts(hub, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("sku,on_hand\nMUG-1,5\n")
+    out = _import(hub, good, "--client", "default")
+    assert out.exit_code == 1
+    assert "client 'default' has no accounts" in out.output
+    assert "(clients with accounts: acme); nothing was imported" in out.output
+    with hub.db.transaction() as s:
+        assert s.execute(select(func.count()).select_from(StockLedgerRow)).scalar_one() == 0
+    out = _import(hub, good)  # acme is the only client with accounts: the default
+    assert out.exit_code == 0, out.output
+    assert "1 rows for client 'acme': 1 levels changed" in out.output
+
+
+def test_cli_stock_import_asks_for_the_client_when_several_have_accounts(hub, tmp_path):
+    config = Path(hub.settings.config)
+    config.write_text(
+        config.read_text()
+        + '\n[accounts.beta-shop]\nconnector = "shopify"\nclient = "beta"\n'
+        + 'shop = "beta.myshopify.com"\nwebhook_secrets = ["s"]\naccess_token = "t"\n'
+    )
+    good = tmp_path / "good.csv"
+    good.write_text("sku,on_hand\nMUG-1,5\n")
+    out = _import(hub, good)
+    assert out.exit_code == 1
+    assert "name the client this stock belongs to with --client" in out.output
+    assert "(clients with accounts: acme, beta)" in out.output
+    assert _import(hub, good, "--client", "beta").exit_code == 0
+
+
+def test_cli_stock_import_writes_in_batches_with_every_row_and_entry(hub, tmp_path, monkeypatch):
+    monkeypatch.setattr(stock, "IMPORT_BATCH", 3)
+    commits = []
+    monkeypatch.setattr(
+        stock, "touched", lambda session, client, skus: commits.append(sorted(skus))
+    )
+    counts = tmp_path / "counts.csv"
+    counts.write_text(
+        "sku,on_hand,location\n" + "".join(f"SKU-{i},{i},A{i % 2}\n" for i in range(1, 9))
+    )
+    out = _import(hub, counts, "--client", "acme")
+    assert out.exit_code == 0, out.output
+    assert "8 rows for client 'acme': 8 levels changed" in out.output
+    assert commits == [["SKU-1", "SKU-2", "SKU-3"], ["SKU-4", "SKU-5", "SKU-6"], ["SKU-7", "SKU-8"]]
+    skus = [f"SKU-{i}" for i in range(1, 9)]
+    with hub.db.transaction() as s:
+        assert [lv["on_hand"] for lv in stock.levels(s, "acme", skus)] == list(range(1, 9))
+        entries = s.execute(select(StockLedgerRow).order_by(StockLedgerRow.id)).scalars().all()
+    assert [(e.sku, e.location, e.delta, e.ref) for e in entries] == [
+        (f"SKU-{i}", f"A{i % 2}", i, f"import:counts.csv:{i + 1}") for i in range(1, 9)
+    ]
+    counts.write_text("sku,on_hand,location\nSKU-1,1,A1\nSKU-2,5,A0\n")  # only SKU-2 changes
+    out = _import(hub, counts, "--client", "acme")
+    assert "2 rows for client 'acme': 1 levels changed" in out.output
+    with hub.db.transaction() as s:
+        last = s.execute(select(StockLedgerRow).order_by(StockLedgerRow.id.desc())).scalar()
+    assert (last.sku, last.delta, last.on_hand) == ("SKU-2", 3, 5)
 
 
 def test_available_to_sell_takes_locations_allocations_share_and_buffers(hub):
