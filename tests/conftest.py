@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,6 +156,19 @@ def _fresh_limiters():
     ratelimit._LIMITERS.clear()
     yield
     ratelimit._LIMITERS.clear()
+
+
+#: the browser the browser tests drive: Debian's chromium (Playwright's own download is not
+#: used), or HUB_TEST_CHROMIUM
+CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM") or shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright launches :data:`CHROMIUM`; without it the browser tests skip."""
+    if not CHROMIUM:
+        pytest.skip("no chromium to drive (apt-get install chromium): browser tests are skipped")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from hub.web import (
     errors,
     limits,
     metrics,
+    pages,
     track_page,
     webhooks,
 )
@@ -60,6 +61,7 @@ def create_app(
     app.register_blueprint(api_mappings.bp)
     app.register_blueprint(api_stock.bp)
     app.register_blueprint(track_page.bp)
+    pages.install(app)  # the front page, HTML error pages, security headers
 
     @app.get("/metrics")
     def metrics_text() -> Response:

@@ -1,4 +1,5 @@
-"""JSON errors for every HTTP answer: ``{"error": {"code", "message", "details"}}``."""
+"""JSON errors for every HTTP answer: ``{"error": {"code", "message", "details"}}`` (a page
+instead for a person's browser, see :mod:`hub.web.pages`)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import sqlite3
 from typing import Any
 
 import psycopg
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, has_request_context, jsonify, request
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hub.errors import RetryableError
+from hub.web import pages
 
 
 class ApiError(Exception):
@@ -22,6 +24,10 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    """The JSON error; for a person's browser on a page address, an HTML page (see
+    :mod:`hub.web.pages`)."""
+    if has_request_context() and pages.wants_html():
+        return pages.error_page(status, message)
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details

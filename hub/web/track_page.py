@@ -57,7 +57,7 @@ def page_data(session: Any, order: OrderRow) -> dict[str, Any]:
     parcels = []
     for shipment in shipments.for_order(session, order.id):
         for p in shipment["parcels"]:
-            items = ", ".join(f"{ln['quantity']} x {_item(lines, ln)}" for ln in p["lines"])
+            contents = ", ".join(f"{ln['quantity']} x {_item(lines, ln)}" for ln in p["lines"])
             parcels.append(
                 {
                     "carrier": p["carrier"],
@@ -72,7 +72,7 @@ def page_data(session: Any, order: OrderRow) -> dict[str, Any]:
                     "estimated_delivery": p["estimated_delivery"],
                     "estimated_delivery_text": _when(p["estimated_delivery"]),
                     "shipped_at": shipment["shipped_at"],
-                    "items": items,
+                    "contents": contents,
                     "events": [
                         {
                             **e,

@@ -1,0 +1,180 @@
+"""What a person's browser gets: the tracking page, the front page and error pages as HTML
+with the security headers, checked as text and in a real browser (headless Chromium, served
+by real gunicorn)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from hub.web.pages import CONTENT_SECURITY_POLICY
+from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, receive, send_shopify, shopify_order
+
+accounts_file = accounts_fixture(QUIET_ROYALMAIL)
+HUB = str(Path(sys.executable).with_name("hub"))
+
+
+def _shipped(hub, client, worker, viewer, editor) -> dict:
+    """The Shopify docs order, released and shipped in one Royal Mail parcel."""
+    receive(hub, "IPOD2008RED", 1)
+    send_shopify(client, shopify_order())
+    worker.drain()
+    [order] = client.get("/api/orders", headers=viewer).get_json()["items"]
+    body = {
+        "order_id": order["id"],
+        "parcels": [
+            {
+                "carrier": "royalmail",
+                "service": "TPN24",
+                "tracking_number": "TT123456785GB",
+                "lines": [{"sku": "IPOD2008RED", "quantity": 1}],
+            }
+        ],
+    }
+    assert client.post("/api/shipments", json=body, headers=editor).status_code == 201
+    return client.get(f"/api/orders/{order['id']}", headers=viewer).get_json()
+
+
+def test_the_tracking_page_names_the_parcels_contents(hub, client, worker, viewer, editor):
+    order = _shipped(hub, client, worker, viewer, editor)
+    path = "/track/" + order["tracking_page"].rsplit("/track/", 1)[1]
+    page = client.get(path)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "1 x IPod Nano - 8gb - red" in html and "built-in method" not in html
+    assert page.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Referrer-Policy"] == "no-referrer"  # the page's own, stricter
+    assert "<style" not in html  # the policy allows the hub's own stylesheet only
+    [parcel] = client.get(path + "?format=json").get_json()["parcels"]
+    assert parcel["contents"] == "1 x IPod Nano - 8gb - red"
+
+
+@pytest.mark.parametrize("path", ["/track/no-such-token", "/track/" + "x" * 100, "/nowhere"])
+def test_a_bad_link_is_a_page_for_a_person_and_json_for_a_program(client, path):
+    person = client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert person.status_code == 404 and person.mimetype == "text/html"
+    assert "<h1>" in person.get_data(as_text=True)
+    assert person.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    program = client.get(path, headers={"Accept": "application/json"})
+    assert program.status_code == 404 and program.get_json()["error"]["code"] == "not_found"
+    assert program.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_machine_addresses_answer_json_even_to_a_browser(client):
+    answer = client.get("/api/orders", headers={"Accept": "text/html"})
+    assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "unauthorized"
+    answer = client.get("/api/nowhere", headers={"Accept": "text/html"})
+    assert answer.status_code == 404 and answer.is_json
+
+
+def test_the_front_page_says_what_this_is(client):
+    front = client.get("/")
+    assert front.status_code == 200 and front.mimetype == "text/html"
+    assert "<h1>Fulfilment Hub</h1>" in front.get_data(as_text=True)
+    assert front.headers["X-Frame-Options"] == "DENY"
+
+
+# -- in a real browser ----------------------------------------------------------------------
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(hub, tmp_path: Path) -> Iterator[str]:
+    """``hub web`` (gunicorn) on the test's database; its base address."""
+    port = _port()
+    env = dict(
+        os.environ,
+        HUB_DATABASE_URL=hub.settings.database_url,
+        HUB_CONFIG=hub.settings.config,
+        HUB_LOG_LEVEL="WARNING",
+    )
+    log = open(tmp_path / "web.log", "wb")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [HUB, "web", "--port", str(port), "--workers", "1"], env=env, stdout=log, stderr=log
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 40
+        while True:
+            assert proc.poll() is None, (tmp_path / "web.log").read_text()
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "hub web did not answer"
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        log.close()
+
+
+def _watch(page) -> list[str]:
+    """Console errors (a CSP violation is one) other than the page's own status, refused
+    requests and sub-resources that did not load."""
+    problems: list[str] = []
+
+    def console(message) -> None:
+        if message.type == "error" and "the server responded with a status of 404" not in (
+            message.text
+        ):
+            problems.append(message.text)
+
+    def response(answer) -> None:
+        if answer.request.resource_type != "document" and answer.status >= 400:
+            problems.append(f"{answer.url}: {answer.status}")
+
+    page.on("console", console)
+    page.on("response", response)
+    page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))
+    return problems
+
+
+@pytest.mark.browser
+def test_the_tracking_page_in_a_browser(
+    hub, client, worker, viewer, editor, server, page, tmp_path
+):
+    order = _shipped(hub, client, worker, viewer, editor)
+    problems = _watch(page)
+    url = server + "/track/" + order["tracking_page"].rsplit("/track/", 1)[1]
+    answer = page.goto(url)
+    assert answer.status == 200
+    assert page.locator("h1").inner_text() == "Order #1001"
+    parcel = page.locator("section.parcel")
+    assert parcel.count() == 1
+    assert "1 x IPod Nano - 8gb - red" in parcel.inner_text()
+    assert "Royal Mail" in parcel.inner_text() and "TT123456785GB" in parcel.inner_text()
+    assert "built-in method" not in page.content()
+    # the stylesheet came through the Content-Security-Policy: the parcel has its border
+    radius = parcel.evaluate("e => getComputedStyle(e).borderTopLeftRadius")
+    assert radius == "8px"
+    page.screenshot(path=str(tmp_path / "tracking-page.png"), full_page=True)
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_a_bad_tracking_link_in_a_browser(hub, server, page, tmp_path):
+    problems = _watch(page)
+    answer = page.goto(server + "/track/not-a-real-token")
+    assert answer.status == 404
+    assert page.locator("h1").inner_text() == "No tracking page at this address"
+    assert "copied whole" in page.locator("main").inner_text()
+    page.screenshot(path=str(tmp_path / "bad-link.png"), full_page=True)
+    page.goto(server + "/")
+    assert page.locator("h1").inner_text() == "Fulfilment Hub"
+    assert problems == []
