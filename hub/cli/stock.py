@@ -124,9 +124,16 @@ def stock_sync(names: tuple[str, ...], full: bool) -> None:
 
 def _sync_accounts(hub: Hub, names: tuple[str, ...], full: bool) -> None:
     from hub.errors import ConnectorError
-    from hub.stock import sync
+    from hub.stock import changes, sync
 
     migrate.upgrade(hub.db)
+    left_out = changes.not_pushed(hub)
+    for name in names:
+        if name in left_out:
+            raise click.ClickException(f"{name}: not synced: {left_out[name]}")
+    if not names:
+        for name, why in left_out.items():
+            click.echo(f"{name}: skipped: {why}", err=True)
     accounts = chosen_accounts(sync.push_accounts(hub), names, "channel account with stock push")
     failed = 0
     for account in accounts:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hub.connectors import Account, Capability, calls_out
+from hub.connectors import Account, Capability, calls_out, connector_class
 from hub.jobs import outbox
 from hub.runtime import Hub
 from hub.stock import ledger
@@ -39,6 +39,19 @@ def push_accounts(hub: Hub, client: str | None = None) -> list[Account]:
         and calls_out(a, Capability.STOCK_PUSH)
         and a.settings.get("stock_sync", True)
     ]
+
+
+def not_pushed(hub: Hub) -> dict[str, str]:
+    """Channel accounts that could take stock but are left out of every pass, and why."""
+    out = {}
+    for a in hub.accounts.values():
+        if Capability.STOCK_PUSH not in connector_class(a.connector).capabilities:
+            continue
+        if not a.settings.get("api_calls", True):
+            out[a.name] = "api_calls = false in its account settings: the hub never calls it"
+        elif not a.settings.get("stock_sync", True):
+            out[a.name] = "stock_sync = false in its account settings"
+    return out
 
 
 def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

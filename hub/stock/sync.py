@@ -38,7 +38,14 @@ from sqlalchemy.orm import Session
 from hub.connectors import Account, ChannelItem, StockUpdate
 from hub.jobs.worker import job_handler
 from hub.runtime import Hub
-from hub.stock.changes import CHUNK, SYNC, available, chunks, push_accounts, queue
+from hub.stock.changes import (
+    CHUNK,
+    SYNC,
+    available,
+    chunks,
+    push_accounts,
+    queue,
+)
 from hub.storage import account_state
 from hub.storage.db import upsert_insert
 from hub.storage.models import AccountStateRow, ChannelItemRow

@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import func, select
 
 from hub.shipping import fulfilment, release, shipments, warehouse
-from hub.stock import ledger, sync
+from hub.stock import changes, ledger, sync
 from hub.storage import audit
 from hub.storage.fields import MAX_INT, Text, Whole, column_length, column_text
 from hub.storage.models import ChannelItemRow, StockLedgerRow, StockLevelRow
@@ -64,6 +64,16 @@ class Adjustment(Schema):
     def _one_change(self, data: dict[str, Any], **kwargs: Any) -> None:
         if ("delta" in data) == ("on_hand" in data):
             raise ValidationError("give exactly one of delta or on_hand", "delta")
+
+
+class SyncRequest(Schema):
+    """``POST /api/stock/sync``."""
+
+    account = Text(100, allow_none=True)
+    mode = fields.String(
+        load_default="delta",
+        validate=validate.OneOf(("delta", "full"), error="must be delta or full"),
+    )
 
 
 @bp.get("/stock")
@@ -166,14 +176,20 @@ def sync_status() -> Response:
 @requires("editor")
 def sync_now() -> tuple[Response, int]:
     """``{"account"?: A, "mode"?: "delta" | "full"}``: queue a pass now (every account when
-    none is named)."""
+    none is named). Accounts left out of stock sync are listed in ``skipped`` with the reason;
+    naming one is a 409 saying why."""
     hub = current_hub()
-    body = request.get_json(silent=True)
-    body = body if isinstance(body, dict) else {}
-    mode = body.get("mode", "delta")
-    if mode not in ("delta", "full"):
-        raise ApiError(400, "bad_request", "mode must be delta or full", {"field": "mode"})
+    body = validation.body(SyncRequest(), empty=True)
+    mode = body["mode"]
     accounts = sync.push_accounts(hub)
+    left_out = changes.not_pushed(hub)
+    if body.get("account") in left_out:
+        raise ApiError(
+            409,
+            "not_synced",
+            f"{body['account']}: not synced: {left_out[body['account']]}",
+            {"account": body["account"], "reason": left_out[body["account"]]},
+        )
     if body.get("account") is not None:
         accounts = [a for a in accounts if a.name == body["account"]]
         if not accounts:
@@ -186,7 +202,8 @@ def sync_now() -> tuple[Response, int]:
             sync.queue(hub, session, account, mode, key=f"api:{uuid.uuid4().hex}")
             queued.append(account.name)
         audit.record(session, g.token_name, "stock.sync", ",".join(queued) or "-", {"mode": mode})
-    return jsonify({"queued": queued, "mode": mode}), 202
+    skipped = [{"account": name, "reason": why} for name, why in left_out.items()]
+    return jsonify({"queued": queued, "mode": mode, "skipped": skipped}), 202
 
 
 @bp.get("/stock/ledger")

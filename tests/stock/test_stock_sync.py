@@ -26,9 +26,11 @@ from hub import cli
 from hub.errors import RetryableError
 from hub.jobs import scheduler
 from hub.jobs.worker import HANDLERS
-from hub.stock import ledger, sync
+from hub.runtime import Hub
+from hub.stock import changes, ledger, sync
 from hub.storage.models import ChannelItemRow, JobRow
 from hub.values import now
+from hub.web.app import create_app
 from tests.conftest import ACCOUNTS
 
 STORE = "https://woo-a.example/wp-json/wc/v3"
@@ -328,9 +330,46 @@ def test_the_api_shows_each_accounts_last_pass_and_queues_one(
     ]
     assert client.post("/api/stock/sync", json={}, headers=viewer).status_code == 403
     answer = client.post("/api/stock/sync", json={"account": "woo-a"}, headers=editor)
-    assert answer.status_code == 202 and answer.json == {"queued": ["woo-a"], "mode": "delta"}
+    assert answer.status_code == 202
+    assert answer.json == {"queued": ["woo-a"], "mode": "delta", "skipped": []}
     bad = client.post("/api/stock/sync", json={"mode": "sometimes"}, headers=editor)
-    assert bad.status_code == 400 and bad.json["error"]["details"] == {"field": "mode"}
+    assert bad.status_code == 400 and bad.json["error"]["details"]["field"] == "mode"
+    assert bad.json["error"]["message"] == "mode: must be delta or full"
+
+
+def test_accounts_left_out_of_stock_sync_say_why(hub, client, editor, monkeypatch, tmp_path):
+    config = tmp_path / "quiet.toml"
+    config.write_text(
+        ACCOUNTS.replace(
+            'access_token = "shpat_test"', 'access_token = "shpat_test"\napi_calls = false'
+        )
+        + '\n[accounts.woo-b]\nconnector = "woocommerce"\nclient = "acme"\n'
+        + 'url = "https://woo-b.example"\nwebhook_secret = "s"\nconsumer_key = "k"\n'
+        + 'consumer_secret = "c"\nstock_sync = false\n'
+    )
+    monkeypatch.setenv("HUB_DATABASE_URL", hub.settings.database_url)
+    monkeypatch.setenv("HUB_CONFIG", str(config))
+    named = CliRunner().invoke(cli.cli, ["stock", "sync", "--account", "shop-a"])
+    assert named.exit_code == 1
+    assert "shop-a: not synced: api_calls = false in its account settings" in named.output
+    quiet = Hub.from_env()
+    try:
+        assert changes.not_pushed(quiet) == {
+            "shop-a": "api_calls = false in its account settings: the hub never calls it",
+            "woo-b": "stock_sync = false in its account settings",
+        }
+        api = create_app(hub=quiet, upgrade=False).test_client()
+        refused = api.post("/api/stock/sync", json={"account": "woo-b"}, headers=editor)
+        assert refused.status_code == 409
+        assert refused.json["error"]["details"] == {
+            "account": "woo-b",
+            "reason": "stock_sync = false in its account settings",
+        }
+        every = api.post("/api/stock/sync", json={}, headers=editor)
+        assert every.status_code == 202 and every.json["queued"] == ["woo-a"]
+        assert [s["account"] for s in every.json["skipped"]] == ["shop-a", "woo-b"]
+    finally:
+        quiet.close()
 
 
 SHOP = "https://shop-a.myshopify.com/admin/api/2026-10/graphql.json"
