@@ -164,7 +164,8 @@ PUBLIC = {
     "/readyz": "readiness, for load balancers",
     "/metrics": "Prometheus scrapes it; counts only",
     "/track/<token>": "the end customer's page; the random token is the secret",
-    "/static/<path:filename>": "Flask's static files (none are served)",
+    "/static/<path:filename>": "the pages' stylesheet and icon",
+    "/": "the front page: what this address serves, nothing more",
 }
 #: POST routes under /api that only compute an answer and change nothing, so a viewer may
 #: call them (the mapping workbench: check a draft, preview it against a payload)
@@ -182,7 +183,7 @@ def _url(rule: Rule) -> str:
     values: dict[str, Any] = {}
     for name, converter in rule._converters.items():
         kind = type(converter).__name__
-        if kind == "IntegerConverter":
+        if kind in ("IntegerConverter", "IdConverter", "VersionConverter"):
             values[name] = 1
         elif name in ("name", "account", "account_name"):
             values[name] = "shop-a"
@@ -523,7 +524,7 @@ def _every_get(app, client, viewer) -> list[tuple[str, str]]:
             continue
         choices: list[dict[str, Any]] = [{}]
         for name, converter in rule._converters.items():
-            if type(converter).__name__ == "IntegerConverter":
+            if type(converter).__name__ in ("IntegerConverter", "IdConverter", "VersionConverter"):
                 values: list[Any] = list(range(1, most + 1))
             elif name == "token":
                 values = tokens
