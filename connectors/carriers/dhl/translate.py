@@ -21,9 +21,8 @@ shipment awaits customs inspection): it reads as ``label_created``, and the word
 as the event's text.
 
 Times: DHL sends ``2018-03-02T07:53:47Z``, offsets, and (in events) times with no offset. A
-time with no offset is read as UTC: DHL has no single home zone, and its own example gives
-the same event once as ``2018-03-02T07:53:47Z`` (the shipment's ``status``) and once as
-``2018-03-02T07:53:47`` (in ``events``).
+time with no offset is read in DHL's home zone, Europe/Berlin (:data:`HOME_ZONE`): DHL
+Paket Germany and DHL's German services write local German time without an offset.
 """
 
 from __future__ import annotations
@@ -32,10 +31,15 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from hub import values
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
-from hub.values import ext_id, loads, text, utc
+from hub.values import ext_id, loads, text
+
+#: DHL's home time zone: a time without an offset is local time here.
+HOME_ZONE = ZoneInfo("Europe/Berlin")
 
 #: DHL ``statusCode`` -> canonical status (the enum of the API's ShipmentEvent schema).
 STATUS_CODES: dict[str, str] = {
@@ -133,8 +137,10 @@ def fallback_status(earlier: Iterable[str]) -> str:
 
 
 def dhl_time(value: Any, *, path: str) -> datetime | None:
-    """A DHL time in UTC (no offset: UTC, see the module docstring)."""
-    return utc(value, path=path)
+    """A DHL time in UTC; one without an offset is Europe/Berlin time."""
+    if value in (None, ""):
+        return None
+    return values.local_time(str(value), HOME_ZONE, path=path)
 
 
 # -- parts ---------------------------------------------------------------------------------

@@ -195,8 +195,9 @@ def test_events_sharing_a_time_keep_dhls_order():
         ("2024-03-11T17:05:33-05:00", "2024-03-11T22:05:33Z"),
         ("2024-03-11T22:40:00.123456789Z", "2024-03-11T22:40:00.123456Z"),
         ("2024-03-11T22:40:00.123456789+02:00", "2024-03-11T20:40:00.123456Z"),
-        ("2018-03-02T07:53:47", "2018-03-02T07:53:47Z"),  # no offset: UTC
-        ("2024-03-13", "2024-03-13T00:00:00Z"),  # DHL's Timestamp may be a date
+        ("2018-03-02T07:53:47", "2018-03-02T06:53:47Z"),  # no offset: Berlin (CET)
+        ("2024-07-02T07:53:47", "2024-07-02T05:53:47Z"),  # no offset: Berlin (CEST)
+        ("2024-03-13", "2024-03-12T23:00:00Z"),  # DHL's Timestamp may be a date (Berlin)
     ],
 )
 def test_event_times(value, expected):
