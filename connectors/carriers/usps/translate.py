@@ -19,12 +19,13 @@ the answer's own ``statusCategory`` (:data:`CATEGORY_STATUSES`) decides for the 
 and an older unknown event is ``in_transit`` once the parcel is moving (an earlier event is
 past ``label_created``), else ``unknown``.
 
-Times: v3's ``GMTTimestamp`` is used when present, else ``eventTimestamp`` with the event's
-``GMTOffset``. TrackV2 gives only local wall-clock times ("9:01 am", "April 28, 2015") with no
-zone; the zone is taken from the event's state (:data:`STATE_ZONES`, the zone covering most
-of the state: right for every single-zone state, an hour off in the smaller part of the split
-ones, e.g. the Florida panhandle or El Paso), and ``America/New_York``, where USPS has its
-headquarters, when the event names no state.
+Times: v3's local ``eventTimestamp`` with the event's ``GMTOffset`` (else the zone of its
+state); ``GMTTimestamp`` only when there is no local time: USPS's GMT field can carry the wrong
+day, putting events 24 h early and out of order. TrackV2 gives only local wall-clock times
+("9:01 am", "April 28, 2015") with no zone; the zone is taken from the event's state
+(:data:`STATE_ZONES`, the zone covering most of the state: right for every single-zone state,
+an hour off in the smaller part of the split ones, e.g. the Florida panhandle or El Paso), and
+``America/New_York``, where USPS has its headquarters, when the event names no state.
 """
 
 from __future__ import annotations
@@ -277,16 +278,19 @@ def _read_v3_parcel(answer: Mapping[str, Any]) -> ParcelTracking:
 
 
 def _v3_time(event: Mapping[str, Any], path: str) -> datetime:
+    """The event's local ``eventTimestamp`` with its ``GMTOffset`` (else the zone of its
+    state); USPS's ``GMTTimestamp`` only when there is no local time, as it can carry the
+    wrong day (events 24 h early and out of order)."""
+    local = text(event.get("eventTimestamp"))
+    if local:
+        offset = _parse_offset(text(event.get("GMTOffset")))
+        zone = offset or _zone(text(event.get("eventState")))
+        return _iso(local, zone, f"{path}.eventTimestamp")
     gmt = text(event.get("GMTTimestamp"))
     if gmt:
         # GMT even when USPS leaves the Z off
         return _iso(gmt, UTC, f"{path}.GMTTimestamp")
-    local = text(event.get("eventTimestamp"))
-    if not local:
-        raise TranslationError("event has no time", path=f"{path}.eventTimestamp")
-    offset = _parse_offset(text(event.get("GMTOffset")))
-    zone = offset or _zone(text(event.get("eventState")))
-    return _iso(local, zone, f"{path}.eventTimestamp")
+    raise TranslationError("event has no time", path=f"{path}.eventTimestamp")
 
 
 def _v3_location(event: Mapping[str, Any]) -> str | None:

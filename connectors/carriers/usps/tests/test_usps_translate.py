@@ -155,11 +155,29 @@ def test_the_latest_code_outranks_the_category():
 # -- times ------------------------------------------------------------------------------------
 
 
-def test_the_gmt_timestamp_wins_over_the_local_one():
+def test_the_local_time_and_its_offset_win_over_the_gmt_timestamp():
+    # USPS's GMTTimestamp can carry the wrong day: the local date and time with the offset
+    # are the truth
     parcel = one(
-        v3(event(eventTimestamp="2024-11-22T13:58:00", GMTTimestamp="2024-11-22T18:58:40Z"))
+        v3(
+            event(
+                eventTimestamp="2024-11-22T13:58:00",
+                GMTOffset="-05:00",
+                GMTTimestamp="2024-11-21T18:58:40Z",
+            )
+        )
     )
-    assert parcel.events[0].at == at("2024-11-22T18:58:40+00:00")
+    assert parcel.events[0].at == at("2024-11-22T18:58:00+00:00")
+
+
+def test_a_wrong_day_gmt_timestamp_does_not_reorder_events():
+    parcel = one(
+        v3(
+            event("01", eventTimestamp="2024-11-22T13:58:00", GMTTimestamp="2024-11-21T18:58:00Z"),
+            event("OF", eventTimestamp="2024-11-22T08:00:00", GMTTimestamp="2024-11-22T13:00:00Z"),
+        )
+    )
+    assert [e.code for e in parcel.events] == ["OF", "01"]
 
 
 @pytest.mark.parametrize(
@@ -173,7 +191,7 @@ def test_the_gmt_timestamp_wins_over_the_local_one():
     ],
 )
 def test_gmt_timestamps_in_every_shape(gmt: str, expected: str):
-    parcel = one(v3(event(GMTTimestamp=gmt)))
+    parcel = one(v3(event(GMTTimestamp=gmt, eventTimestamp=None)))
     assert parcel.events[0].at == at(expected)
     assert parcel.events[0].at.tzinfo is UTC
 
@@ -196,7 +214,7 @@ def test_without_gmt_or_offset_the_events_state_gives_the_zone():
 
 def test_a_time_that_is_no_time_is_a_translation_error():
     with pytest.raises(TranslationError, match=r"trackingEvents\[0\]"):
-        one(v3(event(GMTTimestamp="yesterday")))
+        one(v3(event(GMTTimestamp="yesterday", eventTimestamp=None)))
     with pytest.raises(TranslationError):
         one(v3(event(GMTTimestamp=None, eventTimestamp=None)))
 
@@ -204,8 +222,8 @@ def test_a_time_that_is_no_time_is_a_translation_error():
 def test_events_come_oldest_first():
     parcel = one(
         v3(
-            event("01", GMTTimestamp="2024-11-22T18:00:00Z"),
-            event("GX", GMTTimestamp="2024-11-15T10:00:00Z"),
+            event("01", eventTimestamp=None, GMTTimestamp="2024-11-22T18:00:00Z"),
+            event("GX", eventTimestamp=None, GMTTimestamp="2024-11-15T10:00:00Z"),
         )
     )
     assert [e.code for e in parcel.events] == ["GX", "01"]
