@@ -27,6 +27,7 @@ Paket Germany and DHL's German services write local German time without an offse
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -84,6 +85,7 @@ _MOVING = frozenset(
     {"picked_up", "in_transit", "out_for_delivery", "delivery_attempted", "ready_for_pickup"}
 )
 _SPACES = re.compile(r"\s+")
+log = logging.getLogger(__name__)
 
 assert set(STATUS_CODES.values()) <= set(TRACKING_STATUSES)
 assert set(REFINEMENTS) == set(STATUS_CODES)
@@ -179,7 +181,12 @@ def _read_shipment(shipment: Mapping[str, Any], path: str) -> _Parcel:
     # keep DHL's order.
     for index in reversed(range(len(listed))):
         event = _mapping(listed[index])
-        at = dhl_time(event.get("timestamp"), path=f"{path}.events[{index}].timestamp")
+        try:
+            at = dhl_time(event.get("timestamp"), path=f"{path}.events[{index}].timestamp")
+        except TranslationError as exc:
+            # one event with a time that is no time is dropped, not the whole answer
+            log.warning("DHL event dropped: %s", exc)
+            continue
         if at is not None:
             raw.append((at, event))
     raw.sort(key=lambda pair: pair[0])

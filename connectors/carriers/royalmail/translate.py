@@ -28,6 +28,7 @@ Royal Mail's home time, Europe/London.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, time
@@ -251,7 +252,12 @@ def _events(piece: Mapping[str, Any], summary: Mapping[str, Any], path: str) -> 
         # anonymised v3.1 sample: all five): reversing before a stable sort keeps their order.
         for index in reversed(range(len(listed))):
             event = _mapping(listed[index])
-            at = local_time(event.get("eventDateTime"), path=f"{path}.events[{index}]")
+            try:
+                at = local_time(event.get("eventDateTime"), path=f"{path}.events[{index}]")
+            except TranslationError as exc:
+                # one event with a time that is no time is dropped, not the whole answer
+                logging.getLogger(__name__).warning("Royal Mail event dropped: %s", exc)
+                continue
             if at is None:
                 continue  # an event with no time cannot be placed on the timeline
             raw.append(

@@ -30,6 +30,7 @@ an hour off in the smaller part of the split ones, e.g. the Florida panhandle or
 
 from __future__ import annotations
 
+import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -260,7 +261,11 @@ def _read_v3_parcel(answer: Mapping[str, Any]) -> ParcelTracking:
     for i, e in reversed(list(enumerate(raw_events))):
         if not isinstance(e, dict):
             raise TranslationError("not an object", path=f"trackingEvents[{i}]")
-        dated.append((_v3_time(e, f"trackingEvents[{i}]"), e))
+        try:
+            dated.append((_v3_time(e, f"trackingEvents[{i}]"), e))
+        except TranslationError as exc:
+            # one event with a time that is no time is dropped, not the whole answer
+            logging.getLogger(__name__).warning("USPS event dropped: %s", exc)
     summaries = answer.get("eventSummaries")
     carrier_status = text(answer.get("status")) or text(answer.get("statusSummary"))
     if carrier_status is None and isinstance(summaries, list) and summaries:

@@ -205,10 +205,13 @@ def test_event_times(value, expected):
     assert result["events"][0]["at"] == expected
 
 
-def test_a_time_that_is_no_time_names_where_it_is():
-    with pytest.raises(TranslationError) as caught:
-        read(answer(event("transit", "soon")), ["1234567890"])
-    assert caught.value.path == "shipments[0].events[0].timestamp"
+def test_an_event_whose_time_is_no_time_is_dropped_with_a_warning(caplog):
+    body = answer(event("transit", "soon"), event("pre-transit", "2024-03-11T08:00:00Z"))
+    with caplog.at_level("WARNING"):
+        [result] = read(body, ["1234567890"])
+    assert result["found"] is True
+    assert [e["code"] for e in result["events"]] == ["pre-transit"]
+    assert "shipments[0].events[0].timestamp" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -212,11 +212,18 @@ def test_without_gmt_or_offset_the_events_state_gives_the_zone():
     assert nowhere.events[0].at == at("2024-07-01T13:00:00+00:00")  # EDT, USPS's home
 
 
-def test_a_time_that_is_no_time_is_a_translation_error():
-    with pytest.raises(TranslationError, match=r"trackingEvents\[0\]"):
-        one(v3(event(GMTTimestamp="yesterday", eventTimestamp=None)))
-    with pytest.raises(TranslationError):
-        one(v3(event(GMTTimestamp=None, eventTimestamp=None)))
+def test_an_event_whose_time_is_no_time_is_dropped_with_a_warning(caplog):
+    with caplog.at_level("WARNING"):
+        parcel = one(
+            v3(
+                event("01", GMTTimestamp="yesterday", eventTimestamp=None),
+                event("OF", GMTTimestamp=None, eventTimestamp=None),
+                event("GX"),
+            )
+        )
+    assert parcel.found is True
+    assert [e.code for e in parcel.events] == ["GX"]
+    assert "trackingEvents[0]" in caplog.text and "trackingEvents[1]" in caplog.text
 
 
 def test_events_come_oldest_first():
