@@ -94,6 +94,7 @@ EVENT_CODES: dict[str, str] = {
     "HP": "ready_for_pickup",  # Ready for recipient pickup
     "DL": "delivered",  # Delivered
     "DE": "exception",  # Delivery exception
+    "DE/007": "delivery_attempted",  # ... "Customer not available" (three-digit form)
     "DE/08": "delivery_attempted",  # ... "Customer not available or business closed"
     "CA": "exception",  # Shipment cancelled
     "CD": "exception",  # Clearance delay

@@ -83,6 +83,12 @@ STATUS_CODES: dict[str, str] = {
     "072": "out_for_delivery",  # Loaded on Delivery Vehicle
 }
 
+#: activity ``status.code`` -> canonical status, read after the PDSC and before the type
+#: (Track Alert sends ``OT`` "out for delivery today" with type ``I``)
+ACTIVITY_CODES: dict[str, str] = {
+    "OT": "out_for_delivery",
+}
+
 #: error codes that speak of the number asked, not of the request: ``found=False``
 NOT_FOUND_CODES = frozenset({"TV1002", "TW0001"})  # invalid inquiry number; not found
 #: error code prefixes that mean the credentials were refused
@@ -110,6 +116,8 @@ def status_for(status: Any) -> str | None:
         pdsc = code  # a package's currentStatus may give the PDSC as its only code
     if pdsc is not None and pdsc in STATUS_CODES:
         return STATUS_CODES[pdsc]
+    if code is not None and code.upper() in ACTIVITY_CODES:
+        return ACTIVITY_CODES[code.upper()]
     kind = _text(status.get("type"))
     return STATUS_TYPES.get(kind.upper()) if kind else None
 

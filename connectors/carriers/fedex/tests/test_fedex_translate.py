@@ -134,6 +134,7 @@ def test_refinements_by_exception_code_refine_a_known_event_type():
         ("HP", "IT", "", "ready_for_pickup"),  # likewise
         ("DL", "DL", "", "delivered"),
         ("DE", "DE", "08", "delivery_attempted"),  # customer not available or business closed
+        ("DE", "DE", "007", "delivery_attempted"),  # customer not available
         ("DE", "DE", "A47", "exception"),  # redirected to a FedEx location
         ("DY", "DY", "A52", "exception"),  # delayed
         ("CA", "CA", "", "exception"),  # cancelled

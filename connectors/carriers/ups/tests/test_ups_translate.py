@@ -130,6 +130,7 @@ def test_every_pdsc_is_three_digits():
         ("P", "PU", None, "picked_up"),
         ("I", "AR", "005", "in_transit"),
         ("I", "OT", "021", "out_for_delivery"),  # the PDSC refines type I
+        ("I", "OT", None, "out_for_delivery"),  # Track Alert: OT without a PDSC
         ("I", "OF", "072", "out_for_delivery"),  # loaded on the delivery vehicle
         ("I", "YP", "071", "in_transit"),  # preparing for delivery is not out yet
         ("D", "F4", "011", "delivered"),
