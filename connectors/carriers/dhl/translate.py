@@ -51,6 +51,22 @@ STATUS_CODES: dict[str, str] = {
     "unknown": "unknown",
 }
 
+#: DHL Paket's German event texts (lower case) -> canonical status; they refine ``transit``
+#: and ``unknown`` events (DHL Paket often sends a German text with a coarse code).
+_GERMAN: tuple[tuple[str, str], ...] = (
+    ("erfolgreich zugestellt", "delivered"),
+    ("in das zustellfahrzeug geladen", "out_for_delivery"),
+    ("zustellversuch", "delivery_attempted"),
+    ("nicht angetroffen", "delivery_attempted"),
+    ("zur abholung bereit", "ready_for_pickup"),
+    ("abholbereit", "ready_for_pickup"),
+    ("an den absender zurück", "returned_to_sender"),
+    ("rücksendung", "returned_to_sender"),
+    ("vom absender in der filiale eingeliefert", "picked_up"),
+    ("im start-paketzentrum bearbeitet", "in_transit"),
+    ("elektronisch angekündigt", "label_created"),
+)
+
 #: Within one ``statusCode``, words of the event (its ``status`` and ``description``, lower
 #: case) that name a finer canonical status; the first match wins. The phrases are DHL
 #: Express's and DHL Parcel's English event texts.
@@ -67,6 +83,7 @@ REFINEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("ready for collection", "ready_for_pickup"),
         ("awaiting collection", "ready_for_pickup"),
         ("picked up", "picked_up"),
+        *_GERMAN,
     ),
     "delivered": (),
     "failure": (
@@ -78,7 +95,7 @@ REFINEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("delivery attempt", "delivery_attempted"),
         ("recipient not home", "delivery_attempted"),
     ),
-    "unknown": (),
+    "unknown": _GERMAN,
 }
 
 _MOVING = frozenset(

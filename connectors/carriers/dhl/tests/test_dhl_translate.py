@@ -184,6 +184,22 @@ def test_events_sharing_a_time_keep_dhls_order():
     ]
 
 
+@pytest.mark.parametrize(
+    ("code", "words", "expected"),
+    [
+        ("transit", "Die Sendung wurde in das Zustellfahrzeug geladen.", "out_for_delivery"),
+        ("transit", "Die Sendung wurde erfolgreich zugestellt.", "delivered"),
+        ("unknown", "Die Sendung wurde erfolgreich zugestellt.", "delivered"),
+        ("transit", "Der Empfänger wurde nicht angetroffen.", "delivery_attempted"),
+    ],
+)
+def test_dhl_paket_german_texts(code, words, expected):
+    [result] = read(answer(event(code, "2024-03-11T10:00:00", status=words)), ["1234567890"])
+    [got] = result["events"]
+    assert got["status"] == expected
+    assert got["code"] == code and got["text"] == words  # DHL's own code and text kept
+
+
 # -- times ---------------------------------------------------------------------------------
 
 
