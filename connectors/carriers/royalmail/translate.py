@@ -224,13 +224,17 @@ def _read_error_body(data: Mapping[str, Any], numbers: list[str]) -> list[Parcel
         or text(data.get("httpMessage"))
         or "Royal Mail's answer has no mailPieces"
     )
+    status = _http_code(data.get("httpCode"))
+    details = {"status": status, "errors": errors}
+    # an embedded 5xx/429 (E1307 "tracking unavailable" with httpCode 503, even inside an
+    # HTTP 200) is Royal Mail failing for now, not an answer about the number
+    if status is not None and (status == 429 or status >= 500):
+        raise RetryableError(f"Royal Mail: {message}", details=details)
     if codes and all(code in ITEM_ERRORS for code in codes):
         return [_not_found(message)(number) for number in numbers]
     for code in codes:
         if code in CALL_ERRORS:
             raise CALL_ERRORS[code](f"Royal Mail: {message}", details={"errors": errors})
-    status = _http_code(data.get("httpCode"))
-    details = {"status": status, "errors": errors}
     if status in (401, 403):
         raise AuthError(f"Royal Mail refused the credentials: {message}", details=details)
     if status is not None and (status == 429 or status >= 500):

@@ -365,3 +365,13 @@ def test_reading_leaves_the_numbers_unchanged():
     before = copy.deepcopy(numbers)
     read(body("tracking_v2_summary_batch_built.json"), numbers)
     assert numbers == before
+
+
+def test_an_embedded_5xx_is_retryable_not_not_found():
+    body = {
+        "httpCode": 503,
+        "httpMessage": "Service Unavailable",
+        "errors": [{"errorCode": "E1307", "errorDescription": "Tracking unavailable"}],
+    }
+    with pytest.raises(RetryableError):
+        read(body, ["TT123456785GB"])
