@@ -18,7 +18,7 @@ attempt), then the event type; else from :data:`DERIVED_CODES` by ``derivedStatu
 ``in_transit`` when an earlier event shows the parcel moving, ``unknown`` before that. The
 event type goes before ``derivedStatusCode`` because the derived code is coarser: FedEx
 derives ``IT`` for out-for-delivery (``OD``) and ready-for-pickup (``HP``) scans. The parcel's
-status is ``latestStatusDetail`` (FedEx's current status) when it maps, else its newest event's.
+status is its newest scan's; ``latestStatusDetail`` only when there is no scan or it is unknown.
 
 Times are ISO 8601 with an offset, except some (a pickup known only by its date, karrio issue
 #654: ``2024-08-15T00:00:00``): those are read in FedEx's home zone, America/Chicago (Memphis).
@@ -283,8 +283,13 @@ def _tracking(number: str, complete: Mapping[str, Any]) -> ParcelTracking:
     events = _events(result)
     latest = result.get("latestStatusDetail")
     latest = latest if isinstance(latest, Mapping) else {}
-    status = event_status(None, _text(latest.get("code")), _text(latest.get("derivedCode")))
-    status = status or (events[-1].status if events else "unknown")
+    # the newest scan decides (a parcel returning to the shipper shows it first in its
+    # scans); FedEx's latestStatusDetail only when there is no scan or it says nothing
+    status = events[-1].status if events and events[-1].status != "unknown" else None
+    status = status or event_status(
+        None, _text(latest.get("code")), _text(latest.get("derivedCode"))
+    )
+    status = status or "unknown"
     carrier_status = _text(latest.get("statusByLocale")) or _text(latest.get("description"))
     return ParcelTracking(
         tracking_number=number,

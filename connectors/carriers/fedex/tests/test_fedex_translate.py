@@ -161,15 +161,18 @@ def test_an_unknown_code_is_unknown_before_the_parcel_moved_and_in_transit_after
     assert [e.status for e in one(body).events] == ["unknown", "in_transit", "in_transit"]
 
 
-def test_the_latest_status_detail_decides_the_parcel():
+def test_the_newest_scan_decides_the_parcel_over_the_latest_status_detail():
     body = answer(
         result(
+            scan("RS", "2024-05-03T10:00:00Z"),
             scan("AR", "2024-05-02T10:00:00Z", "IT"),
-            latestStatusDetail={"code": "DE", "derivedCode": "DE", "statusByLocale": "Exception"},
+            latestStatusDetail={"code": "IT", "derivedCode": "IT", "statusByLocale": "In transit"},
         )
     )
     tracking = one(body)
-    assert (tracking.status, tracking.carrier_status) == ("exception", "Exception")
+    assert (tracking.status, tracking.carrier_status) == ("returned_to_sender", "In transit")
+    no_scan = answer(result(latestStatusDetail={"code": "DE", "derivedCode": "DE"}))
+    assert one(no_scan).status == "exception"
     # without one the newest event decides, and gives its words
     assert one(answer(result(scan("OD", "2024-05-02T10:00:00Z")))).status == "out_for_delivery"
     assert one(answer(result(scan("OD", "2024-05-02T10:00:00Z")))).carrier_status == "event OD"
