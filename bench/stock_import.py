@@ -38,9 +38,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ingest import BenchDatabase
 
 from hub.connectors.contract import Delivery
 from hub.intake import inbox
@@ -127,22 +127,6 @@ def _measure(
     }
 
 
-def _fresh_postgres(url: str, name: str) -> str:
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_postgres(url: str, name: str) -> None:
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=30_000)
@@ -156,18 +140,14 @@ def main() -> int:
     rows, errors = ledger.parse_levels_csv(text_rows)
     assert not errors, errors[:3]
     results: dict[str, dict[str, float]] = {}
-    made: list[str] = []
-    try:
-        for label, run in (("row by row (baseline)", _row_by_row), ("batched import", _batched)):
-            if args.database_url:
-                name = f"hub_bench_import_{len(made)}"
-                url = _fresh_postgres(args.database_url, name)
-                made.append(name)
-            else:
-                url = f"sqlite:///{folder / f'{len(results)}.db'}"
+    for label, run in (("row by row (baseline)", _row_by_row), ("batched import", _batched)):
+        place = folder / str(len(results))
+        place.mkdir()
+        database = BenchDatabase(args.database_url, place)
+        try:
             hub = Hub(
                 load_settings(
-                    {"database_url": url, "config": str(folder / "hub.toml")},
+                    {"database_url": database.url, "config": str(folder / "hub.toml")},
                     environ={"HUB_LOG_LEVEL": "WARNING"},
                 )
             )
@@ -176,9 +156,8 @@ def main() -> int:
                 results[label] = _measure(hub, rows, run)
             finally:
                 hub.close()
-    finally:
-        for name in made:
-            _drop_postgres(args.database_url, name)
+        finally:
+            database.drop()
     backend = "PostgreSQL" if args.database_url else "SQLite"
     print(f"stock import of {args.rows} new levels on {backend}, batch {ledger.IMPORT_BATCH}")
     print(f"{'run':24} {'seconds':>8} {'rows/s':>9} {'probes':>7} {'p50 ms':>7} {'p99 ms':>8}")
