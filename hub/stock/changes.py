@@ -30,28 +30,35 @@ CHUNK = 500  # SKUs per IN (...) list
 _ZERO_CHECK_LIMIT = 1000  # above this many SKUs in one change, the gathered pass is soon enough
 
 
+def _left_out(account: Account) -> str | None:
+    """Why a channel account that can take stock is left out of every pass (None: it is not)."""
+    if not calls_out(account, Capability.STOCK_PUSH):
+        return "api_calls = false in its account settings: the hub never calls it"
+    if not account.settings.get("stock_sync", True):
+        return "stock_sync = false in its account settings"
+    return None
+
+
+def _takes_stock(account: Account) -> bool:
+    return Capability.STOCK_PUSH in connector_class(account.connector).capabilities
+
+
 def push_accounts(hub: Hub, client: str | None = None) -> list[Account]:
     """Channel accounts whose stock the hub keeps (of one client, or all)."""
     return [
         a
         for a in hub.accounts.values()
-        if (client is None or a.client == client)
-        and calls_out(a, Capability.STOCK_PUSH)
-        and a.settings.get("stock_sync", True)
+        if (client is None or a.client == client) and _takes_stock(a) and _left_out(a) is None
     ]
 
 
 def not_pushed(hub: Hub) -> dict[str, str]:
     """Channel accounts that could take stock but are left out of every pass, and why."""
-    out = {}
-    for a in hub.accounts.values():
-        if Capability.STOCK_PUSH not in connector_class(a.connector).capabilities:
-            continue
-        if not a.settings.get("api_calls", True):
-            out[a.name] = "api_calls = false in its account settings: the hub never calls it"
-        elif not a.settings.get("stock_sync", True):
-            out[a.name] = "stock_sync = false in its account settings"
-    return out
+    return {
+        a.name: why
+        for a in hub.accounts.values()
+        if _takes_stock(a) and (why := _left_out(a)) is not None
+    }
 
 
 def chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
