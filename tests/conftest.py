@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,13 @@ webhook_secret = "{WOO_SECRET}"
 consumer_key = "ck_test"
 consumer_secret = "cs_test"
 """
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def payload_bytes(connector: str, name: str) -> bytes:

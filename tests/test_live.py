@@ -18,16 +18,10 @@ from sqlalchemy import func, select
 
 from hub.storage.db import Database
 from hub.storage.models import DeliveryRow, JobRow
-from tests.conftest import payload_bytes, shopify_headers, shopify_order, woo_headers
+from tests.conftest import free_port, payload_bytes, shopify_headers, shopify_order, woo_headers
 
 pytestmark = pytest.mark.slow
 HUB = str(Path(sys.executable).with_name("hub"))
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Proc:
@@ -116,7 +110,7 @@ def _wait_for_orders(base: str, headers: dict[str, str], n: int, **params) -> li
 
 
 def test_two_web_processes_store_a_repeated_delivery_once(start, env, database_url):
-    port = _port()
+    port = free_port()
     start("web", "--workers", "2", "--port", str(port), wait_http=port)
     body = json.dumps(shopify_order()).encode()
     headers = shopify_headers(body, webhook_id="same-delivery")
@@ -138,7 +132,7 @@ def test_two_web_processes_store_a_repeated_delivery_once(start, env, database_u
 
 
 def test_web_and_a_separate_worker_carry_an_order_through(start, env):
-    port = _port()
+    port = free_port()
     start("web", "--workers", "2", "--port", str(port), wait_http=port)
     start("worker")
     base = f"http://127.0.0.1:{port}"
@@ -150,7 +144,7 @@ def test_web_and_a_separate_worker_carry_an_order_through(start, env):
 
 
 def test_hub_serve_runs_web_worker_and_scheduler_in_one_process(start, env, database_url):
-    port = _port()
+    port = free_port()
     proc = start("serve", "--port", str(port), wait_http=port)
     base = f"http://127.0.0.1:{port}"
     body = json.dumps(shopify_order()).encode()
@@ -188,7 +182,7 @@ def test_hub_serve_on_a_port_in_use_fails_without_saying_it_listens(env, tmp_pat
 
 
 def test_oversized_bodies_get_413_over_real_http(start):
-    port = _port()
+    port = free_port()
     start("web", "--workers", "1", "--port", str(port), wait_http=port)
     url = f"http://127.0.0.1:{port}/webhooks/shop-a"
     big = b"{" + b" " * (256 * 1024) + b"}"
@@ -205,7 +199,7 @@ def test_oversized_bodies_get_413_over_real_http(start):
 
 
 def test_a_mapping_fix_retranslates_a_needs_attention_order_over_http(start, env, tmp_path):
-    port = _port()
+    port = free_port()
     start("serve", "--port", str(port), wait_http=port)
     base = f"http://127.0.0.1:{port}"
     skus = tmp_path / "skus.csv"

@@ -16,7 +16,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +40,7 @@ from hub.web.app import create_app
 from tests.conftest import (
     ACCOUNTS,
     SHOPIFY_SECRET,
+    free_port,
     shopify_headers,
     shopify_order,
     woo_headers,
@@ -230,12 +230,6 @@ def hub(pg_url: str, accounts_file: Path) -> Iterator[Hub]:
     instance = Hub.from_env({"database_url": pg_url, "config": str(accounts_file)})
     yield instance
     instance.close()
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -474,7 +468,7 @@ def test_workers_in_three_processes_run_5000_mixed_jobs_each_effect_once(
     receive(hub, "acme", WOO_SKUS[1], acme_woo)
     receive(hub, "beta", SHOPIFY_SKU, beta)
 
-    port = _port()
+    port = free_port()
     web = start("web", "--workers", "2", "--port", str(port), wait_http=port)
     # one thread for the hub's own jobs and one for the WMS each: the CI box has two cores
     workers = [start("worker", "--threads", "1") for _ in range(3)]
@@ -635,7 +629,7 @@ def test_the_web_tier_killed_mid_request_leaves_no_half_stored_delivery(start, h
         shopify_webhook("shop-a", 50_000_000 + i, padding=30_000 + (i * 997) % 30_000)
         for i in range(n)
     ]
-    port = _port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     web = start("web", "--workers", "2", "--threads", "8", "--port", str(port), wait_http=port)
     lock = threading.Lock()

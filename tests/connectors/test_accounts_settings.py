@@ -8,7 +8,6 @@ CLI tests run the installed ``hub`` command as a user would, with a scrubbed env
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from hub.connectors.accounts import load_accounts, parse_accounts
 from hub.errors import ConfigError
 from hub.runtime import Hub
 from hub.settings import DEFAULT_MAX_BODY, load_settings
+from tests.conftest import free_port
 
 SOURCE = "config/accounts-under-test.toml"
 
@@ -293,12 +293,6 @@ def test_cli_accounts_with_an_unset_variable_names_it(tmp_path: Path):
     assert done.returncode != 0
     assert "'shop-a'" in done.stderr and "webhook_secret" in done.stderr
     assert "SHOP_A_SECRET" in done.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_cli_serve_with_a_bad_file_exits_at_once_with_the_message(tmp_path: Path):

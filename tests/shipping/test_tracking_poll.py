@@ -19,7 +19,7 @@ from hub.shipping import tracking
 from hub.storage.models import JobRow, ParcelRow
 from hub.values import now
 from tests.conftest import (
-    ACCOUNTS,
+    accounts_fixture,
     only_order,
     order_events,
     receive,
@@ -33,12 +33,9 @@ DELIVERED = "TT123456785GB"  # tracking_v2_events_delivered_history_built.json
 SUMMARY = PAYLOADS / "tracking_v2_summary_batch_built.json"
 
 
-@pytest.fixture
-def accounts_file(tmp_path: Path) -> Path:
-    path = tmp_path / "hub.toml"
-    path.write_text(
-        ACCOUNTS
-        + """
+#: a Royal Mail account the hub calls (through ``responses``), fast enough for many polls
+accounts_file = accounts_fixture(
+    """
 [accounts.acme-royalmail]
 connector = "royalmail"
 client = "acme"
@@ -46,8 +43,7 @@ client_id = "rm-client"
 client_secret = "rm-secret-0123456789"
 rate_limit = 100
 """
-    )
-    return path
+)
 
 
 @pytest.fixture

@@ -9,23 +9,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from hub.storage.models import ParcelRow, ShipmentRow
-from hub.web.validation import IdConverter
-from tests.conftest import ACCOUNTS, receive, send_shopify, shopify_order
+from hub.web.validation import IdConverter, encode_cursor
+from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, receive, send_shopify, shopify_order
 
 MORE_ACCOUNTS = """
-[accounts.acme-royalmail]
-connector = "royalmail"
-client = "acme"
-client_id = "rm-client"
-client_secret = "rm-secret-0123456789"
-api_calls = false
-
 [accounts.beta-royalmail]
 connector = "royalmail"
 client = "beta"
@@ -63,11 +55,7 @@ client = "acme"
 BIG = [2**63, 2**64, 10**30]
 
 
-@pytest.fixture
-def accounts_file(tmp_path: Path) -> Path:
-    path = tmp_path / "hub.toml"
-    path.write_text(ACCOUNTS + MORE_ACCOUNTS)
-    return path
+accounts_file = accounts_fixture(QUIET_ROYALMAIL + MORE_ACCOUNTS)
 
 
 def _error(response, status: int | tuple[int, ...]) -> dict:
@@ -83,10 +71,6 @@ def _field(response, status: int, field: str) -> dict:
     assert error["details"]["field"] == field, error
     assert error["message"].startswith(f"{field}: "), error
     return error
-
-
-def _cursor(n: int) -> str:
-    return base64.urlsafe_b64encode(str(n).encode()).decode().rstrip("=")
 
 
 # -- ids in paths ------------------------------------------------------------------------------
@@ -155,8 +139,8 @@ LISTS = ["/api/orders", "/api/deliveries", "/api/jobs", "/api/audit", "/api/stoc
         ({"limit": "201"}, "limit"),
         ({"limit": str(2**64)}, "limit"),
         ({"limit": "-1"}, "limit"),
-        ({"cursor": _cursor(2**64)}, "cursor"),
-        ({"cursor": _cursor(2**63)}, "cursor"),
+        ({"cursor": encode_cursor(2**64)}, "cursor"),
+        ({"cursor": encode_cursor(2**63)}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode("²".encode()).decode()}, "cursor"),
         ({"cursor": "!!!"}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b"\xff\xfe").decode()}, "cursor"),

@@ -5,7 +5,6 @@ by real gunicorn)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,14 @@ import pytest
 import requests
 
 from hub.web.pages import CONTENT_SECURITY_POLICY
-from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, receive, send_shopify, shopify_order
+from tests.conftest import (
+    QUIET_ROYALMAIL,
+    accounts_fixture,
+    free_port,
+    receive,
+    send_shopify,
+    shopify_order,
+)
 
 accounts_file = accounts_fixture(QUIET_ROYALMAIL)
 HUB = str(Path(sys.executable).with_name("hub"))
@@ -85,16 +91,10 @@ def test_the_front_page_says_what_this_is(client):
 
 
 # -- in a real browser ----------------------------------------------------------------------
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(hub, tmp_path: Path) -> Iterator[str]:
     """``hub web`` (gunicorn) on the test's database; its base address."""
-    port = _port()
+    port = free_port()
     env = dict(
         os.environ,
         HUB_DATABASE_URL=hub.settings.database_url,
