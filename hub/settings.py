@@ -32,6 +32,9 @@ class Settings:
     job_backoff_max: float = 3600.0
     #: seconds an idle worker waits before looking for jobs again
     worker_poll: float = 0.5
+    #: seconds a worker process may go without a heartbeat before its jobs go back to the
+    #: queue (it beats every quarter of this, or of ``job_lease`` if shorter)
+    worker_timeout: float = 20.0
     #: seconds stock changes gather before they are pushed together (a sell-out goes at once)
     stock_sync_delay: float = 5.0
     #: seconds between passes that compare every SKU's available-to-sell with the channel's
@@ -64,6 +67,7 @@ _ENV = {
     "job_backoff": "HUB_JOB_BACKOFF",
     "job_backoff_max": "HUB_JOB_BACKOFF_MAX",
     "worker_poll": "HUB_WORKER_POLL",
+    "worker_timeout": "HUB_WORKER_TIMEOUT",
     "stock_sync_delay": "HUB_STOCK_SYNC_DELAY",
     "stock_sync_interval": "HUB_STOCK_SYNC_INTERVAL",
     "stock_reconcile_interval": "HUB_STOCK_RECONCILE_INTERVAL",
@@ -123,4 +127,6 @@ def load_settings(
     settings = replace(Settings(), **values)
     if settings.max_body <= 0:
         raise ConfigError(f"max_body must be positive, got {settings.max_body}")
+    if settings.worker_timeout <= 0:
+        raise ConfigError(f"worker_timeout must be positive, got {settings.worker_timeout}")
     return settings

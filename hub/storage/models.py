@@ -1,4 +1,5 @@
-"""Tables: the inbox (deliveries), the outbox (jobs), orders and their timeline, API tokens."""
+"""Tables: the inbox (deliveries), the outbox (jobs) and its workers, orders and their timeline,
+API tokens."""
 
 from __future__ import annotations
 
@@ -100,9 +101,25 @@ class JobRow(Base):
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_by: Mapped[str | None] = mapped_column(String(200))
+    #: the worker process (``workers.id``) holding a running job, when it beats a heartbeat
+    worker_id: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerRow(Base):
+    """A live worker process and its heartbeat (``hub.jobs.lifeline``): when it falls silent,
+    the jobs it holds go back to the queue."""
+
+    __tablename__ = "workers"
+
+    #: ``host:pid:random``, new each time a process starts (a pid may be reused)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class OrderRow(Base):
