@@ -2,7 +2,10 @@
 
 Enqueue inside the caller's transaction, so a state change and its effects commit together.
 Workers claim jobs with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises
-writers); a worker that dies leaves its lease to expire and the job runs again. Failures retry
+writers). A worker process that beats a heartbeat (``hub.jobs.lifeline``) renews the leases of
+the jobs it holds, and when it dies the others take its jobs back within
+``HUB_WORKER_TIMEOUT``; a job whose worker does not beat runs again once its lease expires
+(``HUB_JOB_LEASE``, the last resort). Failures retry
 with exponential backoff and jitter; after ``max_attempts`` a job is dead, keeping its error,
 until someone retries or discards it.
 """
@@ -58,6 +61,7 @@ def job_values(
         created_at=at,
         lease_until=None,
         locked_by=None,
+        worker_id=None,
         last_error=None,
         finished_at=None,
     )
@@ -108,9 +112,12 @@ def claim(
     limit: int = 1,
     kinds: list[str] | None = None,
     exclude: list[str] | None = None,
+    worker_id: str | None = None,
 ) -> list[Job]:
     """Lease up to ``limit`` due jobs for ``worker`` (of ``kinds``, or not of ``exclude``).
-    Each claim bumps ``attempts``."""
+    Each claim bumps ``attempts``. ``worker_id`` names the claiming process's heartbeat row
+    (``hub.jobs.lifeline``), whose beats then renew the leases and whose silence gives the
+    jobs back; without one only the lease brings a job back."""
     at = now()
     query = select(JobRow.id).where(_claimable(at)).order_by(JobRow.run_at, JobRow.id)
     if kinds:
@@ -131,6 +138,7 @@ def claim(
                     status=RUNNING,
                     lease_until=at + timedelta(seconds=lease),
                     locked_by=token,
+                    worker_id=worker_id,
                     attempts=JobRow.attempts + 1,
                 )
                 .returning(JobRow.kind, JobRow.payload, JobRow.attempts, JobRow.max_attempts)
@@ -177,7 +185,7 @@ def fail(
     """Record a failed attempt: back to the queue after a backoff, or dead. Returns the status."""
     dead = permanent or job.attempts >= job.max_attempts
     values: dict[str, Any] = dict(
-        last_error=scrub(error)[:10_000], lease_until=None, locked_by=None
+        last_error=scrub(error)[:10_000], lease_until=None, locked_by=None, worker_id=None
     )
     if dead:
         values.update(status=DEAD, finished_at=now())
@@ -205,6 +213,7 @@ def unclaim(db: Database, jobs: list[Job]) -> int:
                     attempts=JobRow.attempts - 1,
                     lease_until=None,
                     locked_by=None,
+                    worker_id=None,
                 )
             )
             given += result.rowcount
@@ -224,6 +233,7 @@ def defer(db: Database, job: Job, seconds: float, reason: str) -> str:
                 attempts=JobRow.attempts - 1,
                 lease_until=None,
                 locked_by=None,
+                worker_id=None,
                 last_error=scrub(reason)[:10_000],
             )
         )

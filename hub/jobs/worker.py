@@ -4,6 +4,9 @@ A handler's database work and the job's completion commit in one transaction, so
 effect is recorded once. Errors follow ``hub.errors``: RetryableError waits (at least its
 ``retry_after``), PermanentError and AuthError make the job dead at once, anything else is
 retried with backoff until ``max_attempts``.
+
+While :meth:`Worker.run` runs, the process beats a heartbeat (``hub.jobs.lifeline``): the
+jobs it holds keep their leases, and if it dies the other workers take them back.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.connectors import Account
 from hub.errors import AuthError, PermanentError, RetryableError
-from hub.jobs import account_health, outbox
+from hub.jobs import account_health, lifeline, outbox
 
 if TYPE_CHECKING:
     from hub.runtime import Hub
@@ -103,6 +106,8 @@ class Worker:
         self.lane = lane
         self.handlers = load_handlers()
         self.stopping = threading.Event()
+        #: the process's heartbeat row while :meth:`run` runs (None: only leases protect)
+        self.worker_id: str | None = None
 
     def run_once(self) -> int:
         """Claim and run one batch of due jobs. Returns how many were claimed."""
@@ -116,6 +121,7 @@ class Worker:
             limit=self.batch,
             kinds=outside if self.lane == "outside" else None,
             exclude=outside if self.lane == "inside" else None,
+            worker_id=self.worker_id,
         )
         for i, job in enumerate(jobs):
             if self.stopping.is_set():
@@ -195,16 +201,23 @@ class Worker:
         )
 
     def run(self) -> None:
-        """Loop until :meth:`stop`; sleeps ``worker_poll`` seconds when there is nothing to do."""
+        """Loop until :meth:`stop`; sleeps ``worker_poll`` seconds when there is nothing to do.
+        The process's heartbeat runs while any of its workers does."""
+        line = lifeline.attach(self.hub)
+        self.worker_id = line.id
         log.info("worker %s started", self.name)
-        while not self.stopping.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:  # the database may be briefly unreachable: keep going
-                log.exception("worker %s: claiming jobs failed", self.name)
-                busy = 0
-            if not busy:
-                self.stopping.wait(self.hub.settings.worker_poll)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    busy = self.run_once()
+                except Exception:  # the database may be briefly unreachable: keep going
+                    log.exception("worker %s: claiming jobs failed", self.name)
+                    busy = 0
+                if not busy:
+                    self.stopping.wait(self.hub.settings.worker_poll)
+        finally:
+            self.worker_id = None
+            lifeline.detach(line)
         log.info("worker %s stopped", self.name)
 
     def stop(self) -> None:
