@@ -10,6 +10,7 @@ fault, a header whose name does not look secret, a password inside an XML body.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -19,27 +20,69 @@ from marshmallow import fields
 REDACTED = "[redacted]"
 _MIN = 4  # shorter values would redact ordinary words
 _values: tuple[str, ...] = ()
+_pattern: re.Pattern[str] | None = None  # the values, any case, longest first
 _lock = threading.Lock()
 
 
 def register(values: Iterable[str]) -> None:
     """Add secret values (longest first, so a secret containing another goes whole)."""
-    global _values
+    global _values, _pattern
     with _lock:
         merged = set(_values) | {v for v in values if isinstance(v, str) and len(v) >= _MIN}
         _values = tuple(sorted(merged, key=len, reverse=True))
+        _pattern = re.compile("|".join(map(re.escape, _values)), re.IGNORECASE)
 
 
 def scrub(text: str) -> str:
-    for value in _values:
-        if value in text:
-            text = text.replace(value, REDACTED)
+    """``text`` without any registered secret, in any case (an API may echo a key upper- or
+    lower-cased, a hex token changes case between systems)."""
+    pattern = _pattern
+    if pattern is None:
+        return text
+    return pattern.sub(REDACTED, text)
+
+
+# What looks like a credential even when the hub never registered it (a token an OAuth server
+# handed out, a customer's link): a name that says secret, then its value. Logs only; errors
+# and job errors keep their wording and lose the registered values (``scrub``).
+_NAME = r"[\w.-]*(?:token|api[_-]?key|apikey|password|passwd|secret|authorization)[\w-]*"
+_VALUE = r"[^\s\"',;&]+"
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Bearer abc, anywhere; Authorization: <scheme> abc, as a header, JSON or a repr
+    (re.compile(r"(\bBearer\s+)[\w.~+/=-]+", re.I), rf"\1{REDACTED}"),
+    (
+        re.compile(
+            rf"(\bAuthorization[\"']?\s*[:=]\s*[\"']?(?:(?:Bearer|Basic|Token|Digest|Bot)\s+)?)"
+            rf"{_VALUE}",
+            re.I,
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # X-Api-Key: abc, X-Shopify-Access-Token: abc (headers whose name says secret)
+    (re.compile(rf"(\bX-{_NAME}\s*:\s*){_VALUE}", re.I), rf"\1{REDACTED}"),
+    # "api_key": "abc" and 'password': 'abc' (JSON bodies, Python reprs)
+    (
+        re.compile(rf"([\"']{_NAME}[\"']\s*:\s*)([\"'])(?:\\.|(?!\2).)*\2", re.I),
+        rf"\1\2{REDACTED}\2",
+    ),
+    # ?access_token=abc&... and token=abc in any text
+    (re.compile(rf"(\b{_NAME}=){_VALUE}", re.I), rf"\1{REDACTED}"),
+    # the end customer's tracking page, /track/<token>: the token is the key to the page
+    (re.compile(r"(/track/)[^/?#\s\"']+"), rf"\1{REDACTED}"),
+)
+
+
+def redact(text: str) -> str:
+    """``scrub``, then anything shaped like a credential (see ``_PATTERNS``): for log lines."""
+    text = scrub(text)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
     return text
 
 
 def scrub_data(data: Any) -> Any:
     """``scrub`` through dicts, lists and strings (an error's details)."""
-    if not _values:
+    if _pattern is None:
         return data
     if isinstance(data, str):
         return scrub(data)
@@ -66,14 +109,14 @@ def account_values(schema: Any, settings: Any) -> list[str]:
 
 class _ScrubbedRecord(logging.LogRecord):
     def getMessage(self) -> str:
-        return scrub(super().getMessage())
+        return redact(super().getMessage())
 
 
 _installed = False
 
 
 def install_logging() -> None:
-    """Every log record's message is scrubbed, whoever logs it (once per process)."""
+    """Every log record's message is redacted, whoever logs it (once per process)."""
     global _installed
     with _lock:
         if not _installed:
