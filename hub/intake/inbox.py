@@ -218,6 +218,15 @@ class InboxWriter:
             raise
         for pending, result in zip(batch, results, strict=True):
             pending.result = result
+            log.info(
+                "delivery received",
+                extra={
+                    "account": pending.row[0],
+                    "topic": pending.row[2],
+                    "delivery": result.delivery_id,
+                    "duplicate": result.duplicate,
+                },
+            )
 
     def _store(self, cursor: Any, batch: list[_Pending]) -> list[Accepted]:
         sql = self.sql

@@ -116,6 +116,15 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
     if order is None:
         row.error = "the order was never received here; nothing to remove"
     row.processed_at = now()
+    log.info(
+        "order translated",
+        extra={
+            "delivery": row.id,
+            "order": row.order_id,
+            "external_id": getattr(order, "external_id", None),
+            "status": getattr(order, "status", None),
+        },
+    )
 
 
 def _apply_tracking(
@@ -150,6 +159,9 @@ def _apply_tracking(
 
 def _failed(session: Session, row: DeliveryRow, account: Account, data: Any, reason: str) -> None:
     row.status, row.error, row.processed_at = FAILED, reason, now()
+    log.info(
+        "translation failed", extra={"delivery": row.id, "account": account.name, "reason": reason}
+    )
     order = _known_order(session, account.name, data)
     if order is not None:
         row.order_id = order.id

@@ -195,6 +195,17 @@ def push(hub: Hub, payload: dict[str, Any]) -> None:
                 f"(fulfilment {channel_id})" + ("; order complete" if complete else ""),
                 data={"parcel_id": parcel.id, "channel_ref": channel_id},
             )
+            log.info(
+                "shipment pushed",
+                extra={
+                    "order": order.id,
+                    "account": account.name,
+                    "carrier": parcel.carrier,
+                    "tracking": parcel.tracking_number,
+                    "channel_ref": channel_id,
+                    "complete": complete,
+                },
+            )
         if complete:
             order.data = {**order.data, "channel_completed": True}
         elif (

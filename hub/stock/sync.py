@@ -304,6 +304,19 @@ def sync_account(
                 queue(hub, session, account, "dirty", key=f"after:{holder}")
         if report.drift:
             log.warning("%s: %d SKU(s) drifted on the channel", account.name, len(report.drift))
+        log.info(
+            "stock pass",
+            extra={
+                "account": account.name,
+                "mode": mode,
+                "checked": report.checked,
+                "pushed": report.pushed,
+                "skipped": max(0, report.checked - report.pushed),
+                "calls": report.calls,
+                "errors": len(report.errors),
+                "failed": report.failed,
+            },
+        )
     return report
 
 
@@ -365,15 +378,7 @@ def run_sync(hub: Hub, payload: dict[str, Any]) -> None:
     if account is None:
         log.warning("stock sync for %s: the account is no longer configured", payload["account"])
         return
-    report = sync_account(hub, account, payload.get("mode", "delta"))
-    log.info(
-        "stock sync %s (%s): %d pushed in %d call(s), %d error(s)",
-        account.name,
-        report.mode,
-        report.pushed,
-        report.calls,
-        len(report.errors),
-    )
+    sync_account(hub, account, payload.get("mode", "delta"))  # it logs the pass
 
 
 @job_handler(SYNC_ALL)
