@@ -110,7 +110,12 @@ assert {s for pairs in REFINEMENTS.values() for _, s in pairs} <= set(TRACKING_S
 
 
 def read_tracking(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
-    """One raw DHL answer -> one result per number asked, in the order asked."""
+    """One raw DHL answer -> one result per number asked, in the order asked. An XML answer
+    is DHL Paket Germany's (parcel-de), read by :mod:`.parcel_de`."""
+    from . import parcel_de  # it imports this module's tables
+
+    if parcel_de.looks_like_xml(body):
+        return parcel_de.read_tracking(body, numbers)
     try:
         data = loads(body)
     except (ValueError, UnicodeDecodeError):
