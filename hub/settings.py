@@ -14,6 +14,7 @@ from hub.errors import ConfigError
 
 DEFAULT_CONFIG = "config/hub.toml"
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class Settings:
     config: str = DEFAULT_CONFIG
     secret_key: str | None = None
     log_level: str = "INFO"
+    #: ``text`` (one line: time, level, logger, message, key=value fields) or ``json`` (one
+    #: JSON object a line, for a log collector)
+    log_format: str = "text"
     max_body: int = DEFAULT_MAX_BODY
     #: seconds a claimed job stays leased before another worker may take it again
     job_lease: float = 300.0
@@ -61,6 +65,7 @@ _ENV = {
     "config": "HUB_CONFIG",
     "secret_key": "HUB_SECRET_KEY",
     "log_level": "HUB_LOG_LEVEL",
+    "log_format": "HUB_LOG_FORMAT",
     "max_body": "HUB_MAX_BODY",
     "job_lease": "HUB_JOB_LEASE",
     "job_max_attempts": "HUB_JOB_MAX_ATTEMPTS",
@@ -127,6 +132,8 @@ def load_settings(
     settings = replace(Settings(), **values)
     if settings.max_body <= 0:
         raise ConfigError(f"max_body must be positive, got {settings.max_body}")
+    if settings.log_format.lower() not in LOG_FORMATS:
+        raise ConfigError(f"log_format must be text or json, got {settings.log_format!r}")
     if settings.worker_timeout <= 0:
         raise ConfigError(f"worker_timeout must be positive, got {settings.worker_timeout}")
     return settings

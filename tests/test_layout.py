@@ -17,7 +17,10 @@ HUB = Path(__file__).resolve().parent.parent / "hub"
 #: floors, bottom first; a module may import its own floor and those below, never above.
 #: The README's "How the code is laid out" describes the same order.
 FLOORS: list[tuple[str, set[str]]] = [
-    ("leaf", {"hub.errors", "hub.secrets", "hub.values", "hub.settings", "hub.canonical"}),
+    (
+        "leaf",
+        {"hub.errors", "hub.secrets", "hub.values", "hub.settings", "hub.canonical", "hub.logs"},
+    ),
     ("storage and connector kit", {"hub.storage", "hub.connectors"}),
     ("runtime", {"hub.runtime"}),
     ("jobs", {"hub.jobs"}),

@@ -9,13 +9,20 @@ import click
 
 from hub.errors import ConfigError
 from hub.runtime import Hub
+from hub.settings import load_settings
 
 
 def open_hub(**overrides: Any) -> Hub:
+    """The hub from the environment, logging set up for it (every command comes here)."""
+    from hub import logs
+
     try:
-        return Hub.from_env({k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings({k: v for k, v in overrides.items() if v is not None})
+        logs.configure(settings)  # first: building the hub may already say something
+        hub = Hub(settings)
     except ConfigError as exc:
         raise click.ClickException(exc.message) from None
+    return hub
 
 
 @click.group()
@@ -24,7 +31,7 @@ def cli() -> None:
     """Fulfilment Hub: orders from every channel, to the warehouse, to the carriers, and back.
 
     Settings come from the environment (HUB_DATABASE_URL, HUB_CONFIG, HUB_SECRET_KEY,
-    HUB_LOG_LEVEL, HUB_MAX_BODY), then the [settings] table of the accounts file.
+    HUB_LOG_LEVEL, HUB_LOG_FORMAT, HUB_MAX_BODY), then the [settings] table of the accounts file.
     """
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from hub import logs
 from hub.jobs import scheduler
 from hub.jobs.worker import Worker
 from hub.runtime import Hub
 from hub.storage import migrate
-from hub.web.app import configure_logging, create_app
+from hub.web.access_log import GunicornLogger
+from hub.web.app import create_app
 
 log = logging.getLogger("hub")
 
@@ -117,6 +119,8 @@ def run_gunicorn(
         "accesslog": "-",
         "errorlog": "-",
         "loglevel": hub.settings.log_level.lower(),
+        # error and access log in the hub's one format, the request's path redacted
+        "logger_class": GunicornLogger,
         "limit_request_line": 8190,
         # several hubs may run on one machine: no shared control socket in the home folder
         "control_socket_disable": True,
@@ -128,7 +132,7 @@ def run_worker(hub: Hub, *, threads: int = 2, inside: int = 1) -> None:
     """Run job workers until SIGINT/SIGTERM (``inside`` threads for the hub's own jobs,
     ``threads`` for jobs that wait on outside systems). On a signal each thread finishes the
     job in hand and gives back the ones it claimed but had not started."""
-    configure_logging(hub.settings.log_level)
+    logs.configure(hub.settings)
     migrate.upgrade(hub.db)
     started = _start_workers(hub, threads, daemon=False, inside=inside)
 
@@ -146,7 +150,7 @@ def run_worker(hub: Hub, *, threads: int = 2, inside: int = 1) -> None:
 def run_scheduler(hub: Hub) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    configure_logging(hub.settings.log_level)
+    logs.configure(hub.settings)
     migrate.upgrade(hub.db)
     sched = scheduler.build(hub, BlockingScheduler(timezone="UTC"))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

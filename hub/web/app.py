@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify
 from sqlalchemy import text
 
+from hub import logs
 from hub.runtime import Hub
+from hub.settings import load_settings
 from hub.storage import migrate
 from hub.web import (
     api,
@@ -25,13 +26,6 @@ from hub.web import (
 )
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
 def create_app(
     overrides: dict[str, Any] | None = None, *, hub: Hub | None = None, upgrade: bool = True
 ) -> Flask:
@@ -40,8 +34,12 @@ def create_app(
     With ``upgrade`` the database schema is brought up to date first (safe from many processes
     at once), so ``gunicorn wsgi:app`` needs no other step.
     """
-    hub = hub or Hub.from_env(overrides)
-    configure_logging(hub.settings.log_level)
+    if hub is None:
+        settings = load_settings(overrides)
+        logs.configure(settings)  # first: building the hub may already say something
+        hub = Hub(settings)
+    else:
+        logs.configure(hub.settings)
     if upgrade:
         migrate.upgrade(hub.db)
     here = Path(__file__).parent
