@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from hub.values import iso
+from hub.values import iso, minor
 
 
 class OrderStatus(StrEnum):
@@ -80,10 +80,19 @@ class Shipping:
 
 @dataclass
 class Totals:
+    """What the order costs, the same for every channel (see :func:`totals_problems`).
+
+    ``subtotal`` is the sum of ``unit_price * quantity`` before any discount; ``discount`` every
+    discount on lines and order, positive; ``shipping`` after its own discounts; ``tax`` all
+    tax; ``tax_included`` whether the prices already contain the tax. Then ``total`` is
+    ``subtotal - discount + shipping + (tax unless tax_included)``.
+    """
+
     subtotal: Decimal
     discount: Decimal
     shipping: Decimal
     tax: Decimal
+    tax_included: bool
     total: Decimal
 
 
@@ -139,26 +148,79 @@ Translation = OrderUpdate | OrderRemoved
 
 NO_SHIPPING_ADDRESS = "no shipping address for lines that need shipping"
 NO_SHIPPING_COUNTRY = "shipping address has no country code"
+NO_LINES = "the order has no lines"
+
+#: statuses of orders the hub will not fulfil: nothing about them can stop a shipment
+NOT_TO_FULFIL = frozenset({OrderStatus.CANCELLED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
 
-def fulfilment_problems(order: Order, *, line_path: str = "lines") -> list[str]:
+def to_fulfil(order: Order) -> bool:
+    """Whether the hub is to fulfil the order: not cancelled, not already fulfilled."""
+    return order.status not in NOT_TO_FULFIL
+
+
+def fulfilment_problems(
+    order: Order, *, line_path: str = "lines", totals: bool = True
+) -> list[str]:
     """Reasons a translated order cannot be fulfilled as it stands, the same for every channel.
 
-    A cancelled order will never be fulfilled, so it has none (otherwise the hub would move a
-    dead order to ``needs_attention``). Lines are named ``<line_path>[i]``, so a translator can
-    point at its own payload's list.
+    An order the hub will not fulfil (cancelled, or already fulfilled on the channel) has none:
+    otherwise the hub would move a dead or finished order to ``needs_attention``. Lines are
+    named ``<line_path>[i]``, so a translator can point at its own payload's list. Besides the
+    address and SKUs, the lines and totals must make sense (:func:`totals_problems`), unless
+    ``totals`` is false (lines a mapping reshaped, e.g. a kit, no longer sum as the channel's).
     """
-    if order.status is OrderStatus.CANCELLED:
+    if not to_fulfil(order):
         return []
+    problems = totals_problems(order, line_path=line_path) if totals else []
     shipped = [(i, line) for i, line in enumerate(order.lines) if line.requires_shipping]
     if not shipped:
-        return []
-    problems = []
+        return problems
     if order.shipping_address is None:
         problems.append(NO_SHIPPING_ADDRESS)
     elif order.shipping_address.country_code is None:
         problems.append(NO_SHIPPING_COUNTRY)
     problems.extend(f"{line_path}[{i}]: no SKU" for i, line in shipped if line.sku is None)
+    return problems
+
+
+def totals_problems(order: Order, *, line_path: str = "lines") -> list[str]:
+    """Where an order's lines and totals break the contract, each with the difference named.
+
+    No lines; a negative quantity or amount; lines that do not add up to the subtotal
+    (``Σ unit_price * quantity``); totals that do not add up (``subtotal - discount + shipping
+    + tax unless tax_included``). Amounts are compared to the currency's minor unit.
+    """
+    if not order.lines:
+        return [NO_LINES]
+    problems = []
+    for i, line in enumerate(order.lines):
+        for name in ("quantity", "unit_price", "discount", "tax"):
+            value = getattr(line, name)
+            if value < 0:
+                problems.append(f"{line_path}[{i}]: negative {name.replace('_', ' ')} {value}")
+    totals = order.totals
+    for name in ("subtotal", "discount", "shipping", "tax", "total"):
+        value = getattr(totals, name)
+        if value < 0:
+            problems.append(f"negative {name} {value}")
+    cur = order.currency
+    lines_sum = minor(sum((ln.unit_price * ln.quantity for ln in order.lines), Decimal(0)), cur)
+    if lines_sum != minor(totals.subtotal, cur):
+        problems.append(
+            f"lines add up to {lines_sum} but the subtotal is {totals.subtotal} "
+            f"(difference {minor(totals.subtotal - lines_sum, cur)})"
+        )
+    expected = totals.subtotal - totals.discount + totals.shipping
+    if not totals.tax_included:
+        expected += totals.tax
+    if minor(expected, cur) != minor(totals.total, cur):
+        tax = "tax included" if totals.tax_included else f"+ tax {totals.tax}"
+        problems.append(
+            f"totals do not add up: subtotal {totals.subtotal} - discount {totals.discount} "
+            f"+ shipping {totals.shipping} {tax} = {minor(expected, cur)}, but the total is "
+            f"{totals.total} (difference {minor(totals.total - expected, cur)})"
+        )
     return problems
 
 

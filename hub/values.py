@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from hub.errors import TranslationError
@@ -66,6 +66,12 @@ def money(value: Any, currency: str | None, *, path: str = "") -> Decimal:
     if -exponent < places:
         amount = amount.quantize(Decimal(1).scaleb(-places))
     return amount
+
+
+def minor(amount: Decimal, currency: str | None) -> Decimal:
+    """``amount`` rounded half-up to the currency's minor unit (the cent), for comparisons."""
+    places = _MINOR_UNITS.get((currency or "").upper(), 2)
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def utc(value: Any, *, naive_is_utc: bool = True, path: str = "") -> datetime | None:

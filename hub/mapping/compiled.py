@@ -33,7 +33,16 @@ from typing import Any
 
 from jmespath import exceptions as jp_errors
 
-from hub.canonical import Address, Line, Order, OrderStatus, OrderUpdate, fulfilment_problems
+from hub.canonical import (
+    Address,
+    Line,
+    Order,
+    OrderStatus,
+    OrderUpdate,
+    fulfilment_problems,
+    to_fulfil,
+    totals_problems,
+)
 from hub.errors import MappingError, TranslationError
 from hub.mapping.expressions import Search, compile_expression, truthy
 from hub.mapping.spec import SPEC_FORMAT, parse_spec, validate_spec, whole_quantity
@@ -52,7 +61,6 @@ __all__ = [
 
 #: an order in one of these keeps its status whatever the hold rules say: a cancelled order
 #: is never un-cancelled, and a shipped or delivered one has nothing left to hold
-_NEVER_HELD = frozenset({OrderStatus.CANCELLED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 #: errors a JMESPath search can raise on an unexpected payload (types, Decimal with float)
 _SEARCH_ERRORS = (jp_errors.JMESPathError, TypeError, ValueError, ArithmeticError)
 _EMPTYABLE = frozenset({str, list, dict})
@@ -218,7 +226,7 @@ def apply_mapping(
             if address is not None and address.country_code is None:
                 address.country_code = mapping._default_country
 
-    if order.status not in _NEVER_HELD and _held(mapping, order, payload, problems):
+    if to_fulfil(order) and _held(mapping, order, payload, problems):
         order.status = OrderStatus.ON_HOLD
 
     if problems:
@@ -229,8 +237,11 @@ def apply_mapping(
     if lines_by_origin is not order.lines:  # kits: judge lines as the payload has them
         shaped = object.__new__(Order)
         shaped.__dict__ = {**order.__dict__, "lines": lines_by_origin}
-    problems.extend(fulfilment_problems(shaped, line_path=line_path))
-    if catalogue is not None and order.status is not OrderStatus.CANCELLED:
+    problems.extend(fulfilment_problems(shaped, line_path=line_path, totals=False))
+    if to_fulfil(order):  # money is judged on the lines as the channel sent them
+        found = totals_problems(update.order, line_path=line_path)
+        problems.extend(problem for problem in found if problem not in problems)
+    if catalogue is not None and to_fulfil(order):
         for line in order.lines:
             if line.sku not in catalogue and line.sku is not None and line.requires_shipping:
                 missing = f"unknown SKU {line.sku!r}"

@@ -19,6 +19,7 @@ from hub.canonical import (
     OrderUpdate,
     Translation,
     order_to_json,
+    to_fulfil,
 )
 from hub.connectors import Account
 from hub.storage.db import upsert_insert
@@ -163,8 +164,8 @@ def apply(
         return _remove(session, account, translation, delivery)
     order = translation.order
     order.client, order.account = account.client, account.name
-    # problems hold an order for a person, but a cancelled order stays cancelled
-    held = translation.problems and order.status is not OrderStatus.CANCELLED
+    # problems hold an order for a person, but a cancelled or fulfilled order stays as it is
+    held = bool(translation.problems) and to_fulfil(order)
     incoming = OrderStatus.NEEDS_ATTENTION if held else order.status
     row = _lock(session, account.name, order.external_id)
     created = False

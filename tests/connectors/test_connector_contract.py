@@ -21,6 +21,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -409,6 +410,32 @@ def test_recorded_payload_translates_to_the_expected_canonical_json(name, path):
         assert all(isinstance(p, str) and p for p in result.problems)
         updates += 1
     assert updates, f"{name}: no topic translates {path.name} to an order"
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@pytest.mark.parametrize(("name", "path"), PAIRS)
+def test_recorded_orders_lines_and_totals_add_up(name, path):
+    # the contract: sum(unit_price * quantity) = subtotal, and
+    # total = subtotal - discount + shipping + (tax unless tax_included), to the cent
+    connector = make_connector(name)
+    for topic in sorted(connector.topics):
+        result = connector.translate(topic, loads(path.read_bytes()))
+        if isinstance(result, OrderRemoved):
+            continue
+        order, totals = result.order, result.order.totals
+        assert order.lines, topic
+        lines = sum((line.unit_price * line.quantity for line in order.lines), Decimal(0))
+        assert _cents(lines) == _cents(totals.subtotal), topic
+        tax = Decimal(0) if totals.tax_included else totals.tax
+        expected = totals.subtotal - totals.discount + totals.shipping + tax
+        assert _cents(expected) == _cents(totals.total), topic
+        assert all(v >= 0 for v in (totals.discount, totals.shipping, totals.tax)), topic
+        assert isinstance(totals.tax_included, bool)
+        assert sum(line.discount for line in order.lines) <= totals.discount, topic
+        assert not [p for p in result.problems if "add up" in p], (topic, result.problems)
 
 
 @pytest.mark.parametrize(("name", "path"), PAIRS)

@@ -44,7 +44,7 @@ def test_shopify_delivery_is_stored_then_translated_by_the_worker(hub, client, w
     [order] = _orders(client, viewer, channel="shopify")
     assert order["external_id"] == "450789469"
     assert order["client"] == "acme" and order["account"] == "shop-a"
-    assert order["totals"]["total"] == shopify_order()["total_price"]
+    assert order["totals"]["total"] == shopify_order()["current_total_price"]
     assert order["placed_at"].endswith("Z")
     full = client.get(f"/api/orders/{order['id']}", headers=viewer).get_json()
     assert full.pop("shipments") == []  # the single order also shows its shipments
@@ -230,15 +230,15 @@ def test_an_untranslatable_update_is_noted_on_the_known_orders_timeline(
     order = shopify_order()
     body = json.dumps(order).encode()
     client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
-    broken = dict(order, total_price="twelve", updated_at="2030-01-01T00:00:00Z")
+    broken = dict(order, current_total_price="twelve", updated_at="2030-01-01T00:00:00Z")
     body = json.dumps(broken).encode()
     client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, "orders/updated"))
     worker.drain()
     [stored] = _orders(client, viewer)
-    assert stored["totals"]["total"] == order["total_price"]
+    assert stored["totals"]["total"] == order["current_total_price"]
     events = client.get(f"/api/orders/{stored['id']}/events", headers=viewer).get_json()["items"]
     [failed] = [e for e in events if e["kind"] == "translation_failed"]
-    assert "total_price" in failed["message"]
+    assert "current_total_price" in failed["message"]
 
 
 def test_64_bit_ids_survive_exactly(hub, client, worker, viewer):

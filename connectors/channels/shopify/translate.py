@@ -10,6 +10,15 @@ Choices worth knowing:
   through :func:`hub.values.money`, so a payload parsed with :func:`hub.values.loads` stays exact.
 * Times must carry a UTC offset (Shopify always sends one, in the shop's time zone); a naive
   time would be ambiguous, so it is refused rather than guessed.
+* Totals follow the canonical contract (:class:`hub.canonical.Totals`): the order as it stands
+  now. When the payload has the ``current_*`` fields (refunds and order edits applied), lines
+  carry ``current_quantity`` with their discount and tax shared out by it, and the totals come
+  from ``current_subtotal_price`` (after discounts, so the line discounts are added back),
+  ``current_total_tax`` and ``current_total_price``; otherwise from ``total_line_items_price``,
+  ``total_tax`` and ``total_price``. ``discount`` is the sum of the lines' discount allocations
+  (order-level discounts are allocated to lines too); shipping discounts stay with shipping,
+  which is each shipping line's ``price`` minus its own allocations. ``tax_included`` is
+  ``taxes_included``.
 * The status comes from the payload (see :func:`order_status`), never from the topic: deliveries
   can arrive out of order, and the hub drops stale ones by ``updated_at``.
 * :class:`~hub.errors.TranslationError` paths point into the payload as received, so a wrapped
@@ -35,7 +44,7 @@ from hub.canonical import (
     fulfilment_problems,
 )
 from hub.errors import TranslationError
-from hub.values import country, money, text, utc
+from hub.values import country, minor, money, text, utc
 
 CHANNEL = "shopify"
 
@@ -79,6 +88,7 @@ def translate_order(payload: Any, *, topic: str) -> OrderUpdate:
         for i, item in enumerate(_list(raw.get("line_items"), at("line_items")))
     ]
     shipping = _shipping(raw, at, currency)
+    totals = _totals(raw, at, currency, lines, shipping)
     cancelled_at = utc(raw.get("cancelled_at"), naive_is_utc=False, path=at("cancelled_at"))
     status = order_status(
         financial_status=text(raw.get("financial_status")),
@@ -99,13 +109,7 @@ def translate_order(payload: Any, *, topic: str) -> OrderUpdate:
         billing_address=billing_address,
         lines=lines,
         shipping=shipping,
-        totals=Totals(
-            subtotal=money(raw.get("subtotal_price"), currency, path=at("subtotal_price")),
-            discount=money(raw.get("total_discounts"), currency, path=at("total_discounts")),
-            shipping=shipping.price,
-            tax=money(raw.get("total_tax"), currency, path=at("total_tax")),
-            total=money(raw.get("total_price"), currency, path=at("total_price")),
-        ),
+        totals=totals,
         notes=text(raw.get("note")),
         tags=_tags(raw.get("tags"), at("tags")),
     )
@@ -158,12 +162,23 @@ def _unwrap(payload: Any) -> tuple[dict[str, Any], str]:
     return payload, ""
 
 
-def _live_quantity(raw: dict[str, Any], path: str) -> tuple[Any, str]:
-    """The quantity still owed: ``current_quantity`` (quantity minus what refunds and order
-    edits removed) when the payload has it, else ``quantity``. A refunded unit must not ship."""
-    if raw.get("current_quantity") is not None:
-        return raw["current_quantity"], f"{path}.current_quantity"
-    return raw.get("quantity"), f"{path}.quantity"
+def _quantities(raw: dict[str, Any], path: str) -> tuple[int, int]:
+    """The quantity still owed and the quantity ordered.
+
+    The first is ``current_quantity`` (quantity minus what refunds and order edits removed)
+    when the payload has it, else ``quantity``: a refunded unit must not ship.
+    """
+    ordered = _quantity(raw.get("quantity"), f"{path}.quantity")
+    if raw.get("current_quantity") is None:
+        return ordered, ordered
+    return _quantity(raw["current_quantity"], f"{path}.current_quantity"), ordered
+
+
+def _share(amount: Decimal, part: int, whole: int, currency: str) -> Decimal:
+    """The part of a line's ``amount`` that belongs to ``part`` of its ``whole`` units."""
+    if part == whole or whole == 0:
+        return amount
+    return money(minor(amount * part / whole, currency), currency)
 
 
 def _line(item: Any, path: str, currency: str) -> Line:
@@ -176,22 +191,53 @@ def _line(item: Any, path: str, currency: str) -> Line:
         discount = money(raw.get("total_discount"), currency, path=f"{path}.total_discount")
     else:
         discount = _sum(allocations, "amount", f"{path}.discount_allocations", currency)
+    quantity, ordered = _quantities(raw, path)
+    tax = _sum(raw.get("tax_lines"), "price", f"{path}.tax_lines", currency)
     # The field is always sent; if a trimmed payload lacks it, assume the line must ship.
     requires_shipping = bool(raw.get("requires_shipping", True)) and not raw.get("gift_card")
     return Line(
         external_id=_id(raw.get("id"), f"{path}.id"),
         sku=text(raw.get("sku")),
         name=text(raw.get("name")) or text(raw.get("title")),
-        quantity=_quantity(*_live_quantity(raw, path)),
+        quantity=quantity,
         unit_price=money(raw.get("price"), currency, path=f"{path}.price"),
-        discount=discount,
-        tax=_sum(raw.get("tax_lines"), "price", f"{path}.tax_lines", currency),
+        discount=_share(discount, quantity, ordered, currency),
+        tax=_share(tax, quantity, ordered, currency),
         requires_shipping=requires_shipping,
     )
 
 
+def _totals(
+    raw: dict[str, Any],
+    at: Callable[[str], str],
+    currency: str,
+    lines: list[Line],
+    shipping: Shipping,
+) -> Totals:
+    """The order's totals as it stands now (see the module notes)."""
+
+    def amount(key: str) -> Decimal:
+        return money(raw.get(key), currency, path=at(key))
+
+    discount = money(sum((line.discount for line in lines), Decimal(0)), currency)
+    if raw.get("current_total_price") is not None:
+        subtotal = amount("current_subtotal_price") + discount
+        tax, total = amount("current_total_tax"), amount("current_total_price")
+    else:
+        subtotal = amount("total_line_items_price")
+        tax, total = amount("total_tax"), amount("total_price")
+    return Totals(
+        subtotal=subtotal,
+        discount=discount,
+        shipping=shipping.price,
+        tax=tax,
+        tax_included=raw.get("taxes_included") is True,
+        total=total,
+    )
+
+
 def _shipping(raw: dict[str, Any], at: Callable[[str], str], currency: str) -> Shipping:
-    """Method titles and total price of the ``shipping_lines``.
+    """Method titles and total price of the ``shipping_lines``, after their own discounts.
 
     With no shipping lines the price falls back to ``total_shipping_price_set.shop_money``.
     """
@@ -203,7 +249,13 @@ def _shipping(raw: dict[str, Any], at: Callable[[str], str], currency: str) -> S
         return Shipping(
             method=" + ".join(titles) or None,
             carrier_service=None,
-            price=_sum(entries, "price", path, currency),
+            price=_sum(entries, "price", path, currency)
+            - _sum(
+                [a for entry in objects for a in _list(entry.get("discount_allocations"), path)],
+                "amount",
+                f"{path}[].discount_allocations",
+                currency,
+            ),
         )
     set_path = at("total_shipping_price_set")
     price_set = _object(raw.get("total_shipping_price_set"), set_path) or {}

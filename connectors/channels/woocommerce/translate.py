@@ -8,6 +8,14 @@ integers (WooCommerce sends a line's ``price`` as a PHP float, e.g. ``12.5``) ar
 
 Every error is a :class:`~hub.errors.TranslationError` whose ``path`` names the offending field
 (``"$"`` is the body itself), e.g. ``line_items[1].total`` or ``shipping.country``.
+
+Totals follow the canonical contract (:class:`hub.canonical.Totals`). WooCommerce keeps every
+line, shipping and discount amount without tax, with the tax beside it (``subtotal_tax``,
+``shipping_tax``, ``discount_tax``), whatever the store's setting. A store that enters prices
+with tax (``prices_include_tax``) has ``tax_included`` set and its amounts read with their tax
+added back, as the customer saw them. Each ``fee_lines`` entry (a handling or payment fee)
+becomes a line that does not ship, without a SKU; a negative fee (a discount entered as a fee)
+adds to ``discount`` instead.
 """
 
 from __future__ import annotations
@@ -118,15 +126,41 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
     shipping_lines = _objects(data.get("shipping_lines"), path="shipping_lines")
     requires_shipping = _requires_shipping(shipping_lines, shipping_address)
 
+    tax_included = data.get("prices_include_tax") is True
     items = _objects(data.get("line_items"), path="line_items")
     lines = [
-        _line(item, currency, path=f"line_items[{i}]", requires_shipping=requires_shipping)
+        _line(
+            item,
+            currency,
+            path=f"line_items[{i}]",
+            requires_shipping=requires_shipping,
+            tax_included=tax_included,
+        )
         for i, item in enumerate(items)
     ]
-
     subtotal = values.money("0", currency)
     for i, item in enumerate(items):
-        subtotal += values.money(item.get("subtotal"), currency, path=f"line_items[{i}].subtotal")
+        subtotal += _with_tax(item, "subtotal", currency, f"line_items[{i}]", tax_included)
+    discount = _with_tax(data, "discount", currency, "", tax_included, amount="discount_total")
+    for i, fee in enumerate(_objects(data.get("fee_lines"), path="fee_lines")):
+        charge = _with_tax(fee, "total", currency, f"fee_lines[{i}]", tax_included)
+        if charge < 0:
+            discount -= charge
+            continue
+        subtotal += charge
+        lines.append(
+            Line(
+                external_id=_id(fee.get("id"), path=f"fee_lines[{i}].id", required=False),
+                sku=None,
+                name=values.text(fee.get("name")),
+                quantity=1,
+                unit_price=charge,
+                discount=values.money("0", currency),
+                tax=values.money(fee.get("total_tax"), currency, path=f"fee_lines[{i}].total_tax"),
+                requires_shipping=False,
+            )
+        )
+    charged = _shipping(shipping_lines, data, currency, tax_included)
 
     order = Order(
         channel=CHANNEL,
@@ -144,12 +178,13 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
         shipping_address=shipping_address,
         billing_address=billing_address,
         lines=lines,
-        shipping=_shipping(shipping_lines, data.get("shipping_total"), currency),
+        shipping=charged,
         totals=Totals(
             subtotal=subtotal,
-            discount=values.money(data.get("discount_total"), currency, path="discount_total"),
-            shipping=values.money(data.get("shipping_total"), currency, path="shipping_total"),
+            discount=discount,
+            shipping=charged.price,
             tax=values.money(data.get("total_tax"), currency, path="total_tax"),
+            tax_included=tax_included,
             total=values.money(data.get("total"), currency, path="total"),
         ),
         notes=values.text(data.get("customer_note")),
@@ -176,16 +211,46 @@ def _requires_shipping(shipping_lines: list[dict[str, Any]], address: Address | 
     return bool(shipping_lines) or address is not None
 
 
-def _line(item: dict[str, Any], currency: str, *, path: str, requires_shipping: bool) -> Line:
+def _with_tax(
+    data: dict[str, Any],
+    key: str,
+    currency: str,
+    path: str,
+    tax_included: bool,
+    *,
+    amount: str | None = None,
+) -> Decimal:
+    """``data[amount or key]``, plus its tax ``data[key + "_tax"]`` when prices include tax.
+
+    Woo names the tax beside the amount: ``subtotal``/``subtotal_tax``, ``total``/
+    ``total_tax``, ``shipping_total``/``shipping_tax``, ``discount_total``/``discount_tax``.
+    """
+    at = f"{path}." if path else ""
+    name = amount or key
+    value = values.money(data.get(name), currency, path=f"{at}{name}")
+    if tax_included:
+        value += values.money(data.get(f"{key}_tax"), currency, path=f"{at}{key}_tax")
+    return value
+
+
+def _line(
+    item: dict[str, Any],
+    currency: str,
+    *,
+    path: str,
+    requires_shipping: bool,
+    tax_included: bool = False,
+) -> Line:
     """One ``line_items`` entry as a canonical line.
 
     ``unit_price``: see :func:`_unit_price`. ``discount`` is ``subtotal - total``; ``tax`` is
-    the line's ``total_tax`` (after discounts). The name has its HTML entities decoded (Woo
-    stores variation names such as ``Shirt &ndash; Color: Black``).
+    the line's ``total_tax`` (after discounts). With ``tax_included`` the subtotal and total
+    carry their tax (``subtotal_tax``, ``total_tax``). The name has its HTML entities decoded
+    (Woo stores variation names such as ``Shirt &ndash; Color: Black``).
     """
     quantity = _quantity(item.get("quantity"), path=f"{path}.quantity")
-    subtotal = values.money(item.get("subtotal"), currency, path=f"{path}.subtotal")
-    total = values.money(item.get("total"), currency, path=f"{path}.total")
+    subtotal = _with_tax(item, "subtotal", currency, path, tax_included)
+    total = _with_tax(item, "total", currency, path, tax_included)
     discount = values.money(subtotal - total, currency)
     unit_price = _unit_price(item, subtotal, quantity, discount, currency, path=path)
     name = item.get("name")
@@ -239,8 +304,11 @@ def _exact_quotient(dividend: Decimal, divisor: int) -> Decimal | None:
             return None
 
 
-def _shipping(lines: list[dict[str, Any]], shipping_total: Any, currency: str) -> Shipping:
-    """Method titles joined with ``" + "``; price is the sum of the shipping lines' totals.
+def _shipping(
+    lines: list[dict[str, Any]], data: dict[str, Any], currency: str, tax_included: bool
+) -> Shipping:
+    """Method titles joined with ``" + "``; price is the sum of the shipping lines' totals
+    (with their tax when prices include tax).
 
     Without shipping lines the price falls back to the order's ``shipping_total``.
     """
@@ -249,9 +317,9 @@ def _shipping(lines: list[dict[str, Any]], shipping_total: Any, currency: str) -
     if lines:
         price = values.money("0", currency)
         for i, line in enumerate(lines):
-            price += values.money(line.get("total"), currency, path=f"shipping_lines[{i}].total")
+            price += _with_tax(line, "total", currency, f"shipping_lines[{i}]", tax_included)
     else:
-        price = values.money(shipping_total, currency, path="shipping_total")
+        price = _with_tax(data, "shipping", currency, "", tax_included, amount="shipping_total")
     return Shipping(method=method, carrier_service=None, price=price)
 
 

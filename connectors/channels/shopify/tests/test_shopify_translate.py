@@ -154,10 +154,10 @@ def test_money_is_decimal_and_sums_exactly():
 def test_money_keeps_minor_units_and_extra_places():
     payload = open_order()
     payload["total_price"] = 403  # an int from JSON
-    payload["subtotal_price"] = Decimal("393.005")  # a non-integer JSON number via loads
+    payload["total_line_items_price"] = Decimal("398.005")  # a non-integer JSON number
     totals = translate(payload).order.totals
     assert str(totals.total) == "403.00"
-    assert str(totals.subtotal) == "393.005"
+    assert str(totals.subtotal) == "398.005"
 
 
 def test_zero_decimal_currency():
@@ -265,7 +265,7 @@ def test_no_line_items():
     payload["line_items"] = []
     update = translate(payload)
     assert update.order.lines == []
-    assert update.problems == []
+    assert update.problems == ["the order has no lines"]
 
 
 # -- customer, addresses, notes, tags -----------------------------------------------------
@@ -504,3 +504,80 @@ def test_refunded_units_are_not_owed():
         del item["current_quantity"]
     older = translate_order(payload, topic="orders/updated").order
     assert [ln.quantity for ln in older.lines] == [1, 1, 1]
+
+
+# -- totals, as the canonical contract defines them ---------------------------------------
+
+
+def test_a_discounted_order_has_its_subtotal_before_the_discount():
+    totals = translate(open_order()).order.totals
+    assert (totals.subtotal, totals.discount, totals.shipping) == (
+        Decimal("398.00"),
+        Decimal("5.00"),
+        Decimal("10.00"),
+    )
+    assert totals.subtotal - totals.discount + totals.shipping + totals.tax == totals.total
+
+
+def test_a_refunded_order_has_its_lines_and_totals_as_they_stand_now():
+    result = translate(sample(REST))
+    order = result.order
+    assert [line.quantity for line in order.lines] == [0, 1, 0]
+    # the refunded lines' discount and tax went with them
+    assert [str(line.discount) for line in order.lines] == ["0.00", "3.33", "0.00"]
+    assert [str(line.tax) for line in order.lines] == ["0.00", "3.98", "0.00"]
+    assert (str(order.totals.subtotal), str(order.totals.total)) == ("199.00", "199.65")
+    assert result.problems == []
+
+
+def test_a_partly_refunded_line_keeps_its_share_of_discount_and_tax():
+    payload = open_order()
+    line = payload["line_items"][1]
+    line.update(quantity=3, current_quantity=1, price="10.00")
+    line["tax_lines"] = [{"price": "6.00", "title": "VAT"}]
+    line["discount_allocations"] = [{"amount": "3.00"}]
+    order = translate(payload).order
+    assert (order.lines[1].discount, order.lines[1].tax) == (Decimal("1.00"), Decimal("2.00"))
+
+
+def test_taxes_included_is_read_and_the_total_then_leaves_tax_out():
+    payload = open_order()
+    payload.update(taxes_included=True, total_tax="20.00")
+    result = translate(payload)
+    assert result.order.totals.tax_included is True
+    assert not [p for p in result.problems if "add up" in p]
+
+
+def test_a_shipping_discount_stays_with_shipping():
+    payload = open_order()
+    payload["shipping_lines"][0]["discount_allocations"] = [{"amount": "10.00"}]
+    payload["total_price"] = "393.00"
+    result = translate(payload)
+    assert result.order.totals.shipping == Decimal("0.00")
+    assert result.order.totals.discount == Decimal("5.00")
+    assert result.problems == []
+
+
+def test_totals_that_do_not_add_up_hold_the_order_naming_the_difference():
+    payload = open_order()
+    payload["total_price"] = "413.00"
+    [problem] = translate(payload).problems
+    assert "totals do not add up" in problem and "difference 10.00" in problem
+
+
+def test_a_negative_price_holds_the_order():
+    payload = open_order()
+    payload["line_items"][0]["price"] = "-199.00"
+    payload["total_line_items_price"] = "0.00"
+    payload["total_price"] = "5.00"
+    problems = translate(payload).problems
+    assert "line_items[0]: negative unit price -199.00" in problems
+
+
+def test_an_order_fulfilled_on_the_channel_is_shipped_whatever_is_missing():
+    payload = open_order()
+    payload.update(fulfillment_status="fulfilled", shipping_address=None)
+    payload["line_items"][0]["sku"] = None
+    result = translate(payload, "orders/fulfilled")
+    assert result.order.status is OrderStatus.SHIPPED
+    assert result.problems == []

@@ -162,13 +162,68 @@ def test_shipping_price_falls_back_to_shipping_total():
     assert str(order.shipping.price) == "4.50"
 
 
-def test_fee_lines_do_not_change_subtotal_and_total_is_taken_as_given():
+def test_fee_lines_are_lines_that_do_not_ship_and_count_in_the_subtotal():
+    # two 5.00 fees, as a store with a handling-fee plugin sends them
     payload = sample()
-    payload["fee_lines"] = [{"id": 9, "name": "Gift wrap", "total": "2.00", "total_tax": "0"}]
-    payload["total"] = "31.35"
-    totals = update(payload).order.totals
-    assert str(totals.subtotal) == "18.00"
-    assert str(totals.total) == "31.35"
+    payload["fee_lines"] = [
+        {"id": 9, "name": "Fees", "total": "5.00", "total_tax": "0.00"},
+        {"id": 10, "name": "Handling", "total": "5.00", "total_tax": "0.00"},
+    ]
+    payload["total"] = "39.35"
+    result = update(payload)
+    totals, fees = result.order.totals, result.order.lines[2:]
+    assert str(totals.subtotal) == "28.00"
+    assert str(totals.total) == "39.35"
+    assert [(f.external_id, f.name, f.sku, f.requires_shipping) for f in fees] == [
+        ("9", "Fees", None, False),
+        ("10", "Handling", None, False),
+    ]
+    assert result.problems == ["line_items[0]: no SKU"]  # the sample's own problem only
+
+
+def test_fee_lines_ignored_would_leave_the_totals_short_and_held():
+    payload = sample()
+    payload["total"] = "39.35"  # the fees are in the total but not in the payload
+    assert any("difference 10.00" in p for p in update(payload).problems)
+
+
+def test_a_negative_fee_is_a_discount():
+    payload = sample()
+    payload["fee_lines"] = [{"id": 9, "name": "Loyalty", "total": "-3.00", "total_tax": "0"}]
+    payload["total"] = "26.35"
+    result = update(payload)
+    assert str(result.order.totals.discount) == "3.00"
+    assert len(result.order.lines) == 2
+    assert result.problems == ["line_items[0]: no SKU"]
+
+
+def test_a_store_that_enters_prices_with_tax():
+    # Woo keeps line, shipping and discount amounts without tax even then (tax beside them)
+    payload = sample()
+    payload["prices_include_tax"] = True
+    payload["line_items"][1].update(
+        subtotal="10.00", subtotal_tax="2.00", total="8.00", total_tax="1.60", quantity=1
+    )
+    payload["line_items"][0].update(
+        subtotal="5.00", subtotal_tax="1.00", total="5.00", total_tax="1.00", quantity=2
+    )
+    payload["shipping_lines"][0].update(total="4.00", total_tax="0.80")
+    payload.update(
+        shipping_total="4.00",
+        shipping_tax="0.80",
+        discount_total="2.00",
+        discount_tax="0.40",
+        total_tax="3.40",
+        total="20.40",
+    )
+    result = update(payload)
+    order = result.order
+    assert order.totals.tax_included is True
+    assert [str(line.unit_price) for line in order.lines] == ["3.00", "12.00"]
+    assert str(order.lines[1].discount) == "2.40"
+    assert (str(order.totals.subtotal), str(order.totals.discount)) == ("18.00", "2.40")
+    assert str(order.totals.shipping) == "4.80"
+    assert result.problems == ["line_items[0]: no SKU"]
 
 
 # --- ids --------------------------------------------------------------------------------------
@@ -269,6 +324,7 @@ def test_virtual_order_needs_no_shipping_and_no_sku_problem():
     payload["shipping_lines"] = []
     payload["shipping_total"] = "0.00"
     payload["shipping"] = {key: "" for key in payload["shipping"]}
+    payload["total"] = "19.35"
     result = update(payload)
     assert result.order.shipping_address is None
     assert [line.requires_shipping for line in result.order.lines] == [False, False]
