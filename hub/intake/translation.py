@@ -9,11 +9,12 @@ import traceback
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from hub.canonical import OrderUpdate
+from hub.canonical import NOT_TO_FULFIL, OrderStatus, OrderUpdate
 from hub.connectors import Account, ParcelTracking
-from hub.errors import MappingError, TranslationError
+from hub.errors import MappingError, RetryableError, TranslationError
 from hub.intake.inbox import FAILED, IGNORED, PROCESSED, RECEIVED, TRANSLATE
 from hub.jobs import outbox
 from hub.jobs.worker import job_handler
@@ -25,6 +26,9 @@ from hub.storage.models import DeliveryRow, OrderRow, ParcelRow
 from hub.values import loads, now
 
 log = logging.getLogger("hub.translation")
+
+#: failures that are not the delivery's: the job is retried rather than the delivery failed
+_OUTAGES = (OperationalError, InterfaceError, RetryableError)
 
 
 def replay(hub: Hub, session: Session, delivery_id: int) -> bool:
@@ -108,9 +112,24 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
             f"translator error {type(exc).__name__}: {exc} ({last.name}, line {last.lineno})",
         )
         return
-    order = orders.apply(session, account, translation, row, mapping_version=version)
-    if order is not None:
-        release.after_change(hub, session, order)
+    if isinstance(translation, OrderUpdate):
+        too_long = orders.column_problems(translation.order, line_path=connector.line_path)
+        if too_long:
+            _failed(session, row, account, data, "; ".join(too_long), hold=True)
+            return
+    try:
+        with session.begin_nested():  # a failure here rolls back this order's changes only
+            order = orders.apply(session, account, translation, row, mapping_version=version)
+            if order is not None:
+                release.after_change(hub, session, order)
+    except _OUTAGES:
+        raise  # the database or a service is away: the job retries
+    except Exception as exc:  # any other failure is the delivery's, visible and replayable
+        log.exception("applying delivery %s failed", row.id)
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        reason = f"could not apply the order: {type(exc).__name__}: {first}"
+        _failed(session, row, account, data, reason, hold=True)
+        return
     row.order_id = order.id if order is not None else None
     row.status = PROCESSED if order is not None else IGNORED
     if order is None:
@@ -157,7 +176,17 @@ def _apply_tracking(
     row.processed_at = now()
 
 
-def _failed(session: Session, row: DeliveryRow, account: Account, data: Any, reason: str) -> None:
+def _failed(
+    session: Session,
+    row: DeliveryRow,
+    account: Account,
+    data: Any,
+    reason: str,
+    *,
+    hold: bool = False,
+) -> None:
+    """The delivery failed with ``reason``, noted on the known order's timeline; with
+    ``hold`` the order (if it is still to be fulfilled) moves to needs_attention too."""
     row.status, row.error, row.processed_at = FAILED, reason, now()
     log.info(
         "translation failed", extra={"delivery": row.id, "account": account.name, "reason": reason}
@@ -172,3 +201,5 @@ def _failed(session: Session, row: DeliveryRow, account: Account, data: Any, rea
             f"{row.topic} could not be translated: {reason}",
             delivery_id=row.id,
         )
+        if hold and OrderStatus(order.status) not in NOT_TO_FULFIL:
+            orders.move(session, order, OrderStatus.NEEDS_ATTENTION, "needs_attention", reason)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub.canonical import (
     HUB_OWNED_STATUSES,
+    Order,
     OrderRemoved,
     OrderStatus,
     OrderUpdate,
@@ -150,6 +151,27 @@ def _write(session: Session, row: OrderRow, update: OrderUpdate, status: OrderSt
         OrderLineRow(order_id=row.id, position=i, sku=line.sku)
         for i, line in enumerate(order.lines)
     )
+
+
+#: canonical fields the orders tables keep in columns of their own, with the columns' lengths
+_COLUMN_LIMITS = (("external_id", 100), ("number", 100), ("currency", 3))
+_SKU_LIMIT = 200
+
+
+def column_problems(order: Order, *, line_path: str = "lines") -> list[str]:
+    """Values longer than the columns that keep them: the same refusal on every database
+    (PostgreSQL would raise mid-apply; SQLite would keep them silently)."""
+    problems = [
+        f"{name} is {len(value)} characters long; at most {limit} are kept"
+        for name, limit in _COLUMN_LIMITS
+        if isinstance(value := getattr(order, name), str) and len(value) > limit
+    ]
+    problems.extend(
+        f"{line_path}[{i}].sku is {len(line.sku)} characters long; at most {_SKU_LIMIT} are kept"
+        for i, line in enumerate(order.lines)
+        if line.sku is not None and len(line.sku) > _SKU_LIMIT
+    )
+    return problems
 
 
 def apply(

@@ -300,3 +300,59 @@ def test_concurrent_deliveries_are_each_stored_once_with_their_jobs(hub):
     ignored = _count(hub, DeliveryRow, DeliveryRow.status == "ignored")
     assert ignored == 4
     assert _count(hub, JobRow) == 40 - ignored
+
+
+def _deliveries(hub) -> list[tuple[str, str | None]]:
+    with hub.db.transaction() as s:
+        rows = s.execute(select(DeliveryRow).order_by(DeliveryRow.id)).scalars().all()
+        return [(row.status, row.error) for row in rows]
+
+
+def test_a_value_longer_than_its_column_fails_the_delivery_and_holds_the_order(
+    hub, client, worker, viewer
+):
+    order = shopify_order()
+    body = json.dumps(order).encode()
+    client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
+    worker.drain()
+    long = dict(order, name="#" + "9" * 120, updated_at="2030-01-01T00:00:00Z")
+    long["line_items"] = [dict(order["line_items"][0], sku="S" * 201)]
+    body = json.dumps(long).encode()
+    client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, "orders/updated"))
+    worker.drain()  # the same on SQLite, which would keep it, and PostgreSQL, which would raise
+    status, error = _deliveries(hub)[-1]
+    assert status == "failed"
+    assert "number is 121 characters long; at most 100 are kept" in error
+    assert "line_items[0].sku is 201 characters long" in error
+    [stored] = _orders(client, viewer)
+    assert stored["status"] == "needs_attention" and stored["number"] == order["name"]
+    events = client.get(f"/api/orders/{stored['id']}/events", headers=viewer).get_json()["items"]
+    assert [e["kind"] for e in events][-2:] == ["translation_failed", "needs_attention"]
+
+
+def test_a_failure_while_applying_an_order_fails_the_delivery_not_the_job(
+    hub, client, worker, viewer, monkeypatch
+):
+    from hub.shipping import release
+
+    order = shopify_order()
+    body = json.dumps(order).encode()
+    client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
+    worker.drain()
+
+    def broken(*args, **kwargs):
+        raise ValueError("release step broke")
+
+    monkeypatch.setattr(release, "after_change", broken)
+    changed = dict(order, note="changed", updated_at="2030-01-01T00:00:00Z")
+    body = json.dumps(changed).encode()
+    client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, "orders/updated"))
+    worker.drain()
+    assert _deliveries(hub)[-1] == (
+        "failed",
+        "could not apply the order: ValueError: release step broke",
+    )
+    assert _count(hub, JobRow, JobRow.status == "dead") == 0
+    [stored] = _orders(client, viewer)
+    assert stored["notes"] != "changed"  # the update's own changes were rolled back
+    assert stored["status"] == "needs_attention"
