@@ -14,6 +14,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,34 @@ def payload_bytes(connector: str, name: str) -> bytes:
 def shopify_order() -> dict[str, Any]:
     """The Shopify 2024-04 docs order, unwrapped as a webhook carries it."""
     return json.loads(payload_bytes("shopify", "order_get_rest_2024-04_response.json"))["order"]
+
+
+def set_quantity(order: dict[str, Any], index: int, quantity: int) -> dict[str, Any]:
+    """Give a Shopify order's line ``index`` a quantity still owed, its totals following as
+    Shopify's would (each line's discount and tax shared by what is still owed)."""
+    line = order["line_items"][index]
+    line["quantity"] = max(int(line["quantity"]), quantity)
+    line["current_quantity"] = quantity
+    cent = Decimal("0.01")
+    subtotal = discounts = tax = Decimal(0)
+    for item in order["line_items"]:
+        owed, ordered = item.get("current_quantity", item["quantity"]), item["quantity"]
+        part = Decimal(owed) / Decimal(ordered) if ordered else Decimal(1)
+        share = sum(Decimal(a["amount"]) for a in item.get("discount_allocations") or [])
+        discount = (share * part).quantize(cent, ROUND_HALF_UP)
+        subtotal += Decimal(item["price"]) * owed - discount
+        discounts += discount
+        tax += (sum(Decimal(t["price"]) for t in item["tax_lines"]) * part).quantize(
+            cent, ROUND_HALF_UP
+        )
+    shipping = sum(Decimal(s["price"]) for s in order.get("shipping_lines") or [])
+    order.update(
+        current_subtotal_price=str(subtotal),
+        current_total_discounts=str(discounts),
+        current_total_tax=str(tax),
+        current_total_price=str(subtotal + shipping + tax),
+    )
+    return order
 
 
 def woo_order() -> dict[str, Any]:

@@ -31,6 +31,7 @@ from hub.storage import migrate
 from tests.conftest import (
     ROOT,
     receive,
+    set_quantity,
     shopify_headers,
     shopify_order,
     woo_headers,
@@ -399,7 +400,7 @@ def _orders_in_and_shipped(hub, client, worker, editor) -> list[Any]:
     with every carrier. Returns every answer."""
     receive(hub, "IPOD2008RED", len(PARCELS))
     order = shopify_order()
-    order["line_items"][1]["current_quantity"] = len(PARCELS)
+    set_quantity(order, 1, len(PARCELS))
     body = json.dumps(order).encode()
     answers = [
         client.post(

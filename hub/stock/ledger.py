@@ -410,6 +410,16 @@ def ledger_to_json(row: StockLedgerRow) -> dict[str, Any]:
     }
 
 
+def _add_to(entries: list[dict[str, Any]], quantity: int, **key: Any) -> None:
+    """Add ``quantity`` to the entry with these ``key`` values, or append a new one: an order
+    with the same SKU on two lines is one entry for the picker, not two."""
+    for entry in entries:
+        if all(entry[name] == value for name, value in key.items()):
+            entry["quantity"] += quantity
+            return
+    entries.append({**key, "quantity": quantity})
+
+
 def pick_list(session: Session, client: str, *, limit: int = 50) -> dict[str, Any]:
     """A batch of released orders (oldest first) and what to pick for them, by location and
     then SKU, so a picker walks the aisles once. Each line says which orders it is for."""
@@ -450,13 +460,11 @@ def pick_list(session: Session, client: str, *, limit: int = 50) -> dict[str, An
                     {"location": shelf[0], "sku": alloc.sku, "quantity": 0, "orders": []},
                 )
                 line["quantity"] += take
-                line["orders"].append(
-                    {"order_id": alloc.order_id, "number": number, "quantity": take}
-                )
+                _add_to(line["orders"], take, order_id=alloc.order_id, number=number)
             if not wanted:
                 break
         if wanted:  # allocated but not on any shelf: the ledger needs a count
-            unlocated.append({"order_id": alloc.order_id, "sku": alloc.sku, "quantity": wanted})
+            _add_to(unlocated, wanted, order_id=alloc.order_id, sku=alloc.sku)
     return {
         "client": client,
         "orders": batch,

@@ -9,7 +9,13 @@ from sqlalchemy import func, select
 
 from hub.stock import ledger
 from hub.storage.models import AllocationRow, ParcelRow
-from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, shopify_headers, shopify_order
+from tests.conftest import (
+    QUIET_ROYALMAIL,
+    accounts_fixture,
+    set_quantity,
+    shopify_headers,
+    shopify_order,
+)
 
 accounts_file = accounts_fixture(QUIET_ROYALMAIL)
 
@@ -20,7 +26,7 @@ def _released_order(hub, client, worker, viewer, red: int = 1) -> dict:
         ledger.adjust(s, "acme", "IPOD2008RED", "B2", 1, reason="receipt", actor="t")
         ledger.adjust(s, "acme", "IPOD2008RED", "A1", 2, reason="receipt", actor="t")
     order = shopify_order()
-    order["line_items"][1]["current_quantity"] = 2
+    set_quantity(order, 1, 2)
     body = json.dumps(order).encode()
     client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
     worker.drain()
@@ -127,7 +133,7 @@ def test_pick_list_walks_the_locations_once_for_a_batch(hub, client, worker, vie
         order = shopify_order()
         order["id"] = external
         order["name"] = f"#{external}"
-        order["line_items"][1]["current_quantity"] = 1 if external == 1001 else 2
+        set_quantity(order, 1, 1 if external == 1001 else 2)
         body = json.dumps(order).encode()
         client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
     worker.drain()
@@ -142,3 +148,26 @@ def test_pick_list_walks_the_locations_once_for_a_batch(hub, client, worker, vie
     one = client.get("/api/picklists?client=acme&limit=1", headers=viewer).get_json()
     assert len(one["orders"]) == 1
     assert client.get("/api/picklists?limit=0", headers=viewer).status_code == 400
+
+
+def test_pick_list_sums_one_orders_lines_of_the_same_sku(hub, client, worker, viewer):
+    with hub.db.transaction() as s:
+        ledger.adjust(s, "acme", "IPOD2008RED", "A1", 1, reason="receipt", actor="t")
+        ledger.adjust(s, "acme", "IPOD2008RED", "B2", 5, reason="receipt", actor="t")
+    order = shopify_order()
+    order["line_items"][0].update(sku="IPOD2008RED")
+    set_quantity(set_quantity(order, 0, 1), 1, 1)
+    body = json.dumps(order).encode()
+    client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
+    worker.drain()
+    picks = client.get("/api/picklists?client=acme", headers=viewer).get_json()
+    assert [(ln["location"], ln["quantity"]) for ln in picks["lines"]] == [("A1", 1), ("B2", 1)]
+    for line in picks["lines"]:
+        assert [(o["number"], o["quantity"]) for o in line["orders"]] == [(order["name"], 1)]
+    # two lines of one SKU on one shelf: one entry for the order, quantities summed
+    with hub.db.transaction() as s:
+        ledger.adjust(s, "acme", "IPOD2008RED", "A1", 5, reason="receipt", actor="t")
+    picks = client.get("/api/picklists?client=acme", headers=viewer).get_json()
+    [a1] = [ln for ln in picks["lines"] if ln["location"] == "A1"]
+    assert a1["quantity"] == 2
+    assert [(o["number"], o["quantity"]) for o in a1["orders"]] == [(order["name"], 2)]

@@ -18,6 +18,7 @@ from tests.conftest import (
     order_events,
     receive,
     send_shopify,
+    set_quantity,
     shopify_order,
 )
 
@@ -32,7 +33,7 @@ def _shipped(hub, client, worker, viewer, editor, parcels: int = 2) -> dict:
     Royal Mail parcels (RM1, RM2, ...)."""
     receive(hub, "IPOD2008RED", parcels)
     order = shopify_order()
-    order["line_items"][1]["current_quantity"] = parcels
+    set_quantity(order, 1, parcels)
     send_shopify(client, order)
     worker.drain()
     released = only_order(client, viewer)

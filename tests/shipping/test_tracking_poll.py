@@ -24,6 +24,7 @@ from tests.conftest import (
     order_events,
     receive,
     send_shopify,
+    set_quantity,
     shopify_order,
 )
 
@@ -55,7 +56,7 @@ def rm() -> Iterator[responses.RequestsMock]:
 def _ship(hub, client, worker, viewer, editor, numbers: list[str]) -> dict:
     receive(hub, "IPOD2008RED", len(numbers))
     order = shopify_order()
-    order["line_items"][1]["current_quantity"] = len(numbers)
+    set_quantity(order, 1, len(numbers))
     send_shopify(client, order)
     worker.drain()
     released = only_order(client, viewer)

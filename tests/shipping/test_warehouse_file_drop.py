@@ -25,6 +25,7 @@ from tests.conftest import (
     only_order,
     receive,
     send_shopify,
+    set_quantity,
     shopify_order,
 )
 
@@ -65,7 +66,7 @@ def _released(hub, client, worker, viewer, red: int = 1) -> dict:
     """The Shopify 2024-04 order (its RED line owed ``red`` times) released to the 3PL."""
     receive(hub, "IPOD2008RED", 3)
     order = shopify_order()
-    order["line_items"][1]["current_quantity"] = red
+    set_quantity(order, 1, red)
     send_shopify(client, order)
     worker.drain()
     released = only_order(client, viewer)
