@@ -174,6 +174,14 @@ def column_problems(order: Order, *, line_path: str = "lines") -> list[str]:
     return problems
 
 
+def _same_content(row: OrderRow, order: Order) -> bool:
+    """Whether the channel's side of the stored order equals ``order`` (statuses aside: the
+    hub may have moved the order on since)."""
+    ignored = {"status", *HUB_KEYS}
+    incoming = {k: v for k, v in order_to_json(order).items() if k not in ignored}
+    return incoming == {k: v for k, v in (row.data or {}).items() if k in incoming}
+
+
 def apply(
     session: Session,
     account: Account,
@@ -218,6 +226,16 @@ def apply(
                 "stale_update_ignored",
                 f"{topic} from {iso(order.updated_at)} is older than the stored "
                 f"update from {iso(stored)}; not applied",
+                delivery_id=delivery.id,
+            )
+            return row
+        if stored is not None and order.updated_at == stored and _same_content(row, order):
+            add_event(
+                session,
+                row,
+                "replay_ignored",
+                f"{topic} carries the update from {iso(stored)} already applied; not applied "
+                "again",
                 delivery_id=delivery.id,
             )
             return row

@@ -356,3 +356,32 @@ def test_a_failure_while_applying_an_order_fails_the_delivery_not_the_job(
     [stored] = _orders(client, viewer)
     assert stored["notes"] != "changed"  # the update's own changes were rolled back
     assert stored["status"] == "needs_attention"
+
+
+def test_a_replayed_body_with_a_new_webhook_id_changes_nothing(hub, client, worker, viewer):
+    from hub.canonical import OrderStatus
+    from hub.orders import store as orders
+
+    body = json.dumps(shopify_order()).encode()
+    client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
+    worker.drain()
+    [order] = _orders(client, viewer)
+    with hub.db.transaction() as s:  # the hub moved the order on since (a person holds it)
+        row = s.get(OrderRow, order["id"])
+        orders.move(s, row, OrderStatus.NEEDS_ATTENTION, "needs_attention", "held by hand")
+    for topic in ("orders/create", "orders/updated"):  # the same bytes, new webhook ids
+        client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, topic))
+    worker.drain()
+    assert _count(hub, DeliveryRow) == 3  # each kept as history
+    [stored] = _orders(client, viewer)
+    assert stored["status"] == "needs_attention"  # not moved back to ready by the replay
+    events = client.get(f"/api/orders/{order['id']}/events", headers=viewer).get_json()["items"]
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("replay_ignored") == 2 and "updated" not in kinds
+    # the same time but different content is a real update (two edits within a second)
+    changed = dict(shopify_order(), note="a second edit")
+    body = json.dumps(changed).encode()
+    client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body, "orders/updated"))
+    worker.drain()
+    [stored] = _orders(client, viewer)
+    assert stored["notes"] == "a second edit"
