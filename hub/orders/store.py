@@ -234,8 +234,7 @@ def apply(
                 session,
                 row,
                 "replay_ignored",
-                f"{topic} carries the update from {iso(stored)} already applied; not applied "
-                "again",
+                f"{topic} carries the update from {iso(stored)} already applied; not applied again",
                 delivery_id=delivery.id,
             )
             return row
