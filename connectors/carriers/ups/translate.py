@@ -33,6 +33,7 @@ wherever it comes; an invalid inquiry number (TV1002) or a "not found" warning (
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -42,6 +43,8 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
+
+log = logging.getLogger(__name__)
 
 #: the zone of a local time that comes with no offset (UPS is headquartered in Atlanta)
 HOME_ZONE = ZoneInfo("America/New_York")
@@ -200,7 +203,13 @@ def _package(number: str, package: Mapping[str, Any]) -> ParcelTracking:
     for activity in reversed(activities):  # UPS lists the newest first
         at = activity_time(activity)
         if at is None:
-            continue  # a scan without a readable time cannot be placed on the timeline
+            # a scan without a readable time cannot be placed on the timeline; the others stand
+            log.warning(
+                "UPS %s: dropped an activity with an unreadable date %r",
+                number,
+                activity.get("date"),
+            )
+            continue
         status = activity.get("status") if isinstance(activity.get("status"), Mapping) else {}
         raw.append(
             (

@@ -287,3 +287,15 @@ def test_a_shipment_without_packages_or_warnings_is_not_found():
 def test_tracking_url():
     assert translate.tracking_url(" 1Z 999 ") == "https://www.ups.com/track?tracknum=1Z%20999"
     assert translate.tracking_url(NUMBER) == f"https://www.ups.com/track?tracknum={NUMBER}"
+
+
+def test_an_activity_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
+    data = json.loads((TESTS / "payloads" / "track_delivered_postman_example.json").read_bytes())
+    activities = data["trackResponse"]["shipment"][0]["package"][0]["activity"]
+    activities[1]["date"] = "not-a-date"
+    activities[1].pop("gmtDate", None)
+    with caplog.at_level("WARNING"):
+        [result] = translate.read_tracking(json.dumps(data).encode(), [NUMBER])
+    assert len(result.events) == len(activities) - 1
+    assert result.status == "delivered"
+    assert "unreadable date" in caplog.text
