@@ -19,6 +19,7 @@ text. Times are ISO 8601 in UTC (``Z``); one without an offset is read in Europe
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
@@ -28,6 +29,8 @@ from zoneinfo import ZoneInfo
 from hub.connectors import ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, TranslationError
 from hub.values import loads, local_time
+
+log = logging.getLogger(__name__)
 
 #: Evri's zone, for times without an offset
 HOME_ZONE = ZoneInfo("Europe/London")
@@ -123,7 +126,14 @@ def _parcel(number: str, parcel: Mapping[str, Any]) -> ParcelTracking:
         )
         code = _text(stage.get("trackingStageCode"))
         text = _text(point.get("description")) or _text(stage.get("description"))
-        at = parse_time(str(event["dateTime"]), HOME_ZONE)
+        try:
+            at = parse_time(str(event["dateTime"]), HOME_ZONE)
+        except TranslationError:
+            # one unreadable scan time drops that scan, not the parcel's answer
+            log.warning(
+                "Evri %s: dropped an event with an unreadable date %r", number, event["dateTime"]
+            )
+            continue
         dated.append((at, -i, code, text))  # -i: Evri lists newest first
     if not dated:
         return ParcelTracking(number, found=False, error="Evri has no tracking events for it")

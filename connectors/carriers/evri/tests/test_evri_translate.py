@@ -98,7 +98,12 @@ def test_times_with_and_without_offsets(text, expected):
 
 def test_a_time_that_is_not_iso_is_a_translation_error():
     with pytest.raises(TranslationError):
-        translate.read_tracking(parcels(parcel("A", ("14/10/2024", "1"))), ["A"])
+        translate.parse_time("14/10/2024", translate.HOME_ZONE)
+
+
+def test_a_parcel_whose_only_event_has_an_unreadable_time_has_no_events():
+    [result] = translate.read_tracking(parcels(parcel("A", ("14/10/2024", "1"))), ["A"])
+    assert not result.found
 
 
 # -- answers ------------------------------------------------------------------------------
@@ -159,3 +164,16 @@ def test_a_search_error_about_the_key_is_an_auth_error():
         translate.read_search(b'{"fault": {"faultstring": "Invalid ApiKey"}}')
     with pytest.raises(TranslationError):
         translate.read_search(b'"text"')
+
+
+def test_an_event_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
+    data = json.loads((HERE / "payloads" / "parcels_delivered_by_courier.json").read_bytes())
+    events = data["results"][0]["trackingEvents"]
+    events[1]["dateTime"] = "14/10/2024 at seven"
+    number = data["results"][0]["parcelIdentifiers"][0]["value"]
+    with caplog.at_level("WARNING"):
+        [result] = translate.read_tracking(json.dumps(data).encode(), [number])
+    assert result.found
+    assert len(result.events) == len(events) - 1
+    assert result.status == "delivered"
+    assert "unreadable date" in caplog.text
