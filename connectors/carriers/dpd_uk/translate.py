@@ -28,6 +28,7 @@ offset or ``Z`` keeps it.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, tzinfo
 from xml.etree import ElementTree as ET
@@ -37,6 +38,8 @@ from zoneinfo import ZoneInfo
 from hub.connectors import ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, TranslationError
 from hub.values import local_time
+
+log = logging.getLogger(__name__)
 
 #: DPD UK's zone, for local times without an offset
 HOME_ZONE = ZoneInfo("Europe/London")
@@ -142,7 +145,13 @@ def _parcel(number: str, detail: ET.Element | None) -> ParcelTracking:
             for part in (_text(event.findtext("locality")), _text(event.findtext("countrycode")))
             if part
         )
-        dated.append((parse_time(when, HOME_ZONE), _text(event.findtext("code")), text, place))
+        try:
+            at = parse_time(when, HOME_ZONE)
+        except TranslationError:
+            # one unreadable scan time drops that scan, not the parcel's answer
+            log.warning("DPD UK %s: dropped an event with an unreadable date %r", number, when)
+            continue
+        dated.append((at, _text(event.findtext("code")), text, place))
     if not dated:
         return ParcelTracking(number, found=False, error="DPD UK has no tracking events for it")
     dated.sort(key=lambda item: item[0])  # DPD lists newest first; stable for equal times

@@ -115,7 +115,12 @@ def test_times_with_and_without_offsets(text, expected):
 
 def test_a_time_dpd_does_not_write_is_a_translation_error():
     with pytest.raises(TranslationError):
-        translate.read_tracking(answer(detail("1", ("soon", "001"))), ["1"])
+        translate.parse_time("soon", translate.HOME_ZONE)
+
+
+def test_a_parcel_whose_only_event_has_an_unreadable_time_has_no_events():
+    [result] = translate.read_tracking(answer(detail("1", ("soon", "001"))), ["1"])
+    assert not result.found
 
 
 # -- answers ------------------------------------------------------------------------------
@@ -172,3 +177,13 @@ def test_the_request_document():
         b"<password>p&amp;w</password><trackingnumbers><trackingnumber>155</trackingnumber>"
         b"<trackingnumber>156</trackingnumber></trackingnumbers></trackingrequest>"
     )
+
+
+def test_an_event_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
+    body = (HERE / "payloads" / "tracking_delivered_and_unknown.xml").read_text(encoding="utf-8")
+    body = body.replace("<date>2024-06-12T09:02:10</date>", "<date>sometime Wednesday</date>")
+    with caplog.at_level("WARNING"):
+        result = translate.read_tracking(body.encode(), ["15505012345678"])[0]
+    assert result.found
+    assert len(result.events) == 4
+    assert "unreadable date" in caplog.text
