@@ -24,6 +24,7 @@ refused before parsing, so no entity is ever expanded.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from hub.errors import (
     TranslationError,
 )
 from hub.values import local_time
+
+log = logging.getLogger(__name__)
 
 NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_AUTH = "http://dpd.com/common/service/types/Authentication/2.0"
@@ -263,7 +266,13 @@ def _parcel(number: str, infos: Iterable[ET.Element]) -> ParcelTracking:
         if when is None or _text(info.findtext("statusHasBeenReached")) == "false":
             continue  # a life-cycle step DPD has not reached yet
         text = _item(info.find("description")) or _line(info.find("label"))
-        dated.append((parse_time(when, HOME_ZONE), code, text, _location(info.find("location"))))
+        try:
+            at = parse_time(when, HOME_ZONE)
+        except TranslationError:
+            # one unreadable scan time drops that scan, not the parcel's answer
+            log.warning("DPD %s: dropped an event with an unreadable date %r", number, when)
+            continue
+        dated.append((at, code, text, _location(info.find("location"))))
     if not dated and current is None:
         return ParcelTracking(number, found=False, error="DPD has no tracking data for it yet")
     dated.sort(key=lambda event: event[0])  # stable: DPD's own order among equal times

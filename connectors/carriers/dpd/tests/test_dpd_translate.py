@@ -241,3 +241,17 @@ def test_requests_escape_what_they_carry():
     login = translate.login_request("KD1", "p<w", "de_DE", "2.0").decode()
     assert 'xmlns:ns="http://dpd.com/common/service/types/LoginService/2.0"' in login
     assert "<password>p&lt;w</password>" in login
+
+
+def test_an_event_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
+    name = "parcellifecycle_getTrackingData_BE_parcelshop.xml"
+    body = (HERE / "payloads" / name).read_text(encoding="utf-8")
+    assert "<content>8/17/2021 7:11:26 PM</content>" in body
+    body = body.replace(
+        "<content>8/17/2021 7:11:26 PM</content>", "<content>sometime Tuesday</content>", 1
+    )
+    with caplog.at_level("WARNING"):
+        [result] = translate.read_tracking(body.encode(), ["05308801410058"])
+    assert result.found
+    assert len(result.events) == 14
+    assert "unreadable date" in caplog.text
