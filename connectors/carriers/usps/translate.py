@@ -363,7 +363,7 @@ def _read_track_info(number: str, info: ET.Element, path: str) -> ParcelTracking
             continue
         at = _xml_time(row, f"{path}.event[{i}]")
         if at is None:
-            continue  # an undated scan cannot be placed on the timeline
+            continue  # an undated (or unreadably dated) scan cannot be placed on the timeline
         state = _child(row, "EventState")
         location = _location(
             _child(row, "EventCity"),
@@ -410,7 +410,12 @@ def _xml_time(row: ET.Element, path: str) -> datetime | None:
             raise TranslationError(
                 f"not a time of day: {clock!r}", path=f"{path}.EventTime"
             ) from None
-    local = datetime.combine(_us_date(day, f"{path}.EventDate"), wall)
+    try:
+        local = datetime.combine(_us_date(day, f"{path}.EventDate"), wall)
+    except TranslationError as exc:
+        # one scan with a date that is no date is dropped, not the whole answer
+        logging.getLogger(__name__).warning("USPS event dropped: %s", exc)
+        return None
     return local.replace(tzinfo=_zone(_child(row, "EventState"))).astimezone(UTC)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -378,3 +379,19 @@ def test_a_bare_404_is_a_number_usps_does_not_know():
     assert not parcel.found and "404" in (parcel.error or "")
     [empty] = translate.read_tracking(b"", ["1"], status=404)
     assert not empty.found
+
+
+def test_trackv2_an_event_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
+    path = Path(__file__).parent / "payloads" / "trackv2_delivered_in_mailbox.xml"
+    body = path.read_text(encoding="utf-8")
+    rows = body.count("<EventDate>")
+    [whole] = translate.read_tracking(body.encode(), ["9102901000462189604217"])
+    body = body.replace(
+        "<EventDate>April 28, 2015</EventDate>", "<EventDate>Tuesday</EventDate>", 1
+    )
+    with caplog.at_level("WARNING"):
+        [parcel] = translate.read_tracking(body.encode(), ["9102901000462189604217"])
+    assert parcel.found
+    assert rows > 1
+    assert len(parcel.events) == len(whole.events) - 1
+    assert "not a date" in caplog.text
