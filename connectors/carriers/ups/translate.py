@@ -222,7 +222,13 @@ def _package(number: str, package: Mapping[str, Any]) -> ParcelTracking:
         )
     events = _events(raw)
     current = package.get("currentStatus")
-    status = status_for(current) or (events[-1].status if events else "unknown")
+    # the newest scan decides (UPS's currentStatus can lag behind it); the summary only when
+    # there is no scan or the newest scan's code is one the tables do not know
+    newest_known = bool(raw) and sorted(raw, key=lambda r: r[0])[-1][1] is not None
+    if newest_known:
+        status = events[-1].status
+    else:
+        status = status_for(current) or (events[-1].status if events else "unknown")
     carrier_status = _text(current.get("description")) if isinstance(current, Mapping) else None
     if carrier_status is None and events:
         carrier_status = events[-1].text

@@ -158,15 +158,15 @@ def test_an_unknown_code_is_unknown_before_the_parcel_moved_and_in_transit_after
     assert [e.status for e in one(body).events] == ["unknown", "in_transit", "in_transit"]
 
 
-def test_the_current_status_decides_the_parcel_even_with_only_a_pdsc():
+def test_the_current_status_decides_when_the_newest_scan_is_unknown_even_with_only_a_pdsc():
     # a real answer: currentStatus {"description": "Delivered", "code": "011"}, no type
     body = answer(
-        activity("I", "OT", "021", date="20240102", time="080000"),
+        activity(None, "ZZ", None, date="20240102", time="080000"),
         currentStatus={"description": "Delivered", "code": "011"},
     )
     result = one(body)
     assert (result.status, result.carrier_status) == ("delivered", "Delivered")
-    assert result.events[-1].status == "out_for_delivery"
+    assert result.events[-1].status == "unknown"
 
 
 def test_without_a_current_status_the_newest_activity_decides():
@@ -299,3 +299,12 @@ def test_an_activity_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
     assert len(result.events) == len(activities) - 1
     assert result.status == "delivered"
     assert "unreadable date" in caplog.text
+
+
+def test_the_newest_scan_decides_over_a_disagreeing_current_status():
+    data = json.loads((TESTS / "payloads" / "track_delivered_postman_example.json").read_bytes())
+    package = data["trackResponse"]["shipment"][0]["package"][0]
+    package["currentStatus"] = {"type": "I", "code": "AR", "description": "On the way"}
+    [result] = translate.read_tracking(json.dumps(data).encode(), [NUMBER])
+    assert result.events[-1].status == "delivered"
+    assert result.status == "delivered"
