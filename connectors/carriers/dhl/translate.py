@@ -227,7 +227,12 @@ def _read_shipment(shipment: Mapping[str, Any], path: str) -> _Parcel:
         )
     current = _mapping(shipment.get("status"))
     current_code = text(current.get("statusCode"))
-    if current_code or text(current.get("status")):
+    # the newest scan decides (the shipment's status can lag behind it); the summary only when
+    # there is no scan or the newest scan's code is one the table does not know
+    newest_code = (events[-1].code or "").strip().lower() if events else ""
+    if newest_code in STATUS_CODES:
+        status = events[-1].status
+    elif current_code or text(current.get("status")):
         earlier = [e.status for e in events[:-1]] if events else []
         status = event_status(current_code, _words(current), earlier)
     else:

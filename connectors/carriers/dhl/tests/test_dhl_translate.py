@@ -141,15 +141,24 @@ def test_unknown_status_code_before_the_parcel_moves_is_unknown():
     assert result["status"] == "unknown"
 
 
-def test_dhl_current_status_decides_the_parcel_status():
+def test_dhl_newest_event_decides_over_a_disagreeing_current_status():
     current = event("delivered", "2024-01-12T10:00:00Z", "Delivered")
     [result] = read(
         answer(event("transit", "2024-01-11T10:00:00Z", "Out for delivery"), current=current),
         ["1234567890"],
     )
+    assert result["status"] == "out_for_delivery"
+    assert result["events"][-1]["status"] == "out_for_delivery"
+
+
+def test_dhl_current_status_decides_when_the_newest_event_code_is_unknown():
+    current = event("delivered", "2024-01-12T10:00:00Z", "Delivered")
+    [result] = read(
+        answer(event("no-such-code", "2024-01-11T10:00:00Z", "Something"), current=current),
+        ["1234567890"],
+    )
     assert result["status"] == "delivered"
     assert result["carrier_status"] == "delivered"
-    assert result["events"][-1]["status"] == "out_for_delivery"
 
 
 def test_without_a_current_status_the_latest_event_decides():
