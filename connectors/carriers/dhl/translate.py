@@ -12,7 +12,8 @@ Statuses: each event's ``statusCode`` (the API's enum: ``pre-transit``, ``transi
 :data:`REFINEMENTS` lets the event's words name a finer status (``transit`` + "out for
 delivery" is ``out_for_delivery``). A ``statusCode`` the table does not know is
 ``in_transit`` when the parcel's last known state is a moving one, else ``unknown``. The
-parcel's status is that of DHL's own current ``status`` object (else of the latest event).
+parcel's status is the newest event's; DHL's own current ``status`` object only when there is
+no event or the newest event's code is unknown.
 
 ``statusCode`` wins over the free-text ``status``: the code is the API's documented,
 language-independent enum, while ``status`` is each DHL service's own wording. DHL's own

@@ -22,8 +22,9 @@ own OpenAPI example pairs 003 with type X. An activity matched by neither table 
 
 Times: ``gmtDate`` + ``gmtTime`` (UTC) when UPS sends them; else the local ``date`` + ``time``
 with the activity's ``gmtOffset``; else (the payloads recorded before UPS added the GMT fields)
-the local time is read in UPS's home zone, America/New_York. A package's ``currentStatus``,
-when it maps, is the parcel's status; else the newest activity's.
+the local time is read in UPS's home zone, America/New_York. The newest activity decides the
+parcel's status; the package's ``currentStatus`` only when there is no activity or the newest
+one's code is unknown. An activity whose date cannot be read is dropped with a warning.
 
 Errors: ``response.errors`` with an authentication code (250xxx, UJxxxx) is an AuthError
 wherever it comes; an invalid inquiry number (TV1002) or a "not found" warning (TW0001, in a
