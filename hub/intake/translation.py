@@ -126,7 +126,8 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
         raise  # the database or a service is away: the job retries
     except Exception as exc:  # any other failure is the delivery's, visible and replayable
         log.exception("applying delivery %s failed", row.id)
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        said = str(exc).strip()
+        first = said.splitlines()[0][:300] if said else ""
         reason = f"could not apply the order: {type(exc).__name__}: {first}"
         _failed(session, row, account, data, reason, hold=True)
         return

@@ -250,11 +250,17 @@ def _shipping(raw: dict[str, Any], at: Callable[[str], str], currency: str) -> S
             method=" + ".join(titles) or None,
             carrier_service=None,
             price=_sum(entries, "price", path, currency)
-            - _sum(
-                [a for entry in objects for a in _list(entry.get("discount_allocations"), path)],
-                "amount",
-                f"{path}[].discount_allocations",
-                currency,
+            - sum(
+                (
+                    _sum(
+                        entry.get("discount_allocations"),
+                        "amount",
+                        f"{path}[{j}].discount_allocations",
+                        currency,
+                    )
+                    for j, entry in enumerate(objects)
+                ),
+                Decimal(0),
             ),
         )
     set_path = at("total_shipping_price_set")
