@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -72,6 +73,23 @@ def minor(amount: Decimal, currency: str | None) -> Decimal:
     """``amount`` rounded half-up to the currency's minor unit (the cent), for comparisons."""
     places = _MINOR_UNITS.get((currency or "").upper(), 2)
     return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+_XML_DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def xml_root(body: bytes, *, sender: str) -> ET.Element:
+    """The root element of an XML answer from ``sender`` (named in the error).
+
+    A DOCTYPE or ENTITY declaration is refused before parsing: it is the door to entity
+    expansion and external entities, and no carrier sends one.
+    """
+    if _XML_DECLARATIONS.search(body):
+        raise TranslationError("XML with a DOCTYPE or ENTITY declaration is refused")
+    try:
+        return ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise TranslationError(f"{sender}'s answer is not well-formed XML: {exc}") from None
 
 
 def utc(value: Any, *, naive_is_utc: bool = True, path: str = "") -> datetime | None:

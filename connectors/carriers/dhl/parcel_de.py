@@ -21,14 +21,13 @@ expansion); DHL never sends one.
 from __future__ import annotations
 
 import logging
-import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from hub import values
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import TranslationError
-from hub.values import text
+from hub.values import text, xml_root
 
 from . import translate
 
@@ -62,12 +61,7 @@ def looks_like_xml(body: bytes) -> bool:
 
 def read_tracking(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
     """One parcel-de XML answer -> one result per number asked, in the order asked."""
-    if re.search(rb"<!(DOCTYPE|ENTITY)", body, re.IGNORECASE):
-        raise TranslationError("XML with a DOCTYPE or ENTITY declaration is refused")
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise TranslationError(f"DHL's answer is not well-formed XML: {exc}") from None
+    root = xml_root(body, sender="DHL")
     if root.get("name") != "pieceshipmentlist":
         raise TranslationError(f"expected pieceshipmentlist, got {root.get('name')!r}")
     message = text(root.get("error")) or f"DHL Paket code {root.get('code')}"

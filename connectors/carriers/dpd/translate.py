@@ -41,7 +41,7 @@ from hub.errors import (
     RetryableError,
     TranslationError,
 )
-from hub.values import local_time
+from hub.values import local_time, xml_root
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,6 @@ _LOCAL_FORMATS = (
     "%d-%m-%Y %H:%M",
 )
 _PLACE = re.compile(r"^(?P<place>.*?)\s*\((?P<country>[A-Z]{2})\)$")
-_UNSAFE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 #: DPD's error codes that mean the credentials or the authToken were refused
 AUTH_CODES = frozenset(
     {
@@ -152,12 +151,7 @@ def parse_xml(body: bytes) -> ET.Element:
     A DTD or entity declaration is refused unparsed (entity expansion is how XML bombs work;
     DPD never sends one). Not XML at all is a :class:`TranslationError`.
     """
-    if _UNSAFE.search(body):
-        raise TranslationError("refused: the XML declares a DTD or entities")
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise TranslationError(f"not XML: {exc}") from None
+    root = xml_root(body, sender="DPD")
     for element in root.iter():
         if isinstance(element.tag, str) and "}" in element.tag:
             element.tag = element.tag.rsplit("}", 1)[1]

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, TranslationError
-from hub.values import local_time
+from hub.values import local_time, xml_root
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,6 @@ MOVING = frozenset(
 
 #: local time formats besides ISO 8601 (tried first): UK day-first
 _LOCAL_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M:%S")
-_UNSAFE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 #: words of a request-level error that mean the credentials were refused
 _AUTH_WORDS = re.compile(r"user|password|auth|login|credential|access denied", re.IGNORECASE)
 
@@ -96,12 +95,7 @@ def parse_xml(body: bytes) -> ET.Element:
     """The document's root with every tag reduced to its local name. A DTD or entity
     declaration is refused unparsed (no entity is ever expanded); not XML is a
     :class:`TranslationError`."""
-    if _UNSAFE.search(body):
-        raise TranslationError("refused: the XML declares a DTD or entities")
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise TranslationError(f"not XML: {exc}") from None
+    root = xml_root(body, sender="DPD UK")
     for element in root.iter():
         if isinstance(element.tag, str) and "}" in element.tag:
             element.tag = element.tag.rsplit("}", 1)[1]

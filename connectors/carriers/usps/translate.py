@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
-from hub.values import loads, text
+from hub.values import loads, text, xml_root
 
 #: eventCode -> canonical status (USPS Pub 199 Appendix G-4; codes seen in answers added)
 EVENT_STATUSES: dict[str, str] = {
@@ -325,13 +325,7 @@ def _v3_estimate(answer: Mapping[str, Any], zone: ZoneInfo) -> datetime | None:
 
 
 def _read_xml(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
-    # A DOCTYPE is the door to entity expansion and external entities; USPS never sends one.
-    if re.search(rb"<!(DOCTYPE|ENTITY)", body, re.IGNORECASE):
-        raise TranslationError("XML with a DOCTYPE or ENTITY declaration is refused")
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise TranslationError(f"USPS answer is not well-formed XML: {exc}") from None
+    root = xml_root(body, sender="USPS")
     if root.tag == "Error":
         number = (_child(root, "Number") or "").upper()
         message = _join([_child(root, "Description"), _child(root, "Source")]) or number
