@@ -355,9 +355,14 @@ def _read_track_info(number: str, info: ET.Element, path: str) -> ParcelTracking
     for i, row in enumerate(reversed(rows)):
         if not len(row):  # the plain TrackRequest's one line of prose: no fields to read
             continue
-        at = _xml_time(row, f"{path}.event[{i}]")
+        try:
+            at = _xml_time(row, f"{path}.event[{i}]")
+        except TranslationError as exc:
+            # one scan with a date or time that is none is dropped, not the whole answer
+            logging.getLogger(__name__).warning("USPS event of %s dropped: %s", number, exc)
+            continue
         if at is None:
-            continue  # an undated (or unreadably dated) scan cannot be placed on the timeline
+            continue  # an undated scan cannot be placed on the timeline
         state = _child(row, "EventState")
         location = _location(
             _child(row, "EventCity"),
@@ -384,7 +389,8 @@ def _read_track_info(number: str, info: ET.Element, path: str) -> ParcelTracking
 
 
 def _xml_time(row: ET.Element, path: str) -> datetime | None:
-    """``EventDate`` + ``EventTime`` (local, no zone) in the zone of ``EventState``."""
+    """``EventDate`` + ``EventTime`` (local, no zone) in the zone of ``EventState``; None
+    without a date. Raises ``TranslationError`` naming the field that is no date or time."""
     day = _child(row, "EventDate")
     if day is None:
         return None
@@ -404,12 +410,7 @@ def _xml_time(row: ET.Element, path: str) -> datetime | None:
             raise TranslationError(
                 f"not a time of day: {clock!r}", path=f"{path}.EventTime"
             ) from None
-    try:
-        local = datetime.combine(_us_date(day, f"{path}.EventDate"), wall)
-    except TranslationError as exc:
-        # one scan with a date that is no date is dropped, not the whole answer
-        logging.getLogger(__name__).warning("USPS event dropped: %s", exc)
-        return None
+    local = datetime.combine(_us_date(day, f"{path}.EventDate"), wall)
     return local.replace(tzinfo=_zone(_child(row, "EventState"))).astimezone(UTC)
 
 

@@ -284,11 +284,19 @@ def test_trackv2_twelve_hour_clock(clock: str, expected: str):
 
 
 @pytest.mark.parametrize("bad", ["25:00 pm", "noon"])
-def test_trackv2_bad_time_is_a_translation_error(bad: str):
+def test_trackv2_an_event_with_an_unreadable_time_is_dropped_with_a_warning(bad: str, caplog):
     xml = f"""<TrackResponse><TrackInfo ID="1"><TrackSummary><EventTime>{bad}</EventTime>
-      <EventDate>March 2, 2015</EventDate></TrackSummary></TrackInfo></TrackResponse>""".encode()
-    with pytest.raises(TranslationError, match="EventTime"):
-        translate.read_tracking(xml, ["1"])
+      <EventDate>March 2, 2015</EventDate><EventCode>01</EventCode></TrackSummary>
+      <TrackDetail><EventTime>8:10 am</EventTime><EventDate>March 2, 2015</EventDate>
+      <EventState>NY</EventState><EventCode>OF</EventCode></TrackDetail>
+      </TrackInfo></TrackResponse>""".encode()
+    with caplog.at_level("WARNING"):
+        [parcel] = translate.read_tracking(xml, ["1"])
+    assert parcel.found
+    assert [(e.code, e.at) for e in parcel.events] == [("OF", at("2015-03-02T13:10:00+00:00"))]
+    assert parcel.status == "out_for_delivery"  # the kept scan decides
+    assert "USPS event of 1 dropped" in caplog.text
+    assert "EventTime" in caplog.text and repr(bad) in caplog.text
 
 
 # -- numbers, errors and refused bodies --------------------------------------------------------
@@ -395,3 +403,4 @@ def test_trackv2_an_event_with_an_unreadable_date_is_dropped_with_a_warning(capl
     assert rows > 1
     assert len(parcel.events) == len(whole.events) - 1
     assert "not a date" in caplog.text
+    assert "9102901000462189604217" in caplog.text and "EventDate" in caplog.text
