@@ -18,19 +18,25 @@ from pathlib import Path
 
 import pytest
 import requests
+import responses
 
 from hub import logs, secrets
-from hub.errors import ConfigError
+from hub.errors import ConfigError, PermanentError
 from hub.settings import load_settings
+from hub.stock import sync
 from tests.conftest import (
     QUIET_ROYALMAIL,
     ROOT,
+    SHOPIFY_SECRET,
+    WOO_SECRET,
     accounts_fixture,
     free_port,
     receive,
     send_shopify,
     shopify_order,
 )
+from tests.shipping.test_fulfilment import FakeShop
+from tests.stock.test_stock_sync import STORE, FakeStore
 
 accounts_file = accounts_fixture(QUIET_ROYALMAIL)
 BIN = Path(sys.executable).parent
@@ -209,6 +215,114 @@ def _shipped(hub, client, worker, viewer, editor) -> dict:
     body = {"order_id": order["id"], "parcels": [parcel]}
     assert client.post("/api/shipments", json=body, headers=editor).status_code == 201
     return client.get(f"/api/orders/{order['id']}", headers=viewer).get_json()
+
+
+def _json_lines(text: str) -> list[dict]:
+    """The JSON log lines in ``text``, each without its time (which is checked once, above)."""
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    for line in lines:
+        line.pop("time")
+    return lines
+
+
+#: every secret of this module's accounts (ACCOUNTS and QUIET_ROYALMAIL)
+SECRETS = (
+    SHOPIFY_SECRET,
+    "shop-a-old-secret",
+    "shpat_test",
+    WOO_SECRET,
+    "ck_test",
+    "cs_test",
+    "rm-secret-0123456789",
+)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_shipment_pushed_to_the_channel_is_logged_with_its_fields(
+    hub, client, worker, viewer, editor, stderr_logs
+):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        shop = FakeShop(mock)
+        order = _shipped(hub, client, worker, viewer, editor)
+        stderr_logs(log_format="json", log_level="DEBUG")
+        worker.drain()
+        out = stderr_logs.read()
+    assert shop.kinds() == ["FulfilmentCheck", "FulfilmentOrders", "FulfilmentCreate"]
+    [pushed] = [line for line in _json_lines(out) if line["message"] == "shipment pushed"]
+    assert pushed == {
+        "level": "INFO",
+        "logger": "hub.fulfilment",
+        "message": "shipment pushed",
+        "order": order["id"],
+        "account": "shop-a",
+        "carrier": "royalmail",
+        "tracking": "TT123456785GB",
+        "channel_ref": "gid://shopify/Fulfillment/1",
+        "complete": True,
+    }
+    # the Admin API token went out with every call; no line says it, nor the page's token
+    token = order["tracking_page"].rsplit("/track/", 1)[1]
+    assert not [s for s in (*SECRETS, token) if s.lower() in out.lower()]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_stock_pass_is_logged_with_its_counts(hub, stderr_logs):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        store = FakeStore(mock, STORE, 3, level=2)
+        receive(hub, "SKU-0000", 5)
+        stderr_logs(log_format="json", log_level="DEBUG")
+        report = sync.sync_account(hub, hub.accounts["woo-a"], "delta")
+        out = stderr_logs.read()
+    assert sorted(store.pushed()) == [("SKU-0000", 5), ("SKU-0001", 0), ("SKU-0002", 0)]
+    [passed] = [line for line in _json_lines(out) if line["message"] == "stock pass"]
+    assert passed == {
+        "level": "INFO",
+        "logger": "hub.stock_sync",
+        "message": "stock pass",
+        "account": "woo-a",
+        "mode": "delta",
+        "checked": 3,
+        "pushed": 3,
+        "skipped": 0,
+        "calls": 1,
+        "errors": 0,
+        "failed": None,
+    }
+    assert (report.checked, report.pushed, report.calls) == (3, 3, 1)
+    assert not [s for s in SECRETS if s.lower() in out.lower()]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_refused_stock_pass_is_logged_with_the_reason_and_no_secret(hub, stderr_logs):
+    """The store answers the batch with a 400 that quotes the consumer secret and a bearer
+    token: the pass fails, and its line gives the reason with neither."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        FakeStore(mock, STORE, 1, level=2)
+        receive(hub, "SKU-0000", 1)
+        sync.sync_account(hub, hub.accounts["woo-a"], "full")
+        echo = {"code": "bad", "message": "cs_test rejected; Authorization: Bearer tok-42"}
+        mock.replace(responses.POST, f"{STORE}/products/batch", status=400, json=echo)
+        receive(hub, "SKU-0000", 3)
+        stderr_logs(log_format="json", log_level="DEBUG")
+        with pytest.raises(PermanentError):
+            sync.sync_account(hub, hub.accounts["woo-a"], "dirty")
+        out = stderr_logs.read()
+    [passed] = [line for line in _json_lines(out) if line["message"] == "stock pass"]
+    assert passed == {
+        "level": "INFO",
+        "logger": "hub.stock_sync",
+        "message": "stock pass",
+        "account": "woo-a",
+        "mode": "dirty",
+        "checked": 1,
+        "pushed": 0,  # the one call was refused whole
+        "skipped": 1,
+        "calls": 1,
+        "errors": 0,
+        "failed": f"PermanentError: POST {STORE}/products/batch: HTTP 400: "
+        '{"code": "bad", "message": "[redacted] rejected; Authorization: Bearer [redacted]"}',
+    }
+    assert "cs_test" not in out and "tok-42" not in out
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
