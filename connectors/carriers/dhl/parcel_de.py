@@ -11,8 +11,11 @@ name="pieceevent">`` rows (``event-timestamp``, ``event-status``, ``event-text``
 as in some of DHL's examples, follows it. A ``code`` other than 0 on the list, or an
 ``error-status`` other than 0 on a piece, means the piece is not known.
 
-Statuses: an event's ICE code (DHL's "International Event Code") through :data:`ICE_CODES`,
-refined by its German text (:data:`translate._GERMAN`) when the code is a coarse or unknown one;
+Statuses: an event's ICE code (DHL's "International Event Code") through :data:`ICE_CODES`; its
+RIC ("reason instruction code") or TTpro standard event code first, where the pair names a finer
+status (:data:`ICE_RIC_CODES`, :data:`STANDARD_EVENT_CODES`); refined by its German text
+(:data:`translate._GERMAN`) when the code is a coarse, stateless or unknown one. An event keeps
+its ICE code as its ``code`` and DHL's German ``event-status`` as its text;
 the newest event decides the parcel (the piece's own summary only without events). Times are
 ``DD.MM.YYYY HH:MM`` in Europe/Berlin. A DOCTYPE or ENTITY declaration is refused (entity
 expansion); DHL never sends one.
@@ -31,27 +34,87 @@ from hub.values import text, xml_root
 
 from . import translate
 
-#: DHL ICE event codes -> canonical status (codes coarse enough to be refined by the text are
-#: in :data:`_COARSE`).
+#: DHL ICE event codes -> canonical status: every ICE event of DHL's published "ICE event / RIC
+#: combinations" list for DHL Paket (July 2024; kept in karrioapi/karrio at
+#: ``modules/connectors/dhl_parcel_de/vendors/parcel_de_ice_event_ric_combinations_July_2024.csv``),
+#: with DHL's English ICE event name. Events that say nothing of where the parcel is (advice
+#: data, payments, a record closed, a driver's cancelled scan) are in :data:`NO_STATE` instead.
 ICE_CODES: dict[str, str] = {
-    "PARCV": "label_created",  # electronic announcement received
-    "SHRCU": "picked_up",  # shipment received from the customer
-    "PCKDU": "picked_up",  # picked up
-    "LDTMV": "in_transit",  # loaded onto a means of transport
-    "ULFMV": "in_transit",  # unloaded from a means of transport
-    "SRTED": "in_transit",  # sorted
-    "ARRVD": "in_transit",  # arrived
-    "HLDCC": "exception",  # held (customs / clearance)
-    "NTDEL": "delivery_attempted",  # not delivered
-    "DLVRD": "delivered",  # delivered
-    "RTRND": "returned_to_sender",  # returned
+    "PARCV": "label_created",  # PAN received by carrier (electronic announcement)
+    "PURCR": "label_created",  # Pick up request created
+    "DTNPC": "label_created",  # Data, but no piece
+    "SHRCU": "picked_up",  # Shipment received from customer
+    "PCKDU": "picked_up",  # Picked up
+    "ASMVT": "in_transit",  # Assigned to movement / tour vehicle
+    "CHECK": "in_transit",  # Checked (product features)
+    "FWDCF": "in_transit",  # Forwarded to correct facility
+    "HLDCP": "in_transit",  # Held for clearance purposes
+    "HNDDE": "in_transit",  # Handover to 3rd party - delivery details expected
+    "HNDND": "in_transit",  # Handover to 3rd party - no delivery details expected
+    "ICPRC": "in_transit",  # Into clearance processing
+    "INFCL": "in_transit",  # In facility
+    "ITBAR": "in_transit",  # In bonded area
+    "LDTHU": "in_transit",  # Loaded to handling unit
+    "LDTMV": "in_transit",  # Loaded to movement / tour vehicle
+    "MVARR": "in_transit",  # Movement / tour vehicle arrived
+    "MVDPT": "in_transit",  # Movement / tour vehicle departed
+    "OFWRD": "in_transit",  # Onforwarded
+    "RELBL": "in_transit",  # Relabeled
+    "REPCK": "in_transit",  # Repacked
+    "ROUCR": "in_transit",  # Re-routed on customer request
+    "RSDCP": "in_transit",  # Released from clearance processing
+    "SECHK": "in_transit",  # Security checked
+    "SRTED": "in_transit",  # Sorted
+    "TRBCR": "in_transit",  # Transferred between carriers
+    "ULFMV": "in_transit",  # Unloaded from movement / tour vehicle
+    "NTDEL": "delivery_attempted",  # Not delivered
+    "CNRFC": "ready_for_pickup",  # Consignee notified - ready for collection
+    "HLDCC": "ready_for_pickup",  # Held for consignee collection
+    "DLVRD": "delivered",  # Delivered
+    "CANCL": "exception",  # The shipment order was cancelled by the sender
+    "CNFSC": "exception",  # Confiscation
+    "DLVRF": "exception",  # Delivery refused
+    "DMGDS": "exception",  # Damage discovered
+    "DSPSD": "exception",  # Disposed of
+    "EXPHD": "exception",  # Exception hold
+    "HLDCU": "exception",  # Held by customs
+    "LDEXC": "exception",  # Loading exception
+    "MSRTD": "exception",  # Mis-routed
+    "MVDEX": "exception",  # Movement / tour vehicle departure exception
+    "MVTEX": "exception",  # Movement / tour vehicle exception
+    "NTADT": "exception",  # Not assigned to delivery tour
+    "NTPUP": "exception",  # Not picked up
+    "PBNDT": "exception",  # Piece, but no data
+    "RETRN": "returned_to_sender",  # Shipment will be returned to origin
+}
+#: ICE events of the same list that carry no parcel state: ADVIS (advice: delivery date or
+#: time, messages), ALERT (notification), PMTCR / PMTCS (payment received), RCCLS (record
+#: closed), STORN (the previous event was deleted by the driver). Such an event keeps the
+#: parcel's last known status (a record closed after delivery is still delivered).
+NO_STATE = frozenset({"ADVIS", "ALERT", "PMTCR", "PMTCS", "RCCLS", "STORN"})
+#: ``ice/ric`` pairs of the same list whose reason code changes the event's meaning
+ICE_RIC_CODES: dict[str, str] = {
+    "LDTMV/SECDA": "out_for_delivery",  # loaded: second delivery attempt
+    "HLDCC/NTCCN": "exception",  # not collected by the consignee before storage ran out
+    "NTDEL/NAGTB": "returned_to_sender",  # not according to terms: return to sender
+    "NTDEL/RSEXW": "returned_to_sender",  # return: consignee may not receive ex-works
+    "EXPHD/RTTSP": "returned_to_sender",  # exception hold: return to shipper
+    "OFWRD/RTSCR": "returned_to_sender",  # return to shipper at customer request
+    "OFWRD/RTSSA": "returned_to_sender",  # return to shipper by standard agreement
+}
+#: ``ice/standard-event-code`` pairs: the list's TTpro standard event PO is "in delivery
+#: process" (Im Zustellprozess); LDTMV with it is the parcel loaded for its delivery round
+STANDARD_EVENT_CODES: dict[str, str] = {
+    "LDTMV/PO": "out_for_delivery",
 }
 #: codes whose German text may name a finer status (loaded -> into the delivery van...)
-_COARSE = frozenset({"LDTMV", "ULFMV", "SRTED", "ARRVD", "NTDEL"})
+_COARSE = frozenset({"LDTMV", "ULFMV", "SRTED", "MVARR", "MVDPT", "INFCL", "NTDEL"})
 FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
 log = logging.getLogger(__name__)
 
 assert set(ICE_CODES.values()) <= set(TRACKING_STATUSES)
+assert set(ICE_RIC_CODES.values()) | set(STANDARD_EVENT_CODES.values()) <= set(TRACKING_STATUSES)
+assert not NO_STATE & set(ICE_CODES) and set(ICE_CODES) >= _COARSE
 
 
 def looks_like_xml(body: bytes) -> bool:
@@ -95,15 +158,30 @@ def read_tracking(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
     return results
 
 
-def event_status(ice: str | None, words: str, earlier: list[str]) -> str:
-    """An event's canonical status: its ICE code, refined by its German text."""
+def event_status(
+    ice: str | None,
+    words: str,
+    earlier: list[str],
+    *,
+    ric: str | None = None,
+    standard: str | None = None,
+) -> str:
+    """An event's canonical status: its ICE + RIC pair, its ICE + standard event code, its
+    ICE code, refined by its German text when the code is coarse, unknown or stateless."""
     code = (ice or "").strip().upper()
+    for table, detail in ((ICE_RIC_CODES, ric), (STANDARD_EVENT_CODES, standard)):
+        pair = f"{code}/{(detail or '').strip().upper()}"
+        if pair in table:
+            return table[pair]
     if code in ICE_CODES and code not in _COARSE:
         return ICE_CODES[code]
     lowered = " ".join(words.lower().split())
     for phrase, status in translate._GERMAN:
         if phrase in lowered:
             return status
+    if code in NO_STATE:
+        known = [status for status in earlier if status != "unknown"]
+        return known[-1] if known else "unknown"
     return ICE_CODES.get(code) or translate.fallback_status(earlier)
 
 
@@ -124,7 +202,13 @@ def _read_piece(piece: ET.Element, rows: list[ET.Element], path: str) -> ParcelT
         events.append(
             TrackingEvent(
                 at=at,
-                status=event_status(row.get("ice"), words, [e.status for e in events]),
+                status=event_status(
+                    row.get("ice"),
+                    words,
+                    [e.status for e in events],
+                    ric=row.get("ric"),
+                    standard=row.get("standard-event-code"),
+                ),
                 code=text(row.get("ice")),
                 text=text(row.get("event-status")) or text(row.get("event-text")),
                 location=", ".join(
@@ -140,7 +224,13 @@ def _read_piece(piece: ET.Element, rows: list[ET.Element], path: str) -> ParcelT
     elif (piece.get("delivery-event-flag") or "").strip() == "1":
         status = "delivered"
     else:
-        status = event_status(piece.get("ice"), piece.get("status") or "", [])
+        status = event_status(
+            piece.get("ice"),
+            piece.get("status") or "",
+            [],
+            ric=piece.get("ric"),
+            standard=piece.get("standard-event-code"),
+        )
     return ParcelTracking(
         tracking_number=piece.get("piece-code") or "",
         found=True,

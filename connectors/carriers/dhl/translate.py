@@ -43,7 +43,11 @@ from hub.values import ext_id, loads, text
 #: DHL's home time zone: a time without an offset is local time here.
 HOME_ZONE = ZoneInfo("Europe/Berlin")
 
-#: DHL ``statusCode`` -> canonical status (the enum of the API's ShipmentEvent schema).
+#: DHL ``statusCode`` -> canonical status: the whole enum of the API's ShipmentEvent schema
+#: (DHL's Shipment Tracking - Unified OpenAPI, https://developer.dhl.com/api-reference/
+#: shipment-tracking; its example as kept in karrioapi/karrio ``modules/connectors/
+#: dhl_universal``). The Unified API publishes no finer event code: finer statuses come from
+#: the words (:data:`REFINEMENTS`), and DHL Paket's ICE codes from :mod:`.parcel_de`.
 STATUS_CODES: dict[str, str] = {
     "pre-transit": "label_created",
     "transit": "in_transit",
