@@ -17,8 +17,10 @@ Choices worth knowing:
   ``current_total_tax`` and ``current_total_price``; otherwise from ``total_line_items_price``,
   ``total_tax`` and ``total_price``. ``discount`` is the sum of the lines' discount allocations
   (order-level discounts are allocated to lines too); shipping discounts stay with shipping,
-  which is each shipping line's ``price`` minus its own allocations. ``tax_included`` is
-  ``taxes_included``.
+  which is each shipping line's ``price`` minus its own allocations and, read with the
+  ``current_*`` fields, minus the shipping the ``refunds`` gave back (see
+  :func:`_refunded_shipping`, which also says why a ``refund_discrepancy`` changes no total).
+  ``tax_included`` is ``taxes_included``.
 * The status comes from the payload (see :func:`order_status`), never from the topic: deliveries
   can arrive out of order, and the hub drops stale ones by ``updated_at``.
 * :class:`~hub.errors.TranslationError` paths point into the payload as received, so a wrapped
@@ -87,7 +89,11 @@ def translate_order(payload: Any, *, topic: str) -> OrderUpdate:
         _line(item, f"{at('line_items')}[{i}]", currency)
         for i, item in enumerate(_list(raw.get("line_items"), at("line_items")))
     ]
+    current = raw.get("current_total_price") is not None
     shipping = _shipping(raw, at, currency)
+    if current:
+        refunded = _refunded_shipping(raw, at, currency)
+        shipping = Shipping(shipping.method, shipping.carrier_service, shipping.price - refunded)
     totals = _totals(raw, at, currency, lines, shipping)
     cancelled_at = utc(raw.get("cancelled_at"), naive_is_utc=False, path=at("cancelled_at"))
     status = order_status(
@@ -263,11 +269,51 @@ def _shipping(raw: dict[str, Any], at: Callable[[str], str], currency: str) -> S
                 Decimal(0),
             ),
         )
-    set_path = at("total_shipping_price_set")
-    price_set = _object(raw.get("total_shipping_price_set"), set_path) or {}
-    shop_money = _object(price_set.get("shop_money"), f"{set_path}.shop_money") or {}
-    price = money(shop_money.get("amount"), currency, path=f"{set_path}.shop_money.amount")
+    price = _shop_money(
+        raw.get("total_shipping_price_set"), at("total_shipping_price_set"), currency
+    )
     return Shipping(method=None, carrier_service=None, price=price)
+
+
+def _refunded_shipping(raw: dict[str, Any], at: Callable[[str], str], currency: str) -> Decimal:
+    """The shipping given back by the order's ``refunds``, as a positive amount.
+
+    A refund names its refunded shipping in ``refund_shipping_lines`` (from API 2024-10, each
+    ``subtotal_amount_set``, positive) or, before that, as ``order_adjustments`` of kind
+    ``shipping_refund`` (``amount`` negative). Shopify's own 2025-04 example carries both for
+    the same refund, so a refund's shipping lines, when it has any, win over its adjustments.
+    The shipping lines keep their original price while ``current_total_price`` drops by the
+    refund, so this is taken off shipping for the order as it stands now.
+
+    Adjustments of kind ``refund_discrepancy`` change no total: they record that a refund paid
+    back more or less than what it removed was worth (a restocking fee, a goodwill amount).
+    What it removed has already left the order (``current_quantity`` and the ``current_*``
+    totals), so the discrepancy is money between shop and customer, not part of what the order
+    now costs. Nor is an adjustment's ``tax_amount`` applied: ``current_total_tax`` is
+    Shopify's own figure after refunds. Were either ever part of ``current_total_price``, the
+    order would not add up and would be held with the difference named, never guessed.
+    """
+    path = at("refunds")
+    total = Decimal(0)
+    for i, entry in enumerate(_list(raw.get("refunds"), path)):
+        refund = _object(entry, f"{path}[{i}]")
+        if refund is None:
+            raise TranslationError("expected a JSON object, got null", path=f"{path}[{i}]")
+        lines_path = f"{path}[{i}].refund_shipping_lines"
+        lines = _list(refund.get("refund_shipping_lines"), lines_path)
+        if lines:
+            for j, line in enumerate(lines):
+                obj = _object(line, f"{lines_path}[{j}]") or {}
+                set_path = f"{lines_path}[{j}].subtotal_amount_set"
+                total += _shop_money(obj.get("subtotal_amount_set"), set_path, currency)
+            continue
+        adjustments_path = f"{path}[{i}].order_adjustments"
+        for j, adjustment in enumerate(_list(refund.get("order_adjustments"), adjustments_path)):
+            obj = _object(adjustment, f"{adjustments_path}[{j}]") or {}
+            if text(obj.get("kind")) == "shipping_refund":
+                amount_path = f"{adjustments_path}[{j}].amount"
+                total -= money(obj.get("amount"), currency, path=amount_path)
+    return money(total, currency, path=path)
 
 
 def _customer(
@@ -344,6 +390,13 @@ def _list(value: Any, path: str) -> list[Any]:
     if isinstance(value, list):
         return value
     raise TranslationError(f"expected a JSON array, got {type(value).__name__}", path=path)
+
+
+def _shop_money(value: Any, path: str, currency: str) -> Decimal:
+    """The ``shop_money.amount`` of a Shopify ``*_set`` money pair (0 when absent)."""
+    price_set = _object(value, path) or {}
+    shop_money = _object(price_set.get("shop_money"), f"{path}.shop_money") or {}
+    return money(shop_money.get("amount"), currency, path=f"{path}.shop_money.amount")
 
 
 def _sum(entries: Any, key: str, path: str, currency: str) -> Decimal:

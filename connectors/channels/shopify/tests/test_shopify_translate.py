@@ -8,6 +8,7 @@ made in the tests from a deep copy of a sample.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -24,9 +25,11 @@ from connectors.channels.shopify.translate import (
 from hub.canonical import (
     NO_SHIPPING_ADDRESS,
     NO_SHIPPING_COUNTRY,
+    Order,
     OrderStatus,
     OrderUpdate,
     order_to_json,
+    totals_problems,
 )
 from hub.errors import TranslationError
 from hub.values import loads
@@ -581,3 +584,151 @@ def test_an_order_fulfilled_on_the_channel_is_shipped_whatever_is_missing():
     result = translate(payload, "orders/fulfilled")
     assert result.order.status is OrderStatus.SHIPPED
     assert result.problems == []
+
+
+# -- refunded shipping and refund discrepancies -------------------------------------------
+
+
+def charged_shipping(price: str = "10.00") -> dict[str, Any]:
+    """The 2024-04 sample as if its one shipping line had cost ``price`` (before any refund)."""
+    order = sample(REST)["order"]
+    order["shipping_lines"][0].update(price=price, discounted_price=price)
+    return order
+
+
+def shipping_adjustment(amount: str, kind: str = "shipping_refund") -> dict[str, Any]:
+    """An ``order_adjustments`` entry as Shopify records it: the refunded amount is negative."""
+    return {
+        "id": 1030976842,
+        "order_id": 450789469,
+        "refund_id": 929361463,
+        "amount": amount,
+        "tax_amount": "0.00",
+        "kind": kind,
+        "reason": "Shipping refund" if kind == "shipping_refund" else "Refund discrepancy",
+        "amount_set": {"shop_money": {"amount": amount, "currency_code": "USD"}},
+        "tax_amount_set": {"shop_money": {"amount": "0.00", "currency_code": "USD"}},
+    }
+
+
+def with_shipping(order: Order, shipping: Decimal) -> Order:
+    """``order`` with another reading of its shipping, to show what that reading would give."""
+    return dataclasses.replace(order, totals=dataclasses.replace(order.totals, shipping=shipping))
+
+
+def test_a_shipping_refund_is_taken_off_shipping():
+    # 10.00 shipping charged, 4.00 of it refunded: current_total_price drops by 4.00 but the
+    # shipping line still says 10.00
+    payload = charged_shipping()
+    payload["current_total_price"] = "205.65"  # 199.65 for the line left + 6.00 shipping
+    payload["refunds"].append(
+        {"id": 929361463, "order_adjustments": [shipping_adjustment("-4.00")]}
+    )
+    result = translate(payload)
+    order = result.order
+    # read from the shipping lines alone, the order would not add up
+    [problem] = totals_problems(with_shipping(order, Decimal("10.00")))
+    assert "difference -4.00" in problem
+    assert (order.shipping.price, order.totals.shipping) == (Decimal("6.00"), Decimal("6.00"))
+    assert str(order.totals.shipping) == "6.00"
+    assert totals_problems(order) == []
+    assert result.problems == []
+
+
+def test_refunded_shipping_across_refunds_and_lines_is_summed_exactly():
+    payload = charged_shipping("3.30")
+    payload["shipping_lines"].append({"title": "Insurance", "price": "0.30"})
+    payload["current_total_price"] = "199.75"  # 199.65 + 0.10 shipping left
+    payload["refunds"][0]["order_adjustments"] = [shipping_adjustment("-0.10")]
+    payload["refunds"].append(
+        {"id": 2, "order_adjustments": [shipping_adjustment("-0.10"), shipping_adjustment("-3.30")]}
+    )
+    order = translate(payload).order
+    assert order.totals.shipping == Decimal("0.10")
+    assert str(order.shipping.price) == "0.10"
+    assert totals_problems(order) == []
+
+
+def test_a_full_shipping_refund_leaves_no_shipping_and_keeps_the_method():
+    payload = charged_shipping()
+    payload["refunds"].append(
+        {"id": 929361463, "order_adjustments": [shipping_adjustment("-10.00")]}
+    )
+    order = translate(payload).order  # current_total_price stays 199.65: the 10.00 came back
+    assert order.shipping.method == "Free Shipping"
+    assert order.totals.shipping == Decimal("0.00")
+    assert totals_problems(order) == []
+
+
+def test_refund_shipping_lines_are_read_and_not_counted_twice_with_the_adjustment():
+    # from 2024-10 a refund lists refunded shipping in refund_shipping_lines (positive amounts);
+    # Shopify's 2025-04 example still carries the old shipping_refund adjustment beside it
+    payload = charged_shipping()
+    payload["current_total_price"] = "204.65"
+    payload["refunds"].append(
+        {
+            "id": 929361471,
+            "refund_shipping_lines": [
+                {
+                    "id": 623176826,
+                    "shipping_line_id": 369256396,
+                    "subtotal_amount_set": {
+                        "shop_money": {"amount": "5.00", "currency_code": "USD"},
+                        "presentment_money": {"amount": "5.00", "currency_code": "USD"},
+                    },
+                }
+            ],
+            "order_adjustments": [shipping_adjustment("-5.00")],
+        }
+    )
+    order = translate(payload).order
+    assert order.totals.shipping == Decimal("5.00")
+    assert totals_problems(order) == []
+
+
+def test_a_refund_discrepancy_changes_no_total():
+    # a line refunded for 2.37 less than its value (a restocking fee): the line is gone from
+    # current_total_price all the same, so the discrepancy is money, not the order's contents
+    payload = sample(REST)["order"]
+    payload["refunds"][0]["order_adjustments"] = [shipping_adjustment("2.37", "refund_discrepancy")]
+    payload["refunds"].append(
+        {"id": 3, "order_adjustments": [shipping_adjustment("-0.01", "refund_discrepancy")]}
+    )
+    result = translate(payload)
+    assert order_to_json(result.order) == expected(REST)
+    assert result.problems == []
+
+
+def test_shipping_refunds_are_not_taken_off_an_order_read_from_its_original_totals():
+    # without the current_* fields the totals are the original ones, shipping included
+    payload = open_order()
+    payload["refunds"] = [{"id": 1, "order_adjustments": [shipping_adjustment("-10.00")]}]
+    result = translate(payload)
+    assert result.order.totals.shipping == Decimal("10.00")
+    assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "path"),
+    [
+        (("refunds",), {"id": 1}, "order.refunds"),
+        (("refunds", 0), "509562969", "order.refunds[0]"),
+        (("refunds", 0, "order_adjustments"), {}, "order.refunds[0].order_adjustments"),
+        (
+            ("refunds", 0, "order_adjustments"),
+            [{"kind": "shipping_refund", "amount": "-x"}],
+            "order.refunds[0].order_adjustments[0].amount",
+        ),
+        (
+            ("refunds", 0, "refund_shipping_lines"),
+            [{"subtotal_amount_set": {"shop_money": {"amount": "five"}}}],
+            "order.refunds[0].refund_shipping_lines[0].subtotal_amount_set.shop_money.amount",
+        ),
+    ],
+)
+def test_bad_refund_names_the_path(where, value, path):
+    payload = sample(REST)
+    set_at(payload["order"], where, value)
+    with pytest.raises(TranslationError) as caught:
+        translate_order(payload, topic="orders/updated")
+    assert caught.value.path == path
