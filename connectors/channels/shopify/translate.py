@@ -20,7 +20,8 @@ Choices worth knowing:
   which is each shipping line's ``price`` minus its own allocations and, read with the
   ``current_*`` fields, minus the shipping the ``refunds`` gave back (see
   :func:`_refunded_shipping`, which also says why a ``refund_discrepancy`` changes no total).
-  ``tax_included`` is ``taxes_included``.
+  Duties are charged with the totals' ``shipping``, never ``tax`` (see :func:`_totals` for
+  why). ``tax_included`` is ``taxes_included``.
 * The status comes from the payload (see :func:`order_status`), never from the topic: deliveries
   can arrive out of order, and the hub drops stale ones by ``updated_at``.
 * :class:`~hub.errors.TranslationError` paths point into the payload as received, so a wrapped
@@ -220,7 +221,19 @@ def _totals(
     lines: list[Line],
     shipping: Shipping,
 ) -> Totals:
-    """The order's totals as it stands now (see the module notes)."""
+    """The order's totals as it stands now (see the module notes).
+
+    Duties (import duties the shop collects at checkout) are charged with ``shipping``: the
+    canonical totals have no field for them, and Shopify adds them to its total on top of the
+    line prices, so filed under ``tax`` they would drop out of the sum of a ``taxes_included``
+    shop (the UK and EU stores that most often ship across a border with duties paid). Like
+    carriage, they are a cost of getting the goods to the customer, paid on top of the goods.
+    The amount is the order's ``current_total_duties_set`` (after refunds) with the
+    ``current_*`` totals, else ``original_total_duties_set``; the lines' ``duties`` are the
+    same money itemised by line, so they are not added again. ``shipping.price`` stays the
+    price of the carriage alone. Should a shop's prices ever contain the duties, the order
+    does not add up and is held with the difference named.
+    """
 
     def amount(key: str) -> Decimal:
         return money(raw.get(key), currency, path=at(key))
@@ -229,13 +242,16 @@ def _totals(
     if raw.get("current_total_price") is not None:
         subtotal = amount("current_subtotal_price") + discount
         tax, total = amount("current_total_tax"), amount("current_total_price")
+        duties_key = "current_total_duties_set"
     else:
         subtotal = amount("total_line_items_price")
         tax, total = amount("total_tax"), amount("total_price")
+        duties_key = "original_total_duties_set"
+    duties = _shop_money(raw.get(duties_key), at(duties_key), currency)
     return Totals(
         subtotal=subtotal,
         discount=discount,
-        shipping=shipping.price,
+        shipping=shipping.price + duties,
         tax=tax,
         tax_included=raw.get("taxes_included") is True,
         total=total,

@@ -732,3 +732,116 @@ def test_bad_refund_names_the_path(where, value, path):
     with pytest.raises(TranslationError) as caught:
         translate_order(payload, topic="orders/updated")
     assert caught.value.path == path
+
+
+# -- duties -------------------------------------------------------------------------------
+
+
+def duty_set(amount: str) -> dict[str, Any]:
+    return {
+        "shop_money": {"amount": amount, "currency_code": "USD"},
+        "presentment_money": {"amount": amount, "currency_code": "USD"},
+    }
+
+
+def line_duty(amount: str) -> dict[str, Any]:
+    """A line's ``duties`` entry, in the shape the Order resource documents."""
+    return {
+        "id": "2",
+        "harmonized_system_code": "852329",
+        "country_code_of_origin": "CN",
+        "price_set": duty_set(amount),
+        "tax_lines": [],
+        "admin_graphql_api_id": "gid://shopify/Duty/2",
+    }
+
+
+def with_tax(order: Order, tax: Decimal) -> Order:
+    return dataclasses.replace(order, totals=dataclasses.replace(order.totals, tax=tax))
+
+
+def test_current_duties_are_charged_with_shipping():
+    # 20.00 of duties at checkout, 7.50 of it refunded with the refunded lines: 12.50 now
+    payload = sample(REST)["order"]
+    payload["original_total_duties_set"] = duty_set("20.00")
+    payload["current_total_duties_set"] = duty_set("12.50")
+    payload["line_items"][1]["duties"] = [line_duty("12.50")]
+    payload["current_total_price"] = "212.15"  # 199.65 + 12.50 duties
+    result = translate(payload)
+    order = result.order
+    [problem] = totals_problems(with_shipping(order, Decimal("0.00")))  # duties left out
+    assert "difference 12.50" in problem
+    assert order.totals.shipping == Decimal("12.50")
+    assert str(order.totals.shipping) == "12.50"
+    assert order.shipping.price == Decimal("0.00")  # the carriage itself is still free
+    assert (order.totals.tax, order.totals.total) == (Decimal("3.98"), Decimal("212.15"))
+    assert totals_problems(order) == []
+    assert result.problems == []
+
+
+def test_original_duties_go_with_the_original_totals():
+    payload = open_order()
+    payload["original_total_duties_set"] = duty_set("7.20")
+    payload["total_price"] = "410.20"  # 398.00 - 5.00 + 10.00 shipping + 7.20 duties
+    order = translate(payload).order
+    assert order.totals.shipping == Decimal("17.20")
+    assert order.shipping.price == Decimal("10.00")
+    assert totals_problems(order) == []
+
+
+def test_duties_add_up_when_prices_include_tax():
+    # a tax-inclusive shop: the tax is inside the prices, the duties are not, so duties filed
+    # under tax would drop out of the sum
+    payload = open_order()
+    payload.update(taxes_included=True, total_tax="66.33", total_price="405.40")
+    payload["original_total_duties_set"] = duty_set("2.40")  # 398 - 5 + 10 + 2.40
+    order = translate(payload).order
+    assert order.totals.tax_included is True
+    assert order.totals.shipping == Decimal("12.40")
+    assert totals_problems(order) == []
+    as_tax = dataclasses.replace(
+        order,
+        totals=dataclasses.replace(
+            order.totals, shipping=Decimal("10.00"), tax=order.totals.tax + Decimal("2.40")
+        ),
+    )
+    [problem] = totals_problems(as_tax)
+    assert "difference 2.40" in problem
+
+
+def test_duties_with_refunded_shipping_and_a_shipping_discount():
+    payload = charged_shipping()
+    payload["shipping_lines"][0]["discount_allocations"] = [{"amount": "1.00"}]
+    payload["refunds"].append({"id": 9, "order_adjustments": [shipping_adjustment("-4.00")]})
+    payload["current_total_duties_set"] = duty_set("0.35")
+    payload["current_total_price"] = "205.00"  # 199.65 + 5.00 shipping + 0.35 duties
+    order = translate(payload).order
+    assert order.shipping.price == Decimal("5.00")
+    assert order.totals.shipping == Decimal("5.35")
+    assert totals_problems(order) == []
+
+
+def test_no_duties_is_zero():
+    payload = sample(REST)["order"]
+    assert payload["current_total_duties_set"] is None
+    del payload["original_total_duties_set"]
+    assert translate(payload).order.totals.shipping == Decimal("0.00")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "path"),
+    [
+        (
+            "current_total_duties_set",
+            {"shop_money": {"amount": "x"}},
+            "order.current_total_duties_set.shop_money.amount",
+        ),
+        ("current_total_duties_set", "12.50", "order.current_total_duties_set"),
+    ],
+)
+def test_bad_duties_name_the_path(key, value, path):
+    payload = sample(REST)
+    payload["order"][key] = value
+    with pytest.raises(TranslationError) as caught:
+        translate_order(payload, topic="orders/updated")
+    assert caught.value.path == path
