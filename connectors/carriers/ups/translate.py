@@ -5,10 +5,12 @@ Track API v1 (``GET /api/track/v1/details/{inquiryNumber}``, UPS-API/api-documen
 first. Each activity's ``status`` carries three codes:
 
 * ``type``: D delivery, I on the way, M manifest (label created), MV manifest voided,
-  U updated delivery date, X exception (``UPSTrackAlert.yaml``), P pickup (UPS's older XML
+  U updated delivery date, X exception, DO / DD / W freight at a container freight station or
+  warehouse, NA not available (UPS's "Package Activity Types"), P pickup (UPS's older XML
   guide), RS returned to shipper;
 * ``statusCode``: the three-digit "processing details status code" (PDSC) UPS uses for its
-  own simple status: 005 in transit, 011 delivered, 021 out for delivery, ...;
+  own simple status: 005 in transit, 011 delivered, 021 out for delivery, ... (UPS's
+  "Status/Description Codes" list, 000-169);
 * ``code``: the two-character activity code (``F4``, ``OT``, ``MP``). It is what an event
   keeps as its ``code``, because Track Alert pushes send the same one, so a scan polled and
   pushed is stored once.
@@ -50,46 +52,198 @@ log = logging.getLogger(__name__)
 #: the zone of a local time that comes with no offset (UPS is headquartered in Atlanta)
 HOME_ZONE = ZoneInfo("America/New_York")
 
-#: activity ``status.type`` -> canonical status
+#: Sources of the tables below: UPS's Tracking API reference appendices ("Package Activity
+#: Types", "Status/Description Codes", "Manifest Codes", "Updates",
+#: https://developer.ups.com/api/reference/tracking/appendix), as kept in karrioapi/karrio
+#: ``modules/connectors/ups/vendors/Tracking-*.html``; UPS's text follows each code.
+
+#: activity ``status.type`` -> canonical status: every type of "Package Activity Types" but
+#: NA ("Not Available", left to the fallback), plus P (pickup) from UPS's older XML guide and
+#: RS (returned to shipper)
 STATUS_TYPES: dict[str, str] = {
-    "M": "label_created",  # manifest: the shipper made a label, UPS has not got the parcel
-    "MV": "exception",  # manifest voided: the label was cancelled
+    "M": "label_created",  # Billing Information Received (the shipper made a label)
+    "MV": "exception",  # Billing Information Voided: the label was cancelled
     "P": "picked_up",
-    "I": "in_transit",  # "on the way", including arrival and departure scans
-    "U": "in_transit",  # the delivery date or time was updated
-    "X": "exception",  # "something out of the normal happened", maybe still on time
-    "D": "delivered",
+    "I": "in_transit",  # In Transit, Out for Delivery (the PDSC tells them apart)
+    "U": "in_transit",  # Updates (Track Alert API only): delivery date or time updated
+    "DO": "in_transit",  # Delivered Origin CFS (Freight Only): at the origin freight station
+    "DD": "in_transit",  # Delivered Destination CFS (Freight Only): not yet the consignee's
+    "W": "in_transit",  # Warehousing (Freight Only)
+    "X": "exception",  # Exception: "something out of the normal happened", maybe on time
+    "D": "delivered",  # Delivered
     "RS": "returned_to_sender",
 }
 
-#: activity ``status.statusCode`` (PDSC, UPS's simple status) -> canonical status; read before
-#: the type. Codes and texts from the PDSC table in UPS-API/api-documentation issue #7 and
-#: UPS's Track Alert examples.
+#: activity ``status.statusCode`` (PDSC, UPS's simple status; three digits in the answers,
+#: without the leading zeros in UPS's list) -> canonical status; read before the type. Every
+#: code of "Status/Description Codes" but those in :data:`PDSC_BY_TYPE`.
 STATUS_CODES: dict[str, str] = {
-    "005": "in_transit",  # In Transit / On the Way
-    "007": "exception",  # Shipment Information Voided (shipment cancelled)
+    "005": "in_transit",  # On the Way
+    "006": "out_for_delivery",  # Out for Delivery
+    "007": "exception",  # Shipment Information Voided
+    "010": "in_transit",  # On the Way
     "011": "delivered",  # Delivered
     "012": "in_transit",  # Clearance in Progress
-    "013": "exception",  # Exception / Update
-    "016": "exception",  # Held in Warehouse, pending instructions
+    "013": "exception",  # Exception
+    "014": "in_transit",  # Clearance Completed
+    "016": "exception",  # In Warehouse
     "017": "ready_for_pickup",  # Held for Customer Pickup
-    "021": "out_for_delivery",  # Out for Delivery Today
-    "025": "in_transit",  # Transferred to Local Post Office for Delivery
+    "018": "in_transit",  # Delivery Change Requested: Hold for Pickup
+    "019": "in_transit",  # Held for Future Delivery
+    "020": "in_transit",  # Held for Future Delivery Requested
+    "021": "out_for_delivery",  # Out for Delivery
+    "022": "delivery_attempted",  # First Attempt Made
+    "023": "delivery_attempted",  # Second Delivery Attempted
+    "024": "delivery_attempted",  # Final Attempt Made
+    "025": "in_transit",  # On the Way
+    "026": "delivered",  # Delivered by Local Post Office
+    "027": "in_transit",  # Delivery Address Change Requested
     "028": "in_transit",  # Delivery Address Changed
+    "029": "exception",  # Exception: Action Required
+    "030": "exception",  # Local Post Office Exception
     "032": "exception",  # Adverse Weather May Cause Delay
-    "038": "picked_up",  # Picked Up
-    "040": "ready_for_pickup",  # Delivered to UPS Access Point, awaiting customer pickup
-    "044": "in_transit",  # In Transit to UPS (on its way to UPS)
+    "033": "exception",  # Return to Sender Requested
+    "034": "returned_to_sender",  # Returned to Sender
+    "035": "returned_to_sender",  # Returning to Sender
+    "036": "returned_to_sender",  # Returning to Sender: In Transit
+    "037": "out_for_delivery",  # Out for Delivery
+    "038": "picked_up",  # Picked Up by UPS
+    "039": "in_transit",  # On the Way
+    "040": "ready_for_pickup",  # Ready for Customer Pickup
+    "041": "in_transit",  # Service Upgrade Requested
+    "042": "in_transit",  # Service Upgraded
+    "043": "exception",  # Voided Pickup
+    "044": "in_transit",  # On the Way to UPS
+    "045": "in_transit",  # On the Way to UPS
+    "046": "exception",  # Delay
+    "047": "in_transit",  # On the Way
     "048": "exception",  # Delay
-    "051": "exception",  # Delay: emergency situation or severe weather
+    "049": "exception",  # Delay: Action Required
+    "050": "exception",  # Address Information Required
+    "051": "exception",  # Delay: Emergency Situation or Severe Weather
+    "052": "exception",  # Delay: Severe Weather
+    "053": "exception",  # Delay: Severe Weather
+    "054": "in_transit",  # Delivery Change Requested
+    "055": "in_transit",  # Rescheduled Delivery
+    "056": "in_transit",  # Service Upgrade Requested
+    "057": "in_transit",  # On the Way to a Local UPS Access Point
     "058": "exception",  # Clearance Information Required
-    "071": "in_transit",  # Preparing for Delivery / Processing at UPS Facility
+    "059": "exception",  # Damage Reported
+    "060": "delivery_attempted",  # Delivery Attempted
+    "061": "delivery_attempted",  # Delivery Attempted: Adult Signature Required
+    "062": "delivery_attempted",  # Delivery Attempted: Funds Required
+    "063": "in_transit",  # Delivery Change Completed
+    "064": "exception",  # Delivery Refused
+    "065": "exception",  # Pickup Attempted
+    "066": "delivery_attempted",  # Post Office Delivery Attempted
+    "067": "returned_to_sender",  # Returned to Sender by Post Office
+    "068": "exception",  # Sent to Lost and Found
+    "069": "exception",  # Unable to Deliver
+    "070": "in_transit",  # Package not at UPS Access Point yet
+    "071": "in_transit",  # Preparing for Delivery
     "072": "out_for_delivery",  # Loaded on Delivery Vehicle
+    "073": "in_transit",  # In Transit to UPS Delivery Partner
+    "074": "in_transit",  # UPS Delivery Partner has Shipment
+    "075": "in_transit",  # Scheduled for Delivery
+    "076": "exception",  # UPS Delivery Partner Exception
+    "077": "label_created",  # Scheduled for Pickup Today
+    "078": "out_for_delivery",  # Your Driver is Arriving Soon!
+    "079": "in_transit",  # Order Processed: In Transit to UPS
+    "081": "returned_to_sender",  # Returned - Damage Reported
+    "082": "in_transit",  # Delivery Instructions Received
+    "083": "exception",  # Held
+    "084": "in_transit",  # Cleared
+    "085": "exception",  # Held for COD Payment
+    "086": "exception",  # Delay
+    "087": "in_transit",  # On the Way
+    "089": "out_for_delivery",  # Out for Delivery
+    "090": "exception",  # Delay
+    "091": "out_for_delivery",  # Out for Delivery
+    "092": "in_transit",  # Customs Clearance in Progress
+    "093": "exception",  # Premier Recovery In Progress
+    "094": "in_transit",  # Premier Recovery Completed
+    "095": "in_transit",  # Additional Attempt Requested
+    "096": "in_transit",  # Address Change Confirmed
+    "097": "in_transit",  # Address Change Requested
+    "098": "in_transit",  # Deliver to Original Address Requested
+    "099": "in_transit",  # Deliver to Original Address Confirmed
+    "100": "in_transit",  # Hold at UPS Access Point Confirmed
+    "101": "in_transit",  # Hold at UPS Access Point Requested
+    "102": "in_transit",  # Hold for Courier Requested
+    "103": "in_transit",  # Hold for Courier Confirmed
+    "104": "in_transit",  # Hold for Instructions Confirmed
+    "105": "in_transit",  # Hold for Instructions Requested
+    "106": "in_transit",  # Hold for Pickup Confirmed
+    "107": "in_transit",  # Hold for Pickup Requested
+    "108": "in_transit",  # Hold for Pickup Today Confirmed
+    "109": "in_transit",  # Hold for Pickup Today Requested
+    "110": "in_transit",  # Refrigeration Confirmed
+    "111": "in_transit",  # Refrigeration Requested
+    "112": "in_transit",  # Re-Ice Confirmed
+    "113": "in_transit",  # Re-Ice Requested
+    "114": "in_transit",  # Request Canceled
+    "115": "in_transit",  # Reschedule Delivery Confirmed
+    "116": "in_transit",  # Reschedule Delivery Requested
+    "117": "in_transit",  # Return by Saturday Confirmed
+    "118": "returned_to_sender",  # Return to Sender Confirmed
+    "119": "exception",  # Return to Sender Requested
+    "120": "in_transit",  # Saturday Delivery Confirmed
+    "121": "in_transit",  # Saturday Delivery Requested
+    "122": "in_transit",  # Upgrade Confirmed
+    "123": "exception",  # Pending Release From Non-UPS Broker
+    "124": "exception",  # Clearance Information Needed
+    "125": "exception",  # Clearance Information Needed
+    "126": "exception",  # Pending Government Agency Release
+    "131": "exception",  # Final Pickup Attempted
+    "132": "exception",  # Airport Security Delay
+    "134": "in_transit",  # Cleared Import Customs
+    "135": "exception",  # Second Pickup Attempted
+    "136": "in_transit",  # Delivery Rescheduled for Saturday
+    "137": "in_transit",  # Transferred to UPS Delivery Partner
+    "138": "in_transit",  # Awaiting Scheduled Departure
+    "139": "exception",  # Security Access Required
+    "141": "exception",  # Incomplete Documentation Received
+    "143": "delivered",  # Delivered to Agent
+    "144": "ready_for_pickup",  # Delivered to Post Office for Pickup
+    "145": "delivery_attempted",  # Delivery Attempted
+    "146": "out_for_delivery",  # Out for Delivery
+    "147": "exception",  # Seized by Law Enforcement, No Longer in UPS possession
+    "149": "exception",  # Prohibited Contents, Package Destroyed No Longer in UPS possession
+    "153": "in_transit",  # Updated Delivery Time
+    "154": "in_transit",  # Updated Delivery Date
+    "158": "in_transit",  # On the Way
+    "159": "in_transit",  # On the Way
+    "160": "picked_up",  # We Have Your Package
+    "161": "ready_for_pickup",  # Delivered to UPS Access Point
+    "162": "out_for_delivery",  # Out for Delivery
+    "164": "in_transit",  # On the Way
+    "165": "in_transit",  # On the Way
+    "167": "picked_up",  # Dropped off at UPS Store by Customer
+    "168": "picked_up",  # Dropped off at Retail Location by Customer
+    "169": "picked_up",  # Dropped off at a UPS Access Point by Customer
 }
 
-#: activity ``status.code`` -> canonical status, read after the PDSC and before the type
-#: (Track Alert sends ``OT`` "out for delivery today" with type ``I``)
+#: PDSCs of the same list left to the activity type: "ready for UPS" (003, 080, 157, 166:
+#: type M says it, and UPS's own OpenAPI example pairs 003 with type X), "not available" or a
+#: test (000, 088, 148, 163), and notes that say nothing of where the parcel is (claims and
+#: investigations 127-130, 140, 142; return label left 133; delivery photo 155; commercial
+#: inside release 156)
+# fmt: off
+PDSC_BY_TYPE = frozenset({
+    "000", "003", "080", "088", "127", "128", "129", "130", "133",
+    "140", "142", "148", "155", "156", "157", "163", "166",
+})
+# fmt: on
+
+#: activity ``status.code`` -> canonical status, read after the PDSC and before the type:
+#: "Manifest Codes" (DP, MP, RD, VP) and Track Alert's ``OT`` "out for delivery today" (sent
+#: with type ``I``). The "Updates" codes (PX delivery photo, UP / UT updated delivery date /
+#: time) say nothing of where the parcel is: their type (U) decides.
 ACTIVITY_CODES: dict[str, str] = {
+    "DP": "label_created",  # Shipment ready for UPS, manifest processed
+    "MP": "label_created",  # Shipment ready for UPS, billing information has been received
+    "RD": "label_created",  # Shipper created a label, Roadie has not received the package yet
+    "VP": "exception",  # Manifest cancelled and shipment voided
     "OT": "out_for_delivery",
 }
 
@@ -103,6 +257,10 @@ _MOVING = frozenset(TRACKING_STATUSES) - {"label_created", "unknown"}
 #: deliveryTime types whose ``endTime`` is a promised or estimated time
 _WINDOW_TYPES = frozenset({"EDW", "CDW", "IDW", "CMT"})
 _OFFSET = re.compile(r"([+-])(\d{1,2}):?(\d{2})")
+
+for _table in (STATUS_TYPES, STATUS_CODES, ACTIVITY_CODES):
+    assert set(_table.values()) <= set(TRACKING_STATUSES)
+assert not PDSC_BY_TYPE & set(STATUS_CODES)
 
 
 def tracking_url(number: str) -> str:
@@ -118,6 +276,8 @@ def status_for(status: Any) -> str | None:
     code = _text(status.get("code"))
     if pdsc is None and code is not None and code.isdigit():
         pdsc = code  # a package's currentStatus may give the PDSC as its only code
+    if pdsc is not None and pdsc.isdigit():
+        pdsc = pdsc.zfill(3)  # UPS's list writes 5 for the 005 of its answers
     if pdsc is not None and pdsc in STATUS_CODES:
         return STATUS_CODES[pdsc]
     if code is not None and code.upper() in ACTIVITY_CODES:
