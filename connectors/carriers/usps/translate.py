@@ -42,7 +42,10 @@ from hub.connectors import ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
 from hub.values import loads, text, xml_root
 
-#: eventCode -> canonical status (USPS Pub 199 Appendix G-4; codes seen in answers added)
+#: eventCode -> canonical status (USPS Pub 199 Appendix G-4; codes seen in answers added).
+#: Checked against the published TrackV2 code list as kept in
+#: github.com/marlencrabapple/USPS-WebTools-Tracking ``lib/USPS/WebTools/Tracking/Codes.pm``
+#: (@27117ce1): every code there is here.
 EVENT_STATUSES: dict[str, str] = {
     # pre-shipment
     "GX": "label_created",  # Shipping Label Created, USPS Awaiting Item

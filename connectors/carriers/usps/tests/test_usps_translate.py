@@ -4,9 +4,11 @@ bodies that must be refused."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -404,3 +406,92 @@ def test_trackv2_an_event_with_an_unreadable_date_is_dropped_with_a_warning(capl
     assert len(parcel.events) == len(whole.events) - 1
     assert "not a date" in caplog.text
     assert "9102901000462189604217" in caplog.text and "EventDate" in caplog.text
+
+
+# -- the published code list, through recorded answers ---------------------------------------
+
+#: USPS's TrackV2 event codes with USPS's own text, as listed in
+#: github.com/marlencrabapple/USPS-WebTools-Tracking lib/USPS/WebTools/Tracking/Codes.pm
+#: (@27117ce1), and the canonical status each must read as.
+PUBLISHED_CODES = [
+    ("MA", "Manifest Acknowledgement", "label_created"),
+    ("03", "Accept or Pickup (by carrier)", "picked_up"),
+    ("TM", 'Truck manifest, provided as "Shipment Acceptance"', "picked_up"),
+    ("PA", 'Passive Acceptance, provided as "Shipment Acceptance"', "picked_up"),
+    ("80", "Picked Up by Shipping Partner", "picked_up"),
+    ("06", "Forwarded", "in_transit"),
+    ("07", "Arrival at Unit", "in_transit"),
+    ("08", "Missent", "in_transit"),
+    ("10", "Processed", "in_transit"),
+    ("15", "Mis-shipped", "in_transit"),
+    ("19", "DC eVS Arrive", "in_transit"),
+    ("41", "Received at Opening Unit (Reserved for Open & Distribute)", "in_transit"),
+    ("42", "USPS Handoff to Shipping Partner", "in_transit"),
+    ("71", "Rescheduled to Next Delivery Day", "in_transit"),
+    ("81", "Arrived Shipping Partner Facility", "in_transit"),
+    ("82", "Departed Shipping Partner Facility", "in_transit"),
+    ("EF", "Departed Sort Facility", "in_transit"),
+    ("PC", "Sorting / Processing Complete", "in_transit"),
+    ("SF", "Departed Post Office", "in_transit"),
+    ("OF", "Out for Delivery", "out_for_delivery"),
+    ("02", "Attempted / Notice Left", "delivery_attempted"),
+    ("30", "Delivery Attempted - No Access to Delivery Location", "delivery_attempted"),
+    ("51", "Business Closed", "delivery_attempted"),
+    ("52", "Notice Left", "delivery_attempted"),
+    ("53", "Receptacle Blocked", "delivery_attempted"),
+    ("54", "Receptacle Full / Item Oversized", "delivery_attempted"),
+    ("55", "No Secure Location Available", "delivery_attempted"),
+    ("56", "No Authorized Recipient Available", "delivery_attempted"),
+    ("14", "Arrival at Pickup Point", "ready_for_pickup"),
+    ("16", "Available for Pickup", "ready_for_pickup"),
+    ("01", "Delivered", "delivered"),
+    ("17", "Picked Up By Agent", "delivered"),
+    ("43", "Picked Up", "delivered"),
+    ("04", "Refused", "exception"),
+    ("05", "Undeliverable as Addressed", "exception"),
+    ("11", "Dead Letter", "exception"),
+    ("DX", "Delivery Status Not Updated", "exception"),
+    ("09", "Return to Sender", "returned_to_sender"),
+    ("21", "No Such Number", "returned_to_sender"),
+    ("22", "Insufficient Address", "returned_to_sender"),
+    ("23", "Moved, Left No Address", "returned_to_sender"),
+    ("24", "Forward Expired", "returned_to_sender"),
+    ("25", "Addressee Unknown", "returned_to_sender"),
+    ("26", "Vacant", "returned_to_sender"),
+    ("27", "Unclaimed", "returned_to_sender"),
+    ("28", "Deceased", "returned_to_sender"),
+    ("29", "Other", "returned_to_sender"),
+    ("31", "Not Picked Up", "returned_to_sender"),
+    ("44", "Customer Recall", "returned_to_sender"),
+]
+
+
+def test_the_table_holds_every_published_code():
+    assert {code for code, _, _ in PUBLISHED_CODES} <= set(translate.EVENT_STATUSES)
+
+
+@pytest.mark.parametrize(("code", "words", "status"), PUBLISHED_CODES)
+def test_a_recorded_v3_answer_with_the_code_swapped(code: str, words: str, status: str):
+    path = Path(__file__).parent / "payloads" / "v3_tracking_delivered_parcel_locker.json"
+    answer = json.loads(path.read_text(encoding="utf-8"))
+    answer["trackingEvents"][0].update(eventCode=code, eventType=words)  # the latest event
+    [parcel] = translate.read_tracking(json.dumps(answer).encode(), [answer["trackingNumber"]])
+    latest = parcel.events[-1]
+    assert (latest.code, latest.text, latest.status) == (code, words, status)
+    assert parcel.status == status  # the code decides, not the answer's "Delivered" category
+
+
+@pytest.mark.parametrize(("code", "words", "status"), PUBLISHED_CODES)
+def test_a_recorded_trackv2_answer_with_the_code_swapped(code: str, words: str, status: str):
+    path = Path(__file__).parent / "payloads" / "trackv2_delivered_in_mailbox.xml"
+    xml = path.read_text(encoding="utf-8")
+    summary = xml.index("<TrackSummary>")
+    head, tail = xml[:summary], xml[summary:]
+    tail = tail.replace(
+        "<Event>Delivered, In/At Mailbox</Event>", f"<Event>{escape(words)}</Event>", 1
+    )
+    tail = re.sub(r"<EventCode>\w+</EventCode>", f"<EventCode>{code}</EventCode>", tail, count=1)
+    [parcel] = translate.read_tracking((head + tail).encode(), ["9102901000462189604217"])
+    latest = parcel.events[-1]
+    assert (latest.code, latest.text, latest.status) == (code, words, status)
+    assert parcel.status == status
