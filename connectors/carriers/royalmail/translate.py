@@ -51,7 +51,16 @@ HOME_ZONE = ZoneInfo("Europe/London")
 
 #: Royal Mail event codes -> canonical status. Codes and their names are those in the shared
 #: samples, in Royal Mail's Tracking API v2 description (EVNMI) and in the public lists kept
-#: by jampez77/RoyalMail (api.md) and DigitalGenius's Royal Mail page.
+#: by jampez77/RoyalMail (api.md) and DigitalGenius's Royal Mail page. The rest come from
+#: Royal Mail's own event-code table (code, where scanned, event name, Royal Mail's status
+#: group, customer text) as a public PHP Royal Mail integration on GitHub carries it (its
+#: ``$StatusCodes`` array); the comment is Royal Mail's event name and the status follows
+#: Royal Mail's group: "We're expecting it" label_created; "We've got it", "In Transit",
+#: "In Customs" and "Released from Customs" in_transit; "Ready for Delivery"
+#: out_for_delivery; "Delivery Attempted"; "Delivered" and "Collected" delivered (a Local
+#: Collect arrival, still to collect, ready_for_pickup); "Returned to Sender"; customs holds,
+#: export cancellations and "Restricted or Prohibited Contents" exception. Its notification
+#: and system codes (EVZ..., N....), group "Not Applicable", are no scans and are left out.
 EVENT_STATUSES: dict[str, str] = {
     # the sender has told Royal Mail about the item
     "EVAIE": "label_created",  # Sender despatching item / Sender preparing item
@@ -84,6 +93,197 @@ EVENT_STATUSES: dict[str, str] = {
     "EVKSP": "delivered",  # Delivered and Signed
     "EVKSF": "delivered",  # Delivered to Safeplace by
     "EVPLC": "delivered",  # Collected
+    # -- from Royal Mail's event-code table --
+    "EVAPA": "label_created",  # Pre-advice
+    "EVPPB": "label_created",  # Parcel Received at POL (inferred)
+    "EVNPB": "picked_up",  # Accepted by Royal Mail at Customer Service Point
+    "EVBAH": "in_transit",  # Outward RDC - Handheld Acceptance
+    "EVBAW": "in_transit",  # Rejected from machine overweight for machine
+    "EVBDM": "in_transit",  # Outward RDC - Damaged Scan
+    "EVBMI": "in_transit",  # Outward RDC Mis-sort Scan
+    "EVBOF": "in_transit",  # Rejected From machine
+    "EVBPM": "in_transit",  # Outward RDC Primary Mixed - Handheld Acceptance
+    "EVBPR": "in_transit",  # Outward RDC Primary Regular - Handheld Acceptance
+    "EVBRS": "in_transit",  # Outward RDC - Rejected Oversize
+    "EVBSD": "in_transit",  # Outward RDC - Damaged Handheld
+    "EVBSM": "in_transit",  # Outward RDC Secondary Mixed - Handheld Acceptance
+    "EVBSR": "in_transit",  # Outward RDC Secondary Regular - Handheld Acceptance
+    "EVBSS": "in_transit",  # Outward RDC - Rejected Oversize
+    "EVBSW": "in_transit",  # Outward RDC - Rejected Overweight
+    "EVCAH": "in_transit",  # Inward RDC - Handheld Acceptance
+    "EVCAV": "in_transit",  # Inward RDC - Volumetric Acceptance
+    "EVCDM": "in_transit",  # Inward RDC - Damaged Scan
+    "EVCMI": "in_transit",  # Mis-sort Scan: Inward RDC Handheld
+    "EVCOF": "in_transit",  # Rejected From machine
+    "EVCPD": "in_transit",  # Inward RDC - Damaged Scan
+    "EVCPI": "in_transit",  # Mis-sort Scan: Inward RDC Handheld
+    "EVCPS": "in_transit",  # Inward RDC - Rejected Oversize
+    "EVCPW": "in_transit",  # Inward RDC - Rejected Overweight
+    "EVCRS": "in_transit",  # Inward RDC - Rejected Oversize
+    "EVCRW": "in_transit",  # Inward RDC - Rejected Overweight
+    "EVDAA": "in_transit",  # Rejected from machine not in sort plan
+    "EVDAW": "in_transit",  # Rejected from machine overweight for machine
+    "EVDDM": "in_transit",  # Outward MC - Damaged Handheld
+    "EVDMI": "in_transit",  # Outward MC Mis-sort Scan
+    "EVDOF": "in_transit",  # Rejected From machine
+    "EVDPL": "in_transit",  # Outward MC Primary Large - Handheld Acceptance
+    "EVDPM": "in_transit",  # Outward MC Primary Mixed - Handheld Acceptance
+    "EVDPR": "in_transit",  # Outward MC Primary Regular - Handheld Acceptance
+    "EVDRO": "in_transit",  # Rejected from machine oversize for machine
+    "EVDRS": "in_transit",  # Outward MC - Oversize Handheld
+    "EVDSD": "in_transit",  # Outward MC - Damaged Handheld
+    "EVDSL": "in_transit",  # Outward MC Secondary Large - Handheld Acceptance
+    "EVDSM": "in_transit",  # Outward MC Secondary Mixed - Handheld Acceptance
+    "EVDSR": "in_transit",  # Outward MC Secondary Regular - Handheld Acceptance
+    "EVDSS": "in_transit",  # Outward MC - Oversize Handheld
+    "EVGDM": "in_transit",  # Indoor Sorting - Damaged
+    "EVGDO": "in_transit",  # Delivery Office - Item received in a bag from another DO
+    "EVGMI": "in_transit",  # Indoor Sorting - Mis-sort - Redirected
+    "EVHAC": "in_transit",  # Outward Collection
+    "EVHOE": "in_transit",  # Departure from Outward Office of Exchange (leaving the UK)
+    "EVIDM": "in_transit",  # Inward MC - Damaged Handheld
+    "EVILC": "in_transit",  # Item despatched from Heathrow ILC to RMG Location
+    "EVIMI": "in_transit",  # Mis-sort: Inward MC - Handheld
+    "EVIMS": "in_transit",  # Rejected from machine not in sort plan
+    "EVIOF": "in_transit",  # Rejected from machine
+    "EVIPD": "in_transit",  # Inward MC - Damaged Handheld
+    "EVIPI": "in_transit",  # Mis-sort: Inward MC - Handheld
+    "EVIPR": "in_transit",  # Inward MC Primary Regular - Handheld Acceptance
+    "EVIPS": "in_transit",  # Inward MC - Oversize Handheld
+    "EVIPW": "in_transit",  # Inward MC - Overweight Handheld
+    "EVIRM": "in_transit",  # Rejected from machine overweight for machine
+    "EVIRO": "in_transit",  # Rejected from machine oversize for machine
+    "EVJOE": "in_transit",  # Arrival at Inward Office of Exchange
+    "EVJIC": "in_transit",  # Presented to Import Customs
+    "EVJDP": "in_transit",  # Returned from Import Customs: Import Authorised; Taxes to be Paid
+    "EVJEA": "in_transit",  # Returned from Import Customs due to Export Authorised
+    "EVJFC": "in_transit",  # Returned from Import Customs: Authorised for Forwarding
+    "EVJIA": "in_transit",  # Returned from Import Customs due to Import Authorised
+    "EVJNT": "in_transit",  # Returned from Import Customs: Import Authorised; No Taxes
+    "EVJDU": "in_transit",  # Departure from Inward Office of Exchange
+    "EVJJV": "in_transit",  # Departure from Inward Office of Exchange - High Value Item
+    "EVJMV": "in_transit",  # Departure from Inward Office of Exchange - Medium Value Item
+    "EVJLV": "in_transit",  # Departure from Inward Office of Exchange - Low Value Item
+    "EVNDO": "in_transit",  # Forwarded to Delivery Office
+    "EVNMC": "in_transit",  # Forwarded to Mail Centre
+    "EVNWA": "in_transit",  # Forwarded - Wrong Address (corrected and sent on)
+    "EVNRD": "in_transit",  # Item redirected
+    "EVNDN": "in_transit",  # Delivery Not Attempted (to be tried the next working day)
+    "EVNKS": "in_transit",  # Available For Collection - Keepsafe (held at the recipient's wish)
+    "EVNRC": "in_transit",  # Selected for redelivery to Local Collect
+    "EVOBC": "in_transit",  # Acceptance from bulk receipt
+    "EVOLB": "in_transit",  # Mail Centre - Item received in wrongly labelled bag
+    "EVOMI": "in_transit",  # Item mis-sorted
+    "EVOOC": "in_transit",  # Mail Centre - Item out of Course
+    "EVORC": "in_transit",  # Item received in container
+    "EVORW": "in_transit",  # Mail Centre - Bag received without DUN
+    "EVOUF": "in_transit",  # Item refused by CAA
+    "EVOVB": "in_transit",  # Mail Centre - Tampered/Violated Bag
+    "EVKAA": "delivery_attempted",  # Address Inaccessible
+    "EVKSU": "delivery_attempted",  # Unable to deliver to Safeplace
+    "EVNBA": "delivery_attempted",  # Delivery attempted late - no answer
+    "EVNIL": "delivery_attempted",  # Delivery attempted late - address inaccessible
+    "EVNIO": "delivery_attempted",  # Delivery attempted on time - address inaccessible
+    "EVNSA": "delivery_attempted",  # Delivery attempted on time - no answer
+    "EVNUL": "delivery_attempted",  # Delivery attempted late - unknown addressee
+    "EVNUO": "delivery_attempted",  # Delivery attempted on time - unknown addressee
+    "EVPOA": "delivery_attempted",  # Undelivered - Attempted on time - Address Inaccessible
+    "EVPON": "delivery_attempted",  # Undelivered - Attempted on time - No Answer
+    "EVPOU": "delivery_attempted",  # Undelivered - Attempted on time - Address Unknown
+    "EVPXA": "delivery_attempted",  # Undelivered - Attempted Late - Address Inaccessible
+    "EVPXN": "delivery_attempted",  # Undelivered - Attempted Late - No Answer
+    "EVPXU": "delivery_attempted",  # Undelivered - Attempted Late - Address Unknown
+    "EVNAA": "ready_for_pickup",  # Available For Collection - Address Inaccessible
+    "EVNAE": "ready_for_pickup",  # Allocated to Customer Service Point
+    "EVKLC": "ready_for_pickup",  # Local Collect - No Signature (Delivered to POL)
+    "EVNLC": "ready_for_pickup",  # Available For Collection - Local Collect
+    "EVKDN": "delivered",  # Delivered to Neighbour - No Signature
+    "EVKNS": "delivered",  # Delivered to Neighbour - Signature
+    "EVNFS": "delivered",  # Delivery Recorded at the Delivery Office
+    "EVNLP": "delivered",  # Item Delivered - Recorded Late at Delivery Office
+    "EVNPO": "delivered",  # Delivered to PO Box
+    "EVNCE": "delivered",  # Item Collected - from SPS site using E739
+    "EVNCO": "delivered",  # Item Collected - from SPS site
+    "EVNOC": "delivered",  # Item Collected
+    "EVNSC": "delivered",  # Item Collected - Signature
+    "EVPLF": "delivered",  # Local Collect collected from Post Office - Fee Paid
+    "EVBRA": "returned_to_sender",  # Outward RDC - Rejected RTS - Address Incomplete
+    "EVBRB": "returned_to_sender",  # Outward RDC - Rejected Barcode
+    "EVBRT": "returned_to_sender",  # Outward RDC - Returned to Sender
+    "EVBRW": "returned_to_sender",  # Outward RDC - Rejected Overweight
+    "EVBSA": "returned_to_sender",  # Outward RDC - RTS Address Incomplete Handheld
+    "EVCPA": "returned_to_sender",  # Inward RDC - Rejected RTS Address Incomplete
+    "EVCRA": "returned_to_sender",  # Inward RDC - Rejected RTS Address Incomplete
+    "EVCRB": "returned_to_sender",  # Inward RDC - Rejected Barcode
+    "EVDRA": "returned_to_sender",  # Outward MC - RTS Address Incomplete Handheld
+    "EVDRB": "returned_to_sender",  # Outward MC - Rejected Barcode
+    "EVDRW": "returned_to_sender",  # Outward MC - Overweight Handheld
+    "EVDSA": "returned_to_sender",  # Outward MC - RTS Address Incomplete Handheld
+    "EVDSW": "returned_to_sender",  # Outward MC - Overweight Handheld
+    "EVHCA": "returned_to_sender",  # Export Cancellation: Incorrect / Incomplete Address
+    "EVHCR": "returned_to_sender",  # Export Cancellation: Does Not Meet Customs Requirements
+    "EVHDI": "returned_to_sender",  # Export Cancellation: Item Damaged / Missing Contents
+    "EVHID": "returned_to_sender",  # Export Cancellation: Insufficient Documentation
+    "EVIPA": "returned_to_sender",  # Rejected Address Incomplete at Inward Mail Centre
+    "EVKAI": "returned_to_sender",  # Address Incomplete/Incorrect
+    "EVKGA": "returned_to_sender",  # Gone Away
+    "EVKRF": "returned_to_sender",  # Refused
+    "EVNAB": "returned_to_sender",  # Marked for return - refused
+    "EVNAC": "returned_to_sender",  # Marked for return - gone away
+    "EVNAD": "returned_to_sender",  # Marked for return - retention exceeded
+    "EVNAI": "returned_to_sender",  # Return To Sender - Address Incomplete
+    "EVNGA": "returned_to_sender",  # Return To Sender - Gone Away
+    "EVNGL": "returned_to_sender",  # Delivery attempted late - gone away
+    "EVNHE": "returned_to_sender",  # Returned to HWDC - retention exceeded
+    "EVNHR": "returned_to_sender",  # Returned to HWDC - refused
+    "EVNLA": "returned_to_sender",  # Return to NRC - Address Incomplete
+    "EVNLG": "returned_to_sender",  # Return to NRC - Gone Away
+    "EVNLI": "returned_to_sender",  # Delivery attempted late - incomplete address
+    "EVNLR": "returned_to_sender",  # Return to NRC - Refused
+    "EVNRE": "returned_to_sender",  # Return To Sender - Retention Exceeded
+    "EVNRF": "returned_to_sender",  # Return To Sender - Refused
+    "EVNRL": "returned_to_sender",  # Return to NRC - Retention Exceeded
+    "EVNRN": "returned_to_sender",  # Returned to NRC (the National Returns Centre)
+    "EVNRO": "returned_to_sender",  # Delivery attempted on time - refused
+    "EVNRR": "returned_to_sender",  # Delivery attempted late - refused
+    "EVNRS": "returned_to_sender",  # Returned to Sender
+    "EVNSI": "returned_to_sender",  # Delivery attempted on time - incomplete address
+    "EVNUK": "returned_to_sender",  # Marked for return - addressee unknown
+    "EVORR": "returned_to_sender",  # Item received and identified as a return to sender item
+    "EVORT": "returned_to_sender",  # Item received for RTS from the DO at the MC
+    "EVPLI": "returned_to_sender",  # Local Collect request to return to sender
+    "EVPLN": "returned_to_sender",  # Local Collect not collected return to sender
+    "EVPLR": "returned_to_sender",  # Local Collect refused return to sender
+    "EVPLU": "returned_to_sender",  # Local Collect addressee unknown return to sender
+    "EVPLX": "returned_to_sender",  # Local Collect waiting at Post Office for return to sender
+    "EVPOG": "returned_to_sender",  # Undelivered - Attempted on time - Addressee Gone Away
+    "EVPOI": "returned_to_sender",  # Undelivered - Attempted on time - Address Incomplete
+    "EVPOR": "returned_to_sender",  # Undelivered - Attempted on time - Refused
+    "EVPUX": "returned_to_sender",  # Undelivered item - Accepted for return by POL
+    "EVPXG": "returned_to_sender",  # Undelivered - Attempted Late - Addressee Gone Away
+    "EVPXI": "returned_to_sender",  # Undelivered - Attempted Late - Address Incomplete
+    "EVPXR": "returned_to_sender",  # Undelivered - Attempted Late - Refused
+    "EVHAP": "exception",  # Export Cancellation: Awaiting Payment of Charges
+    "EVHAR": "exception",  # Export Cancellation At Addressee's Request
+    "EVHFM": "exception",  # Export Cancellation: Force Majeure / Exceptional Event
+    "EVHNC": "exception",  # Export Cancellation: Impossible to Contact Customer
+    "EVHSR": "exception",  # Export Cancellation At Sender's Request
+    "EVJAP": "exception",  # Held by Import Customs: Awaiting Presentation to Border Agency
+    "EVJBA": "exception",  # Held by Import Customs: Retained by Border Agency / Security
+    "EVJCA": "exception",  # Held by Import Customs: Handed Over to Customs Authority
+    "EVJCC": "exception",  # Held by Import Customs: Impossible to Contact Customer
+    "EVJCD": "exception",  # Held by Import Customs: Customs Declaration Missing
+    "EVJCO": "exception",  # Held by Import Customs: Certificate of Origin Missing
+    "EVJEM": "exception",  # Held by Import Customs: Invoice Missing / Inappropriate
+    "EVJES": "exception",  # Held by Import Customs: Incomplete Shipment
+    "EVJIN": "exception",  # Held by Import Customs: Awaiting Additional Documentation
+    "EVJML": "exception",  # Held by Import Customs: Import Licence Missing
+    "EVJPA": "exception",  # Held by Import Customs: Prohibited Articles
+    "EVJSR": "exception",  # Held by Import Customs: Export Licence Missing
+    "EVNCF": "exception",  # Hold with fee to pay
+    "EVSGD": "exception",  # Confirmed dangerous goods and disposed of
+    "EVSGS": "exception",  # Confirmed mixed goods - dangerous goods disposed of
+    "EVSUS": "exception",  # Suspected prohibited goods
 }
 
 #: Royal Mail's ``statusCategory`` (upper-cased) -> canonical status, used when the latest

@@ -375,3 +375,71 @@ def test_an_embedded_5xx_is_retryable_not_not_found():
     }
     with pytest.raises(RetryableError):
         read(body, ["TT123456785GB"])
+
+
+# -- the code table, through a recorded answer ---------------------------------------------
+
+RECORDED = "tracking_v2_events_doc_example_missort.json"  # Royal Mail's own v2 example
+
+
+def recorded_with(code: str, name: str) -> list[dict[str, Any]]:
+    """Royal Mail's documented ``events`` answer with its one event's code and name swapped."""
+    answer = doc(RECORDED)
+    piece = answer["mailPieces"]
+    piece["events"][0].update(eventCode=code, eventName=name)
+    piece["summary"].update(lastEventCode=code, lastEventName=name)
+    return read(answer, ["090367574000000FE1E1B"])
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "status"),
+    [
+        # Royal Mail's event name (its event-code table) and the status it must read as
+        ("EVAPA", "Pre-advice", "label_created"),
+        ("EVPPB", "Parcel Received at POL (inferred)", "label_created"),
+        ("EVNPB", "Accepted by Royal Mail at Customer Service Point", "picked_up"),
+        ("EVBAH", "Outward RDC - Handheld Acceptance", "in_transit"),
+        ("EVCAV", "Inward RDC - Volumetric Acceptance", "in_transit"),
+        ("EVGMI", "Indoor Sorting - Mis-sort - Redirected", "in_transit"),
+        ("EVHOE", "Departure from Outward Office of Exchange", "in_transit"),
+        ("EVJIC", "Presented to Import Customs", "in_transit"),
+        ("EVJIA", "Returned from Import Customs due to Import Authorised", "in_transit"),
+        ("EVNWA", "Forwarded - Wrong Address", "in_transit"),
+        ("EVGPD", "Indoor Sorting - Ready For Delivery", "out_for_delivery"),
+        ("EVKAA", "Address Inaccessible", "delivery_attempted"),
+        ("EVKSU", "Unable to deliver to Safeplace", "delivery_attempted"),
+        ("EVPXN", "Undelivered - Attempted Late - No Answer", "delivery_attempted"),
+        ("EVNAE", "Allocated to Customer Service Point", "ready_for_pickup"),
+        ("EVNLC", "Available For Collection - Local Collect", "ready_for_pickup"),
+        ("EVKDN", "Delivered to Neighbour - No Signature", "delivered"),
+        ("EVNPO", "Delivered to PO Box", "delivered"),
+        ("EVNSC", "Item Collected - Signature", "delivered"),
+        ("EVKGA", "Gone Away", "returned_to_sender"),
+        ("EVKRF", "Refused", "returned_to_sender"),
+        ("EVPLN", "Local Collect not collected return to sender", "returned_to_sender"),
+        ("EVNRE", "Return To Sender - Retention Exceeded", "returned_to_sender"),
+        ("EVJPA", "Held by Import Customs due to Prohibited Articles", "exception"),
+        ("EVHAP", "Export Cancellation due to Awaiting Payment of Charges", "exception"),
+        ("EVNCF", "Hold with fee to pay", "exception"),
+        ("EVSUS", "Suspected prohibited goods", "exception"),
+    ],
+)
+def test_royal_mails_codes_through_a_recorded_answer(code, name, status):
+    [result] = recorded_with(code, name)
+    [only] = result["events"]
+    assert (only["code"], only["text"], only["status"]) == (code, name, status)
+    assert result["status"] == status  # the code decides over the answer's "IN TRANSIT"
+
+
+@pytest.mark.parametrize("code", sorted(translate.EVENT_STATUSES))
+def test_every_table_code_through_a_recorded_answer(code):
+    [result] = recorded_with(code, f"Royal Mail's words for {code}")
+    [only] = result["events"]
+    assert only["code"] == code and only["text"] == f"Royal Mail's words for {code}"
+    assert only["status"] == result["status"] == translate.EVENT_STATUSES[code]
+
+
+@pytest.mark.parametrize("code", ["EVZDM", "NDESS", "EVNOI"])
+def test_notification_and_system_codes_are_not_in_the_table(code):
+    # Royal Mail groups these "Not Applicable": messages about the item, no scans of it
+    assert code not in translate.EVENT_STATUSES
