@@ -54,7 +54,10 @@ TRACKING_ACTION = f"{NS_PLC}/getTrackingData"
 #: DPD Germany's and BeNeLux's zone, for local times without an offset
 HOME_ZONE = ZoneInfo("Europe/Berlin")
 
-#: DPD's ``statusInfo`` status -> canonical status
+#: DPD's ``statusInfo`` status -> canonical status. The schema (``ParcelLifecycleServiceV20.xsd``)
+#: leaves ``status`` a free string and DPD publishes no list: these are DPD Germany's five
+#: life-cycle steps and the BeNeLux scan codes of the recorded answer, with ``Delivered`` from
+#: karrioapi/karrio ``modules/connectors/dpd/karrio/providers/dpd/units.py`` (@deea10f8).
 STATUS_MAP: dict[str, str] = {
     # DPD Germany: the life-cycle steps of the ParcelLifeCycleService 2.0 schema
     "SHIPMENT": "label_created",  # shipmentInfo: "Shipment information"

@@ -255,3 +255,77 @@ def test_an_event_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
     assert result.found
     assert len(result.events) == 14
     assert "unreadable date" in caplog.text
+
+
+# -- the status table, through recorded answers -------------------------------------------
+
+#: DPD's status codes with DPD's own description text, and the status each must read as.
+#: DPD Germany's five life-cycle steps as DPD's sandbox gives them (blobswop/dpd-php-api
+#: README); the BeNeLux scan codes from the recorded karrio answer, plus ``Delivered`` from
+#: karrioapi/karrio ``modules/connectors/dpd/karrio/providers/dpd/units.py`` (TrackingStatus).
+DE_STEPS = [
+    ("ACCEPTED", "DPD has received your parcel.", "picked_up"),
+    ("AT_SENDING_DEPOT", "The parcel is at the parcel dispatch centre.", "in_transit"),
+    ("ON_THE_ROAD", "Your parcel is on its way to the parcel delivery centre.", "in_transit"),
+    ("AT_DELIVERY_DEPOT", "At parcel delivery centre.", "in_transit"),
+    ("DELIVERED", "Your parcel has been delivered successfully.", "delivered"),
+]
+BENELUX_CODES = [
+    ("BetweenDepots", "The parcel is at the parcel dispatch centre.", "in_transit"),
+    ("Depot", "At parcel delivery centre.", "in_transit"),
+    (
+        "Courier",
+        "The parcel has left the parcel delivery centre and is on its way to the consignee.",
+        "out_for_delivery",
+    ),
+    (
+        "DeliveryFailure",
+        "Unfortunately we have not been able to deliver your parcel.",
+        "delivery_attempted",
+    ),
+    ("ParcelShop", "Delivered by driver to Pickup parcelshop", "ready_for_pickup"),
+    ("PickedUp", "DPD has received your parcel.", "picked_up"),
+    (
+        "ReturningFromDelivery",
+        "After an unsuccessful delivery attempt the parcel is back at the recipient depot.",
+        "delivery_attempted",
+    ),
+    # no BeNeLux Delivered scan is recorded: DPD Germany's text for its DELIVERED step
+    ("Delivered", "Your parcel has been delivered successfully.", "delivered"),
+]
+
+
+def test_the_table_holds_every_listed_code():
+    assert {code for code, _, _ in DE_STEPS + BENELUX_CODES} <= set(translate.STATUS_MAP)
+
+
+@pytest.mark.parametrize(("code", "words", "status"), BENELUX_CODES)
+def test_a_recorded_benelux_answer_with_the_current_code_swapped(code, words, status):
+    xml = (HERE / "payloads" / "parcellifecycle_getTrackingData_BE_parcelshop.xml").read_text(
+        encoding="utf-8"
+    )
+    last = xml.rindex("<statusInfo>")  # the current entry, ReturningFromDelivery
+    tail = xml[last:].replace("<status>ReturningFromDelivery</status>", f"<status>{code}</status>")
+    tail = tail.replace(
+        "After an unsuccessful delivery attempt the parcel is back at the recipient depot.",
+        words,
+    )
+    [parcel] = translate.read_tracking((xml[:last] + tail).encode(), ["05308801410058"])
+    latest = parcel.events[-1]
+    assert (latest.code, latest.text, latest.status) == (code, words, status)
+    assert parcel.status == status and parcel.carrier_status == code
+
+
+@pytest.mark.parametrize(("code", "words", "status"), DE_STEPS)
+def test_a_recorded_germany_answer_with_the_current_step_swapped(code, words, status):
+    xml = (HERE / "payloads" / "getTrackingData_DE_lifecycle_on_the_road.xml").read_text(
+        encoding="utf-8"
+    )
+    current = xml.index("<status>ON_THE_ROAD</status>")
+    head, tail = xml[:current], xml[current:]
+    tail = tail.replace("<status>ON_THE_ROAD</status>", f"<status>{code}</status>", 1)
+    tail = tail.replace("Your parcel is on its way to the parcel delivery centre.", words, 1)
+    [parcel] = translate.read_tracking((head + tail).encode(), ["09981122330100"])
+    latest = parcel.events[-1]  # the current step is the latest dated one
+    assert (latest.code, latest.text, latest.status) == (code, words, status)
+    assert parcel.status == status  # the isCurrentStatus entry decides
