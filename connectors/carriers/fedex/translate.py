@@ -47,22 +47,34 @@ from hub.values import local_time
 #: the zone of a time that comes without an offset (FedEx is based in Memphis)
 HOME_ZONE = ZoneInfo("America/Chicago")
 
-#: scan ``eventType`` (or ``eventType/exceptionCode``, read first) -> canonical status; the
-#: codes of FedEx's Track service guide, plus AE, AO and HP that the REST API adds
+#: scan ``eventType`` (or ``eventType/exceptionCode``, read first) -> canonical status: every
+#: code of FedEx's "Tracking Status Codes" and "Status Code and Statuses for Webhook Tracking
+#: Events" tables (https://developer.fedex.com/api/en-us/guides/api-reference.html), with
+#: FedEx's text; and the two DE exception codes the recorded answers carry. FedEx
+#: gives some codes twice: EA is "Enroute to Airport" and "Export Approved", CA "Shipment
+#: Cancelled" and the possession code "Carrier", RC "CDO Cancelled" and "Recipient", DY
+#: "Delay" and, for webhooks, "Delivery updated"; the table reads the scan meaning.
 EVENT_CODES: dict[str, str] = {
     "OC": "label_created",  # Order created / shipment information sent to FedEx
     "DS": "label_created",  # Vehicle dispatched (to pick up)
     "EP": "label_created",  # Enroute to pickup
     "AP": "label_created",  # At pickup (the courier is at the shipper's)
     "DR": "label_created",  # Vehicle furnished but not used
+    "MD": "label_created",  # Manifest data (webhook)
+    "SH": "label_created",  # Shipper (possession: the shipper still has it)
+    "RP": "label_created",  # Return label link emailed to return sender
+    "RG": "label_created",  # Return label link expiring soon
     "PU": "picked_up",  # Picked up
     "PX": "picked_up",  # Picked up (see details)
+    "DO": "picked_up",  # Dropped off (webhook)
+    "IP": "picked_up",  # In FedEx possession (webhook)
     "AA": "in_transit",  # At airport
     "AC": "in_transit",  # At Canada Post facility
     "AE": "in_transit",  # Shipment arriving early
     "AF": "in_transit",  # At local FedEx facility
     "AO": "in_transit",  # Shipment arriving on time
     "AR": "in_transit",  # Arrived at FedEx location
+    "AS": "in_transit",  # Address corrected (webhook)
     "AX": "in_transit",  # At USPS facility
     "BR": "in_transit",  # Broker
     "CC": "in_transit",  # Cleared customs
@@ -73,20 +85,27 @@ EVENT_CODES: dict[str, str] = {
     "EA": "in_transit",  # Enroute to airport
     "EO": "in_transit",  # Enroute to origin airport
     "FD": "in_transit",  # At FedEx destination
+    "HA": "in_transit",  # Hold at location request accepted (not there yet)
+    "IN": "in_transit",  # On Demand Care completed (webhook; derived IN is "Initiated")
     "IT": "in_transit",  # In transit ("On the way")
     "IX": "in_transit",  # In transit (see details)
     "LO": "in_transit",  # Left origin
     "OF": "in_transit",  # At FedEx origin facility
+    "OW": "in_transit",  # On the way
     "OX": "in_transit",  # Shipment information sent to USPS (handed on for delivery)
     "PF": "in_transit",  # Plane in flight
     "PL": "in_transit",  # Plane landed
     "PM": "in_transit",  # In progress
+    "PR": "in_transit",  # Performed redirect - address change completed (webhook)
+    "RA": "in_transit",  # Address change requested (webhook)
     "RC": "in_transit",  # Recipient's delivery options cancelled
     "RM": "in_transit",  # Recipient's delivery options modified
     "RR": "in_transit",  # Recipient's delivery options requested
     "SF": "in_transit",  # At sort facility
     "SP": "in_transit",  # Split status (pieces of a shipment apart)
-    "TR": "in_transit",  # Transfer
+    "TP": "in_transit",  # Transfer partner (possession)
+    "TR": "in_transit",  # Transfer ("Enroute to delivery" in the webhook table)
+    "US": "in_transit",  # Scheduled delivery updated (webhook)
     "AD": "out_for_delivery",  # At delivery
     "ED": "out_for_delivery",  # Enroute to delivery
     "OD": "out_for_delivery",  # Out for delivery ("On FedEx vehicle for delivery")
@@ -94,20 +113,30 @@ EVENT_CODES: dict[str, str] = {
     "HP": "ready_for_pickup",  # Ready for recipient pickup
     "DL": "delivered",  # Delivered
     "DE": "exception",  # Delivery exception
+    # FedEx publishes no list of its exception codes: these two are the recorded answers'
     "DE/007": "delivery_attempted",  # ... "Customer not available" (three-digit form)
     "DE/08": "delivery_attempted",  # ... "Customer not available or business closed"
     "CA": "exception",  # Shipment cancelled
     "CD": "exception",  # Clearance delay
     "DD": "exception",  # Delivery delay
+    "LC": "exception",  # Return label link cancelled by shipment originator (webhook)
+    "LP": "exception",  # Return label link cancelled by shipment originator
+    "RD": "exception",  # Return label link expired
     "DY": "exception",  # Delay
     "PD": "exception",  # Pickup delay
     "SE": "exception",  # Shipment exception
-    "RS": "returned_to_sender",  # Return to shipper
+    "RT": "exception",  # Return to shipper requested (not yet on its way back)
+    "RS": "returned_to_sender",  # Return to shipper ("Returning package to shipper")
 }
 
-#: ``derivedStatusCode`` / ``latestStatusDetail.derivedCode`` -> canonical status
+#: ``derivedStatusCode`` / ``latestStatusDetail.derivedCode`` -> canonical status. FedEx
+#: publishes no list of derived codes: these are the event codes FedEx derives (its OpenAPI
+#: names PU, DE, DP, HL and OC as examples, karrioapi/karrio
+#: ``modules/connectors/fedex/vendor/track.json``) and those the recorded answers carry
 DERIVED_CODES: dict[str, str] = {
     "IN": "label_created",  # Initiated ("Label created")
+    "OC": "label_created",  # Order created
+    "DP": "in_transit",  # Departed
     "PU": "picked_up",
     "IT": "in_transit",
     "OD": "out_for_delivery",
