@@ -187,3 +187,51 @@ def test_an_event_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
     assert result.found
     assert len(result.events) == 4
     assert "unreadable date" in caplog.text
+
+
+# -- the code table, through a payload -----------------------------------------------------
+
+#: No DPD UK answer is public, so the body is the built delivered payload (see SOURCES.md) with
+#: its latest event's code and text swapped.
+DELIVERED_PAYLOAD = HERE / "payloads" / "tracking_delivered_and_unknown.xml"
+LATEST_TEXT = "Your parcel has been delivered and received by HARRIS"
+
+
+def swapped(code: str, words: str) -> list:
+    xml = DELIVERED_PAYLOAD.read_text(encoding="utf-8")
+    xml = xml.replace("<code>001</code>", f"<code>{code}</code>", 1)
+    xml = xml.replace(LATEST_TEXT, words, 1)
+    return translate.read_tracking(xml.encode(), ["15505012345678"])
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        # named by DPD UK's tracking site API (apis.track.dpd.co.uk)
+        ("000", "label_created"),
+        ("001", "delivered"),
+        ("004", "in_transit"),
+        ("009", "in_transit"),
+        ("015", "out_for_delivery"),
+        # grouped by the published Business Central integration (PDCCourierDPD)
+        ("006", "in_transit"),
+        ("471", "in_transit"),
+        ("002", "exception"),
+        ("474", "exception"),
+        ("017", "delivered"),
+        ("463", "delivered"),
+    ],
+)
+def test_dpd_uk_codes_through_a_payload(code, status):
+    [parcel] = swapped(code, f"DPD's words for {code}")
+    latest = parcel.events[-1]
+    assert (latest.code, latest.text, latest.status) == (code, f"DPD's words for {code}", status)
+    assert parcel.status == status
+
+
+@pytest.mark.parametrize("code", sorted(translate.CODE_MAP))
+def test_every_table_code_through_a_payload(code):
+    [parcel] = swapped(code, f"DPD's words for {code}")
+    latest = parcel.events[-1]
+    assert latest.code == code and latest.text == f"DPD's words for {code}"
+    assert latest.status == parcel.status == translate.CODE_MAP[code]
