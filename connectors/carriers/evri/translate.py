@@ -35,15 +35,26 @@ log = logging.getLogger(__name__)
 #: Evri's zone, for times without an offset
 HOME_ZONE = ZoneInfo("Europe/London")
 
-#: Evri tracking stage code -> canonical status
+#: Evri tracking stage code -> canonical status. Evri publishes no list: 1, 2, 3, 4_COURIER and
+#: 5_COURIER are read by jampez77/Evri and itsvic-dev/parcel-tracker, 5_SHOP by a Node.js
+#: client; 0, 4, 4_SHOP, 4_LOCKER, A and 6, 6_INFO, 6_ACTION by ha-parcel-integrations/ha-evri
+#: (``custom_components/evri/parcels.py`` ``_STATUS_MAP`` @9ddc6d8d: registered, in transit,
+#: at a pickup point, returning, problem).
 STAGE_MAP: dict[str, str] = {
+    "0": "label_created",  # registered
     "1": "label_created",  # the sender has told Evri about the parcel
     "2": "picked_up",  # Evri has the parcel (dropped off or collected by a courier)
     "3": "in_transit",
+    "4": "in_transit",
     "4_COURIER": "out_for_delivery",
-    "4_SHOP": "ready_for_pickup",  # waiting at a ParcelShop (inferred from 5_SHOP)
+    "4_SHOP": "ready_for_pickup",  # waiting at a ParcelShop
+    "4_LOCKER": "ready_for_pickup",  # waiting in a parcel locker
     "5_COURIER": "delivered",
     "5_SHOP": "delivered",  # collected from the ParcelShop
+    "A": "returned_to_sender",  # the parcel is going back
+    "6": "exception",  # a problem
+    "6_INFO": "exception",  # a problem Evri reports for information
+    "6_ACTION": "exception",  # a problem that needs someone to act
 }
 
 #: statuses of a parcel in Evri's hands and on its way: an unknown stage after one of these is

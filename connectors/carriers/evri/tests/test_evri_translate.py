@@ -75,8 +75,9 @@ def test_interesting_stages(code, status):
 def test_an_unknown_stage_is_in_transit_once_the_parcel_moves_else_unknown():
     assert translate.canonical("9_NEW", moving=True) == "in_transit"
     assert translate.canonical("9_NEW", moving=False) == "unknown"
-    (only,) = translate.read_tracking(parcels(parcel("A", ("2024-01-01T10:00:00Z", "0"))), ["A"])
-    assert only.found and only.status == "unknown" and only.carrier_status == "0"
+    answer = parcels(parcel("A", ("2024-01-01T10:00:00Z", "9_NEW")))
+    (only,) = translate.read_tracking(answer, ["A"])
+    assert only.found and only.status == "unknown" and only.carrier_status == "9_NEW"
 
 
 # -- times --------------------------------------------------------------------------------
@@ -177,3 +178,50 @@ def test_an_event_with_an_unreadable_date_is_dropped_with_a_warning(caplog):
     assert len(result.events) == len(events) - 1
     assert result.status == "delivered"
     assert "unreadable date" in caplog.text
+
+
+# -- the stage table, through a payload ----------------------------------------------------
+
+#: No Evri answer is public, so the body is the built delivered-by-courier payload (see
+#: SOURCES.md) with its latest event's stage and tracking point text swapped.
+DELIVERED_PAYLOAD = HERE / "payloads" / "parcels_delivered_by_courier.json"
+
+
+def swapped(code: str, words: str) -> list:
+    answer = json.loads(DELIVERED_PAYLOAD.read_text(encoding="utf-8"))
+    latest = answer["results"][0]["trackingEvents"][0]  # Evri lists them newest first
+    latest["trackingStage"]["trackingStageCode"] = code
+    latest["trackingPoint"]["description"] = words
+    return translate.read_tracking(json.dumps(answer).encode(), ["H01HYA0012345678"])
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("0", "label_created"),
+        ("1", "label_created"),
+        ("2", "picked_up"),
+        ("3", "in_transit"),
+        ("4", "in_transit"),
+        ("4_COURIER", "out_for_delivery"),
+        ("4_SHOP", "ready_for_pickup"),
+        ("4_LOCKER", "ready_for_pickup"),
+        ("5_COURIER", "delivered"),
+        ("5_SHOP", "delivered"),
+        ("A", "returned_to_sender"),
+        ("6", "exception"),
+        ("6_INFO", "exception"),
+        ("6_ACTION", "exception"),
+    ],
+)
+def test_every_published_stage_through_a_payload(code, status):
+    [result] = swapped(code, f"Evri's words for {code}")
+    latest = result.events[-1]
+    assert (latest.code, latest.text, latest.status) == (code, f"Evri's words for {code}", status)
+    assert result.status == status
+
+
+def test_the_table_is_the_published_stages():
+    assert set(translate.STAGE_MAP) == {
+        *"0 1 2 3 4 4_COURIER 4_SHOP 4_LOCKER 5_COURIER 5_SHOP A 6 6_INFO 6_ACTION".split()
+    }
