@@ -61,6 +61,9 @@ HOME_ZONE = ZoneInfo("Europe/London")
 #: Collect arrival, still to collect, ready_for_pickup); "Returned to Sender"; customs holds,
 #: export cancellations and "Restricted or Prohibited Contents" exception. Its notification
 #: and system codes (EVZ..., N....), group "Not Applicable", are no scans and are left out.
+#: Royal Mail's customer texts for many of them, and a few more codes (EVNAR, EVRTS, the
+#: redelivery requests ASRXS/RFRXS/RNRXS/RPRXS), are in elliotjreed/royal-mail-tracking's
+#: README ("Event codes", @7739245e).
 EVENT_STATUSES: dict[str, str] = {
     # the sender has told Royal Mail about the item
     "EVAIE": "label_created",  # Sender despatching item / Sender preparing item
@@ -82,6 +85,11 @@ EVENT_STATUSES: dict[str, str] = {
     "EVNSR": "in_transit",  # Item Prepared for Redelivery
     "RSRXS": "in_transit",  # Delivery request received
     "RORXS": "in_transit",  # Delivery request received
+    "ASRXS": "in_transit",  # Redelivery arranged, else to the chosen Safeplace
+    "RFRXS": "in_transit",  # Redelivery arranged, else to the chosen neighbour
+    "RNRXS": "in_transit",  # Redelivery arranged to the chosen address
+    "RPRXS": "in_transit",  # Redelivery arranged to the chosen Post Office
+    "EVNAR": "in_transit",  # Due for Redelivery the Next Working Day
     # last mile
     "EVGPD": "out_for_delivery",  # Due to be delivered today
     "EVKNA": "delivery_attempted",  # Delivery Attempted - No Answer
@@ -193,7 +201,9 @@ EVENT_STATUSES: dict[str, str] = {
     "EVPXA": "delivery_attempted",  # Undelivered - Attempted Late - Address Inaccessible
     "EVPXN": "delivery_attempted",  # Undelivered - Attempted Late - No Answer
     "EVPXU": "delivery_attempted",  # Undelivered - Attempted Late - Address Unknown
-    "EVNAA": "ready_for_pickup",  # Available For Collection - Address Inaccessible
+    # Available For Collection - Address Inaccessible: "We will attempt to deliver your item
+    # again on the next working day"
+    "EVNAA": "delivery_attempted",
     "EVNAE": "ready_for_pickup",  # Allocated to Customer Service Point
     "EVKLC": "ready_for_pickup",  # Local Collect - No Signature (Delivered to POL)
     "EVNLC": "ready_for_pickup",  # Available For Collection - Local Collect
@@ -207,6 +217,7 @@ EVENT_STATUSES: dict[str, str] = {
     "EVNOC": "delivered",  # Item Collected
     "EVNSC": "delivered",  # Item Collected - Signature
     "EVPLF": "delivered",  # Local Collect collected from Post Office - Fee Paid
+    "EVRTS": "returned_to_sender",  # Your item was delivered back to the sender
     "EVBRA": "returned_to_sender",  # Outward RDC - Rejected RTS - Address Incomplete
     "EVBRB": "returned_to_sender",  # Outward RDC - Rejected Barcode
     "EVBRT": "returned_to_sender",  # Outward RDC - Returned to Sender
