@@ -45,17 +45,22 @@ from hub.values import loads, text, xml_root
 #: eventCode -> canonical status (USPS Pub 199 Appendix G-4; codes seen in answers added).
 #: Checked against the published TrackV2 code list as kept in
 #: github.com/marlencrabapple/USPS-WebTools-Tracking ``lib/USPS/WebTools/Tracking/Codes.pm``
-#: (@27117ce1): every code there is here.
+#: (@27117ce1): every code there is here. 83, 89, AD and UA (with their USPS texts) are from
+#: eHub's list of USPS event codes, https://app.theneo.io/ehub/ehub-api/tracking-event-descriptions.
 EVENT_STATUSES: dict[str, str] = {
     # pre-shipment
     "GX": "label_created",  # Shipping Label Created, USPS Awaiting Item
     "MA": "label_created",  # Manifest Acknowledgement (Pre-Shipment Info Sent to USPS)
+    "89": "label_created",  # Merchant Order Receipt Notification, USPS Awaiting Item
     # in USPS's hands
     "03": "picked_up",  # Accept or Pickup: USPS in possession of item
     "OA": "picked_up",  # Accepted at USPS Origin Facility
     "TM": "picked_up",  # Truck Manifest, shown as "Shipment Acceptance"
     "PA": "picked_up",  # Passive Acceptance, shown as "Shipment Acceptance"
     "80": "picked_up",  # Picked Up by Shipping Partner
+    "83": "picked_up",  # Tendered To Postal Service
+    "AD": "picked_up",  # Acceptance At Destination
+    "UA": "picked_up",  # Accepted At USPS Facility
     # moving
     "06": "in_transit",  # Forwarded
     "07": "in_transit",  # Arrival at Unit: Arrived at Post Office

@@ -412,7 +412,7 @@ def test_trackv2_an_event_with_an_unreadable_date_is_dropped_with_a_warning(capl
 
 #: USPS's TrackV2 event codes with USPS's own text, as listed in
 #: github.com/marlencrabapple/USPS-WebTools-Tracking lib/USPS/WebTools/Tracking/Codes.pm
-#: (@27117ce1), and the canonical status each must read as.
+#: (@27117ce1) and, for the last four, by eHub; and the canonical status each must read as.
 PUBLISHED_CODES = [
     ("MA", "Manifest Acknowledgement", "label_created"),
     ("03", "Accept or Pickup (by carrier)", "picked_up"),
@@ -463,6 +463,11 @@ PUBLISHED_CODES = [
     ("29", "Other", "returned_to_sender"),
     ("31", "Not Picked Up", "returned_to_sender"),
     ("44", "Customer Recall", "returned_to_sender"),
+    # from eHub's list of USPS event codes (app.theneo.io/ehub/ehub-api/tracking-event-descriptions)
+    ("89", "Merchant Order Receipt Notification, USPS Awaiting Item", "label_created"),
+    ("83", "Tendered To Postal Service", "picked_up"),
+    ("AD", "Acceptance At Destination", "picked_up"),
+    ("UA", "Accepted At USPS Facility", "picked_up"),
 ]
 
 
