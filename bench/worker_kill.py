@@ -8,7 +8,8 @@ Run from the project root::
 
 Method
 ------
-1. A fake WMS runs in this script's process (a threaded HTTP server on 127.0.0.1) answering the
+1. A fake WMS (``tests/wms.py``'s ``HoldingWms``, which ``tests/jobs/test_worker_kill.py``
+   uses too) runs in this script's process (a threaded HTTP server on 127.0.0.1) answering the
    ``rest_wms`` connector's ``GET /stock`` and ``GET /shipments`` with empty lists; it can hold
    the next ``n`` ``/stock`` requests unanswered until the round ends. The accounts file has
    one ``rest_wms`` account pointing at it. The database is a fresh PostgreSQL database beside
@@ -46,21 +47,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ingest import BenchDatabase
-from soak import Processes
+from soak import ROOT, hub_command
 from sqlalchemy import select
 
 from hub.jobs import outbox
@@ -68,6 +64,8 @@ from hub.runtime import Hub
 from hub.settings import load_settings
 from hub.storage import migrate
 from hub.storage.models import JobRow, WorkerRow
+from tests.processes import NotReady, Processes, wait_for
+from tests.wms import HoldingWms, rest_wms_account
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 #: outside threads of each worker: both are mid-job when A is killed
@@ -77,97 +75,16 @@ TARGET = 30.0
 NEVER = 1e9
 
 
-class HoldingWms(ThreadingHTTPServer):
-    """Empty ``/stock`` and ``/shipments``; :meth:`hold` keeps the next ``n`` ``/stock``
-    requests waiting until :meth:`release`."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.to_hold = 0
-        self.held = 0
-        self.released = threading.Event()
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/api"
-
-    def hold(self, n: int) -> None:
-        with self.lock:
-            self.to_hold, self.held = n, 0
-            self.released = threading.Event()
-
-    def release(self) -> None:
-        self.released.set()
-
-    def close(self) -> None:
-        self.release()
-        self.shutdown()
-        self.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        wms: HoldingWms = self.server  # type: ignore[assignment]
-        path = urlsplit(self.path).path
-        if path == "/api/stock":
-            with wms.lock:
-                hold = wms.to_hold > 0
-                if hold:
-                    wms.to_hold -= 1
-                    wms.held += 1
-                released = wms.released
-            if hold:
-                released.wait(600)
-        known = path in ("/api/stock", "/api/shipments")
-        body = b'{"items": []}' if known else b'{"error": "not found"}'
-        try:
-            self.send_response(200 if known else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the worker that asked was killed meanwhile
-
-
 def accounts_toml(api_base: str) -> str:
-    return f"""
-[accounts.bench-wms]
-connector = "rest_wms"
-client = "bench"
-api_base = "{api_base}"
-api_key = "bench-wms-key"
-rate_limit = 1000
-"""
-
-
-def _wait(what: str, check: Any, timeout: float, procs: Processes) -> float:
-    """Wait until ``check()`` is true; returns when (monotonic)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return time.monotonic()
-        if died := procs.check():
-            raise RuntimeError(f"{what}: a worker exited: {', '.join(died)}")
-        time.sleep(0.05)
-    raise RuntimeError(f"{what}: not seen within {timeout:.0f} s")
+    return rest_wms_account(
+        api_base, "bench-wms-key", "rate_limit = 1000", name="bench-wms", client="bench"
+    )
 
 
 def run_round(
     hub: Hub,
     wms: HoldingWms,
     procs: Processes,
-    env: dict[str, str],
-    folder: Path,
     n: int,
     load: int,
     timeout: float,
@@ -184,28 +101,28 @@ def run_round(
             return s.execute(left.limit(1)).first() is None
 
     args = ["worker", "--threads", str(THREADS)]
-    first = procs.start(f"a{n}", args, env, folder / f"worker-a{n}.log")
-    _wait("worker A's heartbeat", lambda: alive(first.pid), 60, procs)
+    first = procs.start(*args, log=f"worker-a{n}.log")
+    wait_for("worker A's heartbeat", lambda: alive(first.pid), 60, first)
     wms.hold(THREADS)
     with hub.db.transaction() as s:
         ids = [
             outbox.enqueue(s, "warehouse.poll", {"account": "bench-wms"}, max_attempts=3)
             for _ in range(THREADS + load)
         ]
-    _wait("both of A's jobs mid-run", lambda: wms.held == THREADS, 60, procs)
+    wait_for("both of A's jobs mid-run", lambda: wms.held == THREADS, 60, first)
     with hub.db.transaction() as s:
         held = list(
             s.execute(
                 select(JobRow.id).where(JobRow.id.in_(ids), JobRow.status == outbox.RUNNING)
             ).scalars()
         )
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(10)
+    first.kill()
     killed = time.monotonic()
-    procs.procs = [(name, p) for name, p in procs.procs if p is not first]
-    procs.start(f"b{n}", args, env, folder / f"worker-b{n}.log")
-    held_done = _wait("the held jobs done", lambda: done(held), timeout, procs)
-    all_done = _wait("every job done", lambda: done(ids), timeout, procs)
+    second = procs.start(*args, log=f"worker-b{n}.log")
+    wait_for("the held jobs done", lambda: done(held), timeout, second)
+    held_done = time.monotonic()
+    wait_for("every job done", lambda: done(ids), timeout, second)
+    all_done = time.monotonic()
     wms.release()
     procs.stop()
     return held_done - killed, all_done - killed
@@ -228,13 +145,13 @@ def run_mode(
         "HUB_LOG_LEVEL": "WARNING",
         **extra,
     }
-    procs = Processes()
+    procs = Processes(env, folder, command=hub_command, cwd=ROOT, new_session=True)
     hub = Hub(load_settings({"database_url": database.url, "config": str(folder / "hub.toml")}))
     try:
         migrate.upgrade(hub.db)
         rounds = []
         for n in range(args.rounds):
-            held, every = run_round(hub, wms, procs, env, folder, n, args.load, args.round_timeout)
+            held, every = run_round(hub, wms, procs, n, args.load, args.round_timeout)
             print(
                 f"  {label}: round {n + 1}: held jobs done {held:.1f} s after the kill, "
                 f"all {args.load + THREADS} jobs {every:.1f} s",
@@ -279,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="hub-bench-kill-") as tmp:
             for label, extra in modes.items():
                 results[label] = run_mode(label, extra, args, wms, Path(tmp))
-    except RuntimeError as exc:
+    except (RuntimeError, NotReady) as exc:
         print(f"bench: a round failed: {exc}")
         return 1
     except KeyboardInterrupt:

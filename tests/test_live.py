@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,30 +18,9 @@ from sqlalchemy import func, select
 from hub.storage.db import Database
 from hub.storage.models import DeliveryRow, JobRow
 from tests.conftest import free_port, payload_bytes, shopify_headers, shopify_order, woo_headers
+from tests.processes import HUB, Processes
 
 pytestmark = pytest.mark.slow
-HUB = str(Path(sys.executable).with_name("hub"))
-
-
-class Proc:
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path):
-        self.log = log
-        self.handle = open(log, "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            [HUB, *args], env=env, cwd=cwd, stdout=self.handle, stderr=subprocess.STDOUT
-        )
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.handle.close()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
 
 
 @pytest.fixture
@@ -63,26 +41,9 @@ def env(database_url: str, accounts_file: Path) -> dict[str, str]:
 
 @pytest.fixture
 def start(env: dict[str, str], tmp_path: Path) -> Iterator:
-    procs: list[Proc] = []
-
-    def run(*args: str, wait_http: int | None = None) -> Proc:
-        proc = Proc(list(args), env, tmp_path, tmp_path / f"{args[0]}-{len(procs)}.log")
-        procs.append(proc)
-        if wait_http:
-            deadline = time.monotonic() + 40
-            while time.monotonic() < deadline:
-                assert proc.proc.poll() is None, proc.output()
-                try:
-                    if requests.get(f"http://127.0.0.1:{wait_http}/healthz", timeout=1).ok:
-                        return proc
-                except requests.ConnectionError:
-                    time.sleep(0.1)
-            pytest.fail(f"{args} did not answer: {proc.output()}")
-        return proc
-
-    yield run
-    for proc in procs:
-        proc.stop()
+    procs = Processes(env, tmp_path)
+    yield procs.start
+    procs.stop()
 
 
 def _token(env: dict[str, str], role: str = "viewer") -> dict[str, str]:
@@ -151,7 +112,7 @@ def test_hub_serve_runs_web_worker_and_scheduler_in_one_process(start, env, data
     r = requests.post(
         f"{base}/webhooks/shop-a", data=body, headers=shopify_headers(body), timeout=10
     )
-    assert r.status_code == 202, proc.output()
+    assert r.status_code == 202, proc.output()[-3000:]
     [order] = _wait_for_orders(base, _token(env), 1)
     assert order["external_id"] == str(shopify_order()["id"])
     db = Database(database_url)

@@ -16,8 +16,6 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -46,8 +44,9 @@ from tests.conftest import (
     woo_headers,
     woo_order,
 )
+from tests.processes import Proc, Processes, wait_for
+from tests.wms import answer_json, rest_wms_account
 
-HUB = str(Path(sys.executable).with_name("hub"))
 SHOP_B_SECRET = "shop-b-secret"
 WMS_KEY = "acme-wms-key-scale"
 #: the one line of the sample Shopify order still owed (the others are fulfilled)
@@ -123,15 +122,7 @@ class _WmsHandler(BaseHTTPRequestHandler):
         return self.server.fake  # type: ignore[attr-defined]
 
     def _answer(self, status: int, data: Any) -> None:
-        body = json.dumps(data).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the worker that asked was killed meanwhile
+        answer_json(self, status, data)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -194,15 +185,8 @@ client = "beta"
 shop = "shop-b.myshopify.com"
 webhook_secret = "{SHOP_B_SECRET}"
 access_token = "shpat_test_b"
-
-[accounts.acme-wms]
-connector = "rest_wms"
-client = "acme"
-api_base = "{wms.api_base}"
-api_key = "{WMS_KEY}"
-rate_limit = 1000
-default_location = "A1"
 """
+        + rest_wms_account(wms.api_base, WMS_KEY, "rate_limit = 1000", 'default_location = "A1"')
     )
     return path
 
@@ -248,63 +232,11 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-class Proc:
-    """One ``hub`` process, its output in a log file."""
-
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path):
-        self.args, self.log = args, log
-        self.handle = open(log, "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            [HUB, *args], env=env, cwd=cwd, stdout=self.handle, stderr=subprocess.STDOUT
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no goodbye, as a machine losing power."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.handle.closed:
-            self.handle.close()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture
 def start(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Proc]]:
-    procs: list[Proc] = []
-
-    def run(*args: str, wait_http: int | None = None, extra: dict[str, str] | None = None) -> Proc:
-        log = tmp_path / f"{args[0]}-{len(procs)}.log"
-        proc = Proc(list(args), {**env, **(extra or {})}, tmp_path, log)
-        procs.append(proc)
-        if wait_http:
-            deadline = time.monotonic() + 40
-            while time.monotonic() < deadline:
-                assert proc.proc.poll() is None, proc.output()[-3000:]
-                try:
-                    if requests.get(f"http://127.0.0.1:{wait_http}/healthz", timeout=1).ok:
-                        return proc
-                except requests.ConnectionError:
-                    time.sleep(0.1)
-            pytest.fail(f"{args} did not answer: {proc.output()[-3000:]}")
-        return proc
-
-    yield run
-    for proc in procs:
-        proc.stop()
+    procs = Processes(env, tmp_path)
+    yield procs.start
+    procs.stop()
 
 
 # -- deliveries --------------------------------------------------------------------------------
@@ -378,7 +310,7 @@ def wait_until_done(hub: Hub, expected: int, timeout: float, procs: list[Proc]) 
         if counts["done"] == sum(counts.values()) == expected:
             return time.monotonic()
         for proc in procs:
-            assert proc.proc.poll() is None, proc.output()[-3000:]
+            proc.check()
         time.sleep(0.2)
     logs = "\n".join(p.output()[-1500:] for p in procs)
     pytest.fail(f"jobs not all done after {timeout}s: {dict(counts)} (want {expected})\n{logs}")
@@ -514,12 +446,12 @@ def test_three_schedulers_enqueue_one_job_per_time_slot(start, hub: Hub):
         "HUB_TRACKING_POLL_INTERVAL": "2",
     }
     schedulers = [start("scheduler", extra=extra) for _ in range(3)]
-    deadline = time.monotonic() + 40
-    while not all("Scheduler started" in p.output() for p in schedulers):
-        assert time.monotonic() < deadline, [p.output()[-2000:] for p in schedulers]
-        for p in schedulers:
-            assert p.proc.poll() is None, p.output()[-3000:]
-        time.sleep(0.1)
+    wait_for(
+        "every scheduler started",
+        lambda: all("Scheduler started" in p.output() for p in schedulers),
+        40,
+        *schedulers,
+    )
     time.sleep(6)
     for p in schedulers:
         p.stop()
@@ -574,10 +506,7 @@ def test_a_worker_killed_mid_job_its_jobs_run_again_each_effect_once(start, hub:
     lease = {"HUB_JOB_LEASE": "2"}
     wms.slow(2, 60)  # the first two orders' answers never come back in time
     first = start("worker", "--threads", "2", extra=lease)
-    deadline = time.monotonic() + 30
-    while wms.in_flight < 2:
-        assert time.monotonic() < deadline, first.output()[-3000:]
-        time.sleep(0.05)
+    wait_for("both of its POSTs held", lambda: wms.in_flight >= 2, 30, first)
     killed_keys = list(wms.held)
     first.kill()
     killed_at = time.monotonic()

@@ -33,6 +33,7 @@ from tests.conftest import (
     send_shopify,
     shopify_order,
 )
+from tests.wms import rest_wms_account
 
 WMS = "https://wms.example/api"
 WMS_KEY = "acme-wms-key-5f2c9e"
@@ -57,15 +58,9 @@ def accounts_file(tmp_path: Path) -> Path:
     path = tmp_path / "hub.toml"
     path.write_text(
         ACCOUNTS
-        + f"""
-[accounts.acme-wms]
-connector = "rest_wms"
-client = "acme"
-api_base = "{WMS}"
-api_key = "{WMS_KEY}"
-default_location = "A1"
-carrier_map = {{ RM = "royalmail" }}
-"""
+        + rest_wms_account(
+            WMS, WMS_KEY, 'default_location = "A1"', 'carrier_map = { RM = "royalmail" }'
+        )
     )
     return path
 
