@@ -157,6 +157,25 @@ def receive(hub: Hub, sku: str, quantity: int, client: str = "acme") -> None:
         ledger.adjust(s, client, sku, "A1", quantity, reason="receipt", actor="test")
 
 
+def shipped_order(hub: Hub, client, worker: Worker, viewer, editor) -> dict[str, Any]:
+    """The Shopify docs order, released and shipped in one Royal Mail parcel (the accounts
+    need a Royal Mail account of client acme, such as :data:`QUIET_ROYALMAIL`); the order as
+    the API shows it then."""
+    receive(hub, "IPOD2008RED", 1)
+    send_shopify(client, shopify_order())
+    worker.drain()
+    order = only_order(client, viewer)
+    parcel = {
+        "carrier": "royalmail",
+        "service": "TPN24",
+        "tracking_number": "TT123456785GB",
+        "lines": [{"sku": "IPOD2008RED", "quantity": 1}],
+    }
+    body = {"order_id": order["id"], "parcels": [parcel]}
+    assert client.post("/api/shipments", json=body, headers=editor).status_code == 201
+    return client.get(f"/api/orders/{order['id']}", headers=viewer).get_json()
+
+
 def _pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, dropped afterwards."""
     admin = create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")

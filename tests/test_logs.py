@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,9 +29,9 @@ from tests.conftest import (
     accounts_fixture,
     free_port,
     receive,
-    send_shopify,
-    shopify_order,
+    shipped_order,
 )
+from tests.processes import HUB, hub_env, serving
 from tests.shipping.test_fulfilment import FakeShop
 from tests.stock.test_stock_sync import STORE, FakeStore
 
@@ -200,23 +197,6 @@ def test_the_redacted_path_is_the_tracking_pages_route(app):
 # -- business events --------------------------------------------------------------------------
 
 
-def _shipped(hub, client, worker, viewer, editor) -> dict:
-    """The Shopify docs order, released and shipped in one Royal Mail parcel."""
-    receive(hub, "IPOD2008RED", 1)
-    send_shopify(client, shopify_order())
-    worker.drain()
-    [order] = client.get("/api/orders", headers=viewer).get_json()["items"]
-    parcel = {
-        "carrier": "royalmail",
-        "service": "TPN24",
-        "tracking_number": "TT123456785GB",
-        "lines": [{"sku": "IPOD2008RED", "quantity": 1}],
-    }
-    body = {"order_id": order["id"], "parcels": [parcel]}
-    assert client.post("/api/shipments", json=body, headers=editor).status_code == 201
-    return client.get(f"/api/orders/{order['id']}", headers=viewer).get_json()
-
-
 def _json_lines(text: str) -> list[dict]:
     """The JSON log lines in ``text``, each without its time (which is checked once, above)."""
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
@@ -243,7 +223,7 @@ def test_a_shipment_pushed_to_the_channel_is_logged_with_its_fields(
 ):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         shop = FakeShop(mock)
-        order = _shipped(hub, client, worker, viewer, editor)
+        order = shipped_order(hub, client, worker, viewer, editor)
         stderr_logs(log_format="json", log_level="DEBUG")
         worker.drain()
         out = stderr_logs.read()
@@ -330,7 +310,7 @@ def test_an_order_in_and_translated_is_logged_with_its_fields(
     hub, client, worker, viewer, editor, caplog
 ):
     caplog.set_level(logging.INFO)
-    order = _shipped(hub, client, worker, viewer, editor)
+    order = shipped_order(hub, client, worker, viewer, editor)
     events = {r.getMessage(): logs.fields(r) for r in caplog.records if r.name.startswith("hub")}
     received = events["delivery received"]
     assert received["account"] == "shop-a" and received["topic"] == "orders/create"
@@ -350,40 +330,19 @@ def test_an_order_in_and_translated_is_logged_with_its_fields(
 def test_a_real_servers_access_log_has_no_tracking_token(
     hub, client, worker, viewer, editor, tmp_path, how
 ):
-    order = _shipped(hub, client, worker, viewer, editor)
+    order = shipped_order(hub, client, worker, viewer, editor)
     token = order["tracking_page"].rsplit("/track/", 1)[1]
     port = free_port()
-    env = dict(
-        os.environ,
-        HUB_DATABASE_URL=hub.settings.database_url,
-        HUB_CONFIG=hub.settings.config,
-        HUB_LOG_LEVEL="INFO",
-        HUB_LOG_FORMAT="json",
-    )
+    env = hub_env(hub.settings, HUB_LOG_LEVEL="INFO", HUB_LOG_FORMAT="json")
     if how == "hub web":
-        args = [str(BIN / "hub"), "web", "--port", str(port), "--workers", "1"]
+        args = [HUB, "web", "--port", str(port), "--workers", "1"]
     else:  # as DESIGN says it runs, from the repository with its gunicorn.conf.py
         args = [str(BIN / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}", "wsgi:app"]
     log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    with serving(args, env, log_path, port, cwd=ROOT):
         base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 40
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    if requests.get(f"{base}/healthz", timeout=1).ok:
-                        break
-                except requests.RequestException:  # not up yet, or still importing the app
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.1)
-            page = requests.get(f"{base}/track/{token}?access_token=abc123xyz", timeout=5)
-            assert page.status_code == 200
-        finally:
-            proc.terminate()
-            proc.wait(15)
+        page = requests.get(f"{base}/track/{token}?access_token=abc123xyz", timeout=5)
+        assert page.status_code == 200
     text = log_path.read_text()
     assert token not in text and "abc123xyz" not in text
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]

@@ -4,53 +4,26 @@ by real gunicorn)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from hub.web.pages import CONTENT_SECURITY_POLICY
 from tests.conftest import (
     QUIET_ROYALMAIL,
+    ROOT,
     accounts_fixture,
     free_port,
-    receive,
-    send_shopify,
-    shopify_order,
+    shipped_order,
 )
+from tests.processes import HUB, hub_env, serving
 
 accounts_file = accounts_fixture(QUIET_ROYALMAIL)
-HUB = str(Path(sys.executable).with_name("hub"))
-
-
-def _shipped(hub, client, worker, viewer, editor) -> dict:
-    """The Shopify docs order, released and shipped in one Royal Mail parcel."""
-    receive(hub, "IPOD2008RED", 1)
-    send_shopify(client, shopify_order())
-    worker.drain()
-    [order] = client.get("/api/orders", headers=viewer).get_json()["items"]
-    body = {
-        "order_id": order["id"],
-        "parcels": [
-            {
-                "carrier": "royalmail",
-                "service": "TPN24",
-                "tracking_number": "TT123456785GB",
-                "lines": [{"sku": "IPOD2008RED", "quantity": 1}],
-            }
-        ],
-    }
-    assert client.post("/api/shipments", json=body, headers=editor).status_code == 201
-    return client.get(f"/api/orders/{order['id']}", headers=viewer).get_json()
 
 
 def test_the_tracking_page_names_the_parcels_contents(hub, client, worker, viewer, editor):
-    order = _shipped(hub, client, worker, viewer, editor)
+    order = shipped_order(hub, client, worker, viewer, editor)
     path = "/track/" + order["tracking_page"].rsplit("/track/", 1)[1]
     page = client.get(path)
     html = page.get_data(as_text=True)
@@ -95,33 +68,10 @@ def test_the_front_page_says_what_this_is(client):
 def server(hub, tmp_path: Path) -> Iterator[str]:
     """``hub web`` (gunicorn) on the test's database; its base address."""
     port = free_port()
-    env = dict(
-        os.environ,
-        HUB_DATABASE_URL=hub.settings.database_url,
-        HUB_CONFIG=hub.settings.config,
-        HUB_LOG_LEVEL="WARNING",
-    )
-    log = open(tmp_path / "web.log", "wb")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [HUB, "web", "--port", str(port), "--workers", "1"], env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 40
-        while True:
-            assert proc.poll() is None, (tmp_path / "web.log").read_text()
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "hub web did not answer"
-            time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(15)
-        log.close()
+    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING")
+    command = [HUB, "web", "--port", str(port), "--workers", "1"]
+    with serving(command, env, tmp_path / "web.log", port, cwd=ROOT):
+        yield f"http://127.0.0.1:{port}"
 
 
 def _watch(page) -> list[str]:
@@ -149,7 +99,7 @@ def _watch(page) -> list[str]:
 def test_the_tracking_page_in_a_browser(
     hub, client, worker, viewer, editor, server, page, tmp_path
 ):
-    order = _shipped(hub, client, worker, viewer, editor)
+    order = shipped_order(hub, client, worker, viewer, editor)
     problems = _watch(page)
     url = server + "/track/" + order["tracking_page"].rsplit("/track/", 1)[1]
     answer = page.goto(url)
