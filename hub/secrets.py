@@ -72,9 +72,16 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+#: a word every one of ``_PATTERNS`` needs: a line without any (most lines) skips them all,
+#: one search instead of six substitutions on every log line
+_GATE = re.compile(r"bearer|authori|token|api[_-]?key|apikey|passw|secret|/track/", re.I)
+
+
 def redact(text: str) -> str:
     """``scrub``, then anything shaped like a credential (see ``_PATTERNS``): for log lines."""
     text = scrub(text)
+    if _GATE.search(text) is None:
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text

@@ -176,6 +176,40 @@ def test_credential_shaped_values_are_redacted_from_log_records(caplog, message,
     assert caplog.text.rstrip().endswith(shown)
 
 
+def test_every_credential_pattern_needs_a_word_the_gate_looks_for():
+    """``redact`` skips its patterns on a line without any gate word, so a pattern that
+    could match without one would be skipped too: each pattern's own match, on its own, must
+    hold a gate word, and a plain access line holds none."""
+    samples = [
+        "Bearer x", "bEaReR x", "Authorization: x", "authorization='x'", "X-Api-Key: x",
+        "X-Apikey: x", "X-Auth-Token: x", '"my_secret": "x"', "'passwd': 'x'", "api-key=x",
+        "TOKEN=x", "pass_password=x", "/track/x",
+    ]  # fmt: skip
+    for pattern, _ in secrets._PATTERNS:
+        matches = [m[0] for m in map(pattern.search, samples) if m]
+        assert matches, f"no sample for {pattern.pattern}"
+        for match in matches:
+            assert secrets._GATE.search(match), (pattern.pattern, match)
+    plain = "POST /webhooks/shop-a 202 remote=127.0.0.1 bytes=89 ms=3 agent=curl/8"
+    assert secrets._GATE.search(plain) is None
+    assert secrets.redact(plain) == plain
+
+
+def test_text_values_are_bare_or_quoted_json_and_times_cut_to_the_millisecond():
+    from hub.logs import _text_value, timestamp
+
+    values = (True, False, 7, -1, None, 1.5, "a-b", "", "two words", 'a="b"', {"k": [1]})
+    assert [_text_value(v) for v in values] == [
+        "true", "false", "7", "-1", "null", "1.5", "a-b", '""', '"two words"',
+        '"a=\\"b\\""', '"{\\"k\\": [1]}"',
+    ]  # fmt: skip
+    record = logging.LogRecord("x", logging.INFO, "", 0, "m", (), None)
+    record.created = 1_765_000_000.9996  # cut, never rounded up into the next second
+    assert timestamp(record) == "2025-12-06T05:46:40.999Z"
+    record.created = 1_765_000_000.0
+    assert timestamp(record) == "2025-12-06T05:46:40.000Z"
+
+
 def test_fields_and_tracebacks_are_redacted_too(stderr_logs):
     stderr_logs(log_format="json")
     log = logging.getLogger("hub.fulfilment")
