@@ -635,6 +635,9 @@ def _post_webhook(client, account: str, body: bytes, headers: dict[str, str], ch
         (b'["[[[[", "\\"[[[", {"k]": "}}}"}]', 2),  # brackets in strings are text
         (b"[" * 100_000 + b"]" * 100_000, 100_000),
         (b"[[[", 3),  # not JSON: still a finite answer; the parser reports the syntax
+        (b"[[]", 2),
+        (b"[]]][[", 1),
+        (b'{"a": [[], [[{}]]], "b": {"c": []}}', 5),
     ],
 )
 def test_json_depth_is_measured_without_parsing(body, depth):

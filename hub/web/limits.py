@@ -45,9 +45,7 @@ _YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
-_STEP = [0] * 256
-_STEP[ord("[")] = _STEP[ord("{")] = 1
-_STEP[ord("]")] = _STEP[ord("}")] = -1
+_PAIRS = bytes.maketrans(b"[{]}", b"(())")
 
 
 def json_depth(body: bytes) -> int:
@@ -59,7 +57,7 @@ def json_depth(body: bytes) -> int:
     Bytes operations and one pass over the brackets only: this runs on every webhook.
     """
     # Escapes occur only in strings; without them every quote opens or closes a string.
-    marks = _ESCAPE.sub(b"", body).translate(None, _NOT_MARKS)
+    marks = (_ESCAPE.sub(b"", body) if b"\\" in body else body).translate(None, _NOT_MARKS)
     if b'"' in marks.replace(b'""', b""):
         # some string holds a bracket: keep only what lies between the strings
         brackets = b"".join(marks.split(b'"')[0::2])
@@ -67,7 +65,21 @@ def json_depth(body: bytes) -> int:
         # Each run of quotes between two brackets has an even length, so each run starts by
         # opening a string and ends by closing one: no bracket is inside a string.
         brackets = marks.translate(None, b'"')
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+    return _nesting(brackets.translate(_PAIRS))
+
+
+def _nesting(brackets: bytes) -> int:
+    """The depth of a run of ``(`` and ``)``: each round removes every innermost ``()`` pair,
+    so a balanced run is gone after as many rounds as it is deep. An unbalanced run (not
+    JSON) is measured by its running count instead."""
+    depth = 0
+    while brackets:
+        shorter = brackets.replace(b"()", b"")
+        if len(shorter) == len(brackets):
+            step = {ord("("): 1, ord(")"): -1}
+            return depth + max(accumulate(map(step.__getitem__, shorter)), default=0)
+        brackets, depth = shorter, depth + 1
+    return depth
 
 
 def yaml_depth(body: bytes) -> int:
