@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import re
+import sys
 import threading
 import time
 from typing import Any
