@@ -69,6 +69,7 @@ class _Sql:
         )
         self._store: dict[int, str] = {}
         self._job: dict[int, str] = {}
+        self._together: dict[int, str] = {}
         # SQLite keeps times as text in SQLAlchemy's format; PostgreSQL takes aware datetimes
         self.time = (
             (lambda t: t)
@@ -91,6 +92,22 @@ class _Sql:
                 "ON CONFLICT (account, dedupe_key) DO NOTHING RETURNING id, account, dedupe_key"
             )
         return self._store[rows]
+
+    def store_with_jobs(self, rows: int) -> str:
+        """PostgreSQL: insert ``rows`` deliveries and a translate job for each new one that is
+        handled, in one statement (one round trip, and on an autocommit connection its own
+        transaction); returns (id, account, dedupe_key) of the new deliveries. Its parameters
+        are the rows, then the job's status and max_attempts."""
+        if rows not in self._together:
+            self._together[rows] = (
+                f"WITH new AS ({self.store(rows)}, status, received_at), "  # more returned
+                f"queued AS (INSERT INTO jobs ({', '.join(_JOB_COLUMNS)}) "
+                f"SELECT {self.mark}, CAST(json_build_object('delivery_id', id) AS JSON), "
+                f"{self.mark}, 0, {self.mark}, received_at, received_at "
+                f"FROM new WHERE status = {self.mark}) "
+                "SELECT id, account, dedupe_key FROM new"
+            )
+        return self._together[rows]
 
     def job(self, rows: int) -> str:
         if rows not in self._job:
@@ -209,10 +226,12 @@ class InboxWriter:
         raw = self._connection()
         try:
             cursor = raw.cursor()
-            if not self.hub.db.postgres:
+            if self.hub.db.postgres:
+                results = self._store_together(cursor, batch)  # autocommit: committed here
+            else:
                 cursor.execute("BEGIN IMMEDIATE")
-            results = self._store(cursor, batch)
-            raw.commit()
+                results = self._store(cursor, batch)
+                raw.commit()
         except BaseException:
             self._drop_connection()
             raise
@@ -227,6 +246,25 @@ class InboxWriter:
                     "duplicate": result.duplicate,
                 },
             )
+
+    def _store_together(self, cursor: Any, batch: list[_Pending]) -> list[Accepted]:
+        """PostgreSQL: the deliveries and their jobs in one statement, committed by it."""
+        sql = self.sql
+        params = [v for p in batch for v in p.row]
+        params += [TRANSLATE, outbox.QUEUED, self.max_attempts, RECEIVED]
+        cursor.execute(sql.store_with_jobs(len(batch)), params)
+        new = {(account, key): delivery_id for delivery_id, account, key in cursor.fetchall()}
+        results: list[Accepted] = []
+        for pending in batch:
+            row = pending.row
+            delivery_id = new.pop((row[0], row[3]), None)
+            if delivery_id is None:  # the same delivery again: answer with the first one
+                cursor.execute(sql.existing, (row[0], row[3]))
+                existing = cursor.fetchone()
+                results.append(Accepted(existing[0], True, existing[1]))
+            else:
+                results.append(Accepted(delivery_id, False, row[8]))
+        return results
 
     def _store(self, cursor: Any, batch: list[_Pending]) -> list[Accepted]:
         sql = self.sql
@@ -256,7 +294,10 @@ class InboxWriter:
     def _connection(self) -> Any:
         if self._raw is None or self._raw_pid != os.getpid():  # new, or inherited by a fork
             raw = self.hub.db.engine.raw_connection()
-            if not self.hub.db.postgres:
+            if self.hub.db.postgres:
+                # every write is one statement, and so its own transaction: no COMMIT trip
+                raw.driver_connection.autocommit = True
+            else:
                 # Copying the WAL back into the database is left to a background thread, so
                 # no commit here stalls behind a checkpoint while holding the write lock.
                 raw.cursor().execute("PRAGMA wal_autocheckpoint=0")

@@ -302,6 +302,27 @@ def test_concurrent_deliveries_are_each_stored_once_with_their_jobs(hub):
     assert _count(hub, JobRow) == 40 - ignored
 
 
+def test_a_delivery_and_its_translate_job_are_stored_together(hub, client):
+    """On both databases (PostgreSQL: one statement for the delivery and its job) the job
+    names its delivery, is due at once and has the configured attempts; an ignored topic's
+    delivery gets none."""
+    body = json.dumps(shopify_order()).encode()
+    r = client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body))
+    assert r.status_code == 202
+    ignored = b'{"id": 1}'
+    headers = shopify_headers(ignored, "products/update")
+    assert client.post("/webhooks/shop-a", data=ignored, headers=headers).status_code == 202
+    with hub.db.transaction() as s:
+        handled, skipped = s.execute(select(DeliveryRow).order_by(DeliveryRow.id)).scalars()
+        [job] = s.execute(select(JobRow)).scalars().all()
+        assert (job.kind, job.payload, job.status, job.attempts) == (
+            "translate", {"delivery_id": handled.id}, "queued", 0
+        )  # fmt: skip
+        assert job.max_attempts == hub.settings.job_max_attempts
+        assert job.run_at == job.created_at == handled.received_at
+        assert skipped.status == "ignored"
+
+
 def _deliveries(hub) -> list[tuple[str, str | None]]:
     with hub.db.transaction() as s:
         rows = s.execute(select(DeliveryRow).order_by(DeliveryRow.id)).scalars().all()
