@@ -1,6 +1,9 @@
 """DHL: tracking polled from Shipment Tracking - Unified (``client.py``), translated by
 ``translate.py``. One number a call (the API takes one ``trackingNumber``); a number DHL does
-not know is ``found=False`` with DHL's message (a 404 problem, "No result found").
+not know is ``found=False`` with DHL's message (a 404 problem, "No result found"). An account
+with ``tracking_api = "parcel-de"`` asks DHL Paket Germany's Parcel DE Tracking instead, up to
+15 numbers a call (``track_batch_size`` of that account's connector); its XML answer is read
+by ``parcel_de.py``.
 
 No webhooks: DHL offers a push version (Shipment Tracking - Unified - Push: a subscription
 ``POST /tracking/push/v1/subscription`` naming our URL and, optionally, a header and token DHL
@@ -20,7 +23,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from connectors.carriers.dhl import translate
-from connectors.carriers.dhl.client import DhlClient
+from connectors.carriers.dhl.client import PIECE_LIMIT, DhlClient
 from connectors.carriers.dhl.settings import DhlSettings
 from hub.connectors import Account, Capability, Connector, ParcelTracking
 
@@ -41,6 +44,9 @@ class DhlConnector(Connector):
     def __init__(self, account: Account, *, client: DhlClient | None = None):
         super().__init__(account)
         self._client = client
+        self.parcel_de = account.settings.get("tracking_api") == "parcel-de"
+        if self.parcel_de:
+            self.track_batch_size = PIECE_LIMIT  # type: ignore[misc]
 
     @property
     def client(self) -> DhlClient:
@@ -50,11 +56,15 @@ class DhlConnector(Connector):
         return self._client
 
     def track(self, numbers: list[str]) -> list[ParcelTracking]:
-        """Tracking for one number (DHL takes one a call)."""
+        """Tracking for one number (Unified takes one a call), or up to 15 (parcel-de)."""
         if not numbers:
             return []
         if len(numbers) > self.track_batch_size:
-            raise ValueError(f"DHL tracks one number a call, got {len(numbers)}")
+            raise ValueError(
+                f"DHL tracks {self.track_batch_size} number(s) a call, got {len(numbers)}"
+            )
+        if self.parcel_de:
+            return translate.read_tracking(self.client.piece_detail(numbers), numbers)
         return translate.read_tracking(self.client.shipments(numbers[0]), numbers)
 
     def tracking_url(self, number: str) -> str | None:

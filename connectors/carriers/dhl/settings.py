@@ -15,7 +15,22 @@ is the portal app's key, sent on every call as ``DHL-API-Key``.
                             DHL uses to tune it (default none)
 ``language``                ISO 639-1 language asked for in DHL's texts (default ``en``; DHL
                             answers in another when a service has not that one)
-``api_base``                replaces ``https://api-eu.dhl.com`` (a proxy, a stand-in for tests)
+``api_base``                replaces ``https://api-eu.dhl.com`` (a proxy, a stand-in for tests;
+                            ``https://api-sandbox.dhl.com`` for DHL's sandbox)
+``tracking_api``            ``unified`` (default: Shipment Tracking - Unified, JSON, one number a
+                            call) or ``parcel-de`` (DHL Paket Germany's Parcel DE Tracking,
+                            "Sendungsverfolgung": XML, ``d-get-piece-detail``, up to 15 numbers
+                            a call), for business customers of DHL Paket Germany
+``api_secret``              the portal app's API secret; required with ``parcel-de``, which sends
+                            ``api_key`` and ``api_secret`` as HTTP Basic credentials besides the
+                            ``DHL-API-Key`` header
+``zt_user``                 the business customer's tracking user (the "ZT" user of the DHL
+                            business customer portal, with the right to track); required with
+                            ``parcel-de``, sent as ``appname`` inside the request's XML
+``zt_password``             that user's password; required with ``parcel-de``, sent as
+                            ``password`` inside the request's XML. ``parcel-de`` always asks
+                            for German texts (``language-code="de"``): its statuses are refined
+                            from DHL Paket's German wording, so ``language`` is not sent there
 
 ```toml
 [accounts.acme-dhl]
@@ -23,12 +38,23 @@ connector = "dhl"
 client = "acme"
 api_key = "${ACME_DHL_API_KEY}"
 service = "parcel-uk"
+
+[accounts.acme-dhl-paket]
+connector = "dhl"
+client = "acme"
+tracking_api = "parcel-de"
+api_key = "${ACME_DHL_API_KEY}"
+api_secret = "${ACME_DHL_API_SECRET}"
+zt_user = "${ACME_DHL_ZT_USER}"
+zt_password = "${ACME_DHL_ZT_PASSWORD}"
 ```
 """
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from hub.connectors import AccountSchema
 
@@ -55,3 +81,21 @@ class DhlSettings(AccountSchema):
         load_default="en",
         validate=validate.Regexp(r"^[a-z]{2}$", error="an ISO 639-1 code, like en"),
     )
+    tracking_api = fields.String(
+        load_default="unified", validate=validate.OneOf(["unified", "parcel-de"])
+    )
+    api_secret = fields.String(
+        load_default=None, validate=validate.Length(min=1), metadata={"secret": True}
+    )
+    zt_user = fields.String(load_default=None, validate=validate.Length(min=1))
+    zt_password = fields.String(
+        load_default=None, validate=validate.Length(min=1), metadata={"secret": True}
+    )
+
+    @validates_schema
+    def _parcel_de_credentials(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("tracking_api") != "parcel-de":
+            return
+        for key in ("api_secret", "zt_user", "zt_password"):
+            if not data.get(key):
+                raise ValidationError("required with tracking_api = parcel-de", key)
