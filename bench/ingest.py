@@ -70,7 +70,7 @@ PAYLOAD = ROOT / "connectors/channels/shopify/tests/payloads/order_get_rest_2024
 ACCOUNT = "bench-shopify"
 SHOP = "bench.myshopify.com"
 SECRET = "bench-shopify-webhook-secret"
-TARGET_RATIO = 0.6
+TARGET_RATIO = 0.7
 #: stands in for the order id in the serialised template; must not occur anywhere else
 ID_MARK = "918273645546372819"
 STARTUP_TIMEOUT = 60.0
@@ -90,6 +90,66 @@ def create_baseline_app():  # -> flask.Flask; imported lazily so the script star
     def receive(account_name: str):
         request.get_data(cache=False)
         return jsonify({}), 202
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"status": "ok"})
+
+    return app
+
+
+def create_floor_app():  # -> flask.Flask
+    """The floor: Flask, the HMAC check and one insert and commit of the raw body per request
+    (``BENCH_FLOOR_DATABASE``, SQLite in WAL mode as the hub sets it up, or PostgreSQL), with
+    the same unique key as the hub's inbox. What the hub does beyond this is its own cost."""
+    from flask import Flask, jsonify, request
+    from sqlalchemy import create_engine
+
+    from hub.storage.db import normalise_url
+
+    engine = create_engine(normalise_url(os.environ["BENCH_FLOOR_DATABASE"]))
+    postgres = engine.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    insert = (
+        f"INSERT INTO floor_deliveries (account, dedupe_key, body) VALUES ({mark}, {mark}, "
+        f"{mark}) ON CONFLICT (account, dedupe_key) DO NOTHING RETURNING id"
+    )
+    local = threading.local()
+
+    def connection():
+        if getattr(local, "raw", None) is None:
+            local.raw = engine.raw_connection()
+            if not postgres:
+                cursor = local.raw.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA busy_timeout=30000")
+        return local.raw
+
+    raw = connection()
+    raw.cursor().execute(
+        "CREATE TABLE IF NOT EXISTS floor_deliveries (id "
+        + ("BIGSERIAL" if postgres else "INTEGER")
+        + " PRIMARY KEY, account VARCHAR(100) NOT NULL, dedupe_key VARCHAR(300) NOT NULL, "
+        "body " + ("BYTEA" if postgres else "BLOB") + " NOT NULL, UNIQUE (account, dedupe_key))"
+    )
+    raw.commit()
+    app = Flask("floor")
+
+    @app.post("/webhooks/<account_name>")
+    def receive(account_name: str):
+        body = request.get_data(cache=False)
+        given = request.headers.get("X-Shopify-Hmac-Sha256", "")
+        if not hmac.compare_digest(given, sign(body)):
+            return jsonify({"error": "bad_signature"}), 401
+        raw = connection()
+        cursor = raw.cursor()
+        if not postgres:
+            cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute(insert, (account_name, request.headers["X-Shopify-Webhook-Id"], body))
+        row = cursor.fetchone()
+        raw.commit()
+        return jsonify({"delivery_id": row[0] if row else None}), 202
 
     @app.get("/healthz")
     def healthz():
@@ -129,6 +189,8 @@ class Stats:
     elapsed: float = 0.0  # from "go" to the last answer, the longest of the parts
     server_cpu: float | None = None  # CPU seconds the server used during the run (Linux)
     client_cpu: float = 0.0  # CPU seconds the load generator processes used during the run
+    #: percentiles (ms) a load generator reported instead of latencies (wrk): the worst round
+    reported: dict[int, float] = field(default_factory=dict)
 
     def merge(self, other: Stats) -> None:
         self.latencies.extend(other.latencies)
@@ -138,6 +200,8 @@ class Stats:
         self.duplicates += other.duplicates
         self.elapsed = max(self.elapsed, other.elapsed)
         self.client_cpu += other.client_cpu
+        for q, ms in other.reported.items():
+            self.reported[q] = max(ms, self.reported.get(q, ms))
 
     @property
     def answered(self) -> int:
@@ -168,9 +232,9 @@ class Stats:
         return self.client_cpu / self.answered * 1000 if self.answered else float("nan")
 
     def percentile(self, q: float) -> float:
-        """Nearest-rank percentile of the latencies, in milliseconds."""
+        """Nearest-rank percentile of the latencies, in milliseconds (or as reported)."""
         if not self.latencies:
-            return float("nan")
+            return self.reported.get(int(q), float("nan"))
         ordered = sorted(self.latencies)
         rank = min(len(ordered) - 1, max(0, int(q / 100 * len(ordered) + 0.5) - 1))
         return ordered[rank] * 1000
@@ -356,23 +420,34 @@ class Servers:
         self.procs: list[tuple[str, subprocess.Popen]] = []
 
     def gunicorn(
-        self, name: str, app: str, port: int, args: argparse.Namespace, env: dict, log: Path
+        self,
+        name: str,
+        app: str,
+        port: int,
+        args: argparse.Namespace,
+        env: dict,
+        log: Path,
+        *,
+        cwd: Path = ROOT,
+        config: Path | None = None,
     ) -> subprocess.Popen:
+        """``gunicorn app`` run from ``cwd`` as a user would: that folder's
+        ``gunicorn.conf.py`` (or ``config``) and gunicorn's defaults, apart from the
+        worker settings, which every server shares."""
         cmd = [
             sys.executable, "-m", "gunicorn",
             "--workers", str(args.workers),
-            "--worker-class", "gthread",
+            "--worker-class", args.worker_class,
             "--threads", str(args.threads),
             "--bind", f"127.0.0.1:{port}",
-            "--log-level", "warning",
-            "--error-logfile", str(log),
             "--graceful-timeout", "5",
             "--pythonpath", str(BENCH),
+            *(["--config", str(config)] if config else []),
             app,
         ]  # fmt: skip
         with log.open("ab") as sink:
             proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdout=sink, stderr=sink, start_new_session=True
+                cmd, cwd=cwd, env=env, stdout=sink, stderr=sink, start_new_session=True
             )
         self.procs.append((name, proc))
         wait_healthy(proc, port, log, name)
@@ -440,9 +515,6 @@ class BenchDatabase:
         finally:
             engine.dispose()
 
-    def deliveries(self) -> int:
-        return self.count("SELECT count(*) FROM deliveries WHERE account = :account")
-
     def drop(self) -> None:
         if self.created is None or self.admin_url is None:
             return
@@ -469,151 +541,344 @@ class BenchDatabase:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seconds", type=float, default=12.0, help="measured seconds per target")
+    p.add_argument("--seconds", type=float, default=16.0, help="measured seconds per target")
     p.add_argument(
         "--rounds", type=int, default=4, help="measured rounds per target, order alternating"
     )
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target")
-    p.add_argument("--connections", type=int, default=64, help="concurrent connections")
-    p.add_argument("--client-processes", type=int, default=2, help="load generator processes")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers")
-    p.add_argument("--threads", type=int, default=32, help="gthread threads per worker")
+    p.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    p.add_argument(
+        "--load",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="the load generator: wrk (default when installed) or this script's own",
+    )
+    p.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (-t)")
+    p.add_argument(
+        "--client-processes", type=int, default=2, help="processes of the python load generator"
+    )
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers for every server")
+    p.add_argument(
+        "--worker-class",
+        default="sync",
+        help="gunicorn worker class for every server (default: gunicorn's own, sync)",
+    )
+    p.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    p.add_argument(
+        "--compare",
+        metavar="REV",
+        help="also run the hub as of git revision REV (a temporary worktree), side by side",
+    )
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the hub servers (e.g. HUB_LOG_LEVEL=WARNING); may be repeated",
+    )
     p.add_argument(
         "--database-url",
         help="the hub's database (default: a SQLite file in a temp dir); a PostgreSQL URL "
-        "gets a fresh database beside it, dropped afterwards",
+        "gets a fresh database beside it for each hub, dropped afterwards",
     )
     args = p.parse_args(argv)
-    if args.seconds <= 0 or args.warmup < 0 or args.connections < 1:
-        p.error("--seconds must be > 0, --warmup >= 0, --connections >= 1")
+    if args.seconds <= 0 or args.warmup < 0 or args.connections < 1 or args.rounds < 1:
+        p.error("--seconds must be > 0, --warmup >= 0, --connections >= 1, --rounds >= 1")
+    if any("=" not in pair for pair in args.env):
+        p.error("--env takes NAME=VALUE")
+    if args.load == "auto":
+        args.load = "wrk" if shutil.which("wrk") else "python"
+    elif args.load == "wrk" and not shutil.which("wrk"):
+        p.error("wrk is not installed (apt-get install wrk), use --load python")
     return args
+
+
+# --------------------------------------------------------------------------------------------
+# wrk: a fixed signed body, a fresh webhook id per request (Shopify signs the body only).
+
+WRK_SCRIPT = """
+local f = assert(io.open(%(body)s, "rb")); local body = f:read("*a"); f:close()
+local lanes = 0
+function setup(thread) lanes = lanes + 1; thread:set("lane", lanes) end
+counter = 0
+function request()
+  counter = counter + 1
+  local id = %(run)s .. "-" .. lane .. "-" .. counter
+  return wrk.format("POST", %(path)s, {
+    ["Content-Type"] = "application/json",
+    ["X-Shopify-Topic"] = "orders/create",
+    ["X-Shopify-Shop-Domain"] = %(shop)s,
+    ["X-Shopify-API-Version"] = "2024-04",
+    ["X-Shopify-Webhook-Id"] = id,
+    ["X-Shopify-Event-Id"] = "e" .. id,
+    ["X-Shopify-Hmac-Sha256"] = %(signature)s,
+  }, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK %%d %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def run_wrk(port: int, run: str, seconds: float, args: argparse.Namespace, tmp: Path) -> Stats:
+    """``wrk -t T -c C -d S`` against ``port``: the same signed ~17 KB order every request,
+    each with its own webhook id (``run``-thread-counter)."""
+    head, tail = body_template()
+    body = tmp / "body.json"
+    if not body.exists():
+        body.write_bytes(head + ID_MARK.encode() + tail)
+    script = tmp / f"{run}.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {  # JSON strings of ASCII text are Lua string literals too
+            "body": json.dumps(str(body)),
+            "run": json.dumps(run),
+            "path": json.dumps(f"/webhooks/{ACCOUNT}"),
+            "shop": json.dumps(SHOP),
+            "signature": json.dumps(sign(body.read_bytes())),
+        }
+    )
+    cmd = [
+        "wrk",
+        "-t", str(args.wrk_threads),
+        "-c", str(args.connections),
+        "-d", f"{max(1, round(seconds))}s",
+        "--timeout", "30s",
+        "-s", str(script),
+        f"http://127.0.0.1:{port}",
+    ]  # fmt: skip
+    out = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK ")), None)
+    if out.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}{out.stderr}")
+    requests, duration, connect, read, write, status, timeout, p50, p99 = map(int, line.split()[1:])
+    stats = Stats(elapsed=duration / 1e6)
+    stats.statuses[200] = requests - status  # wrk counts an answer >= 400 as a status error
+    if status:
+        stats.statuses[400] = status
+    stats.errors = connect + read + write + timeout
+    stats.reported = {50: p50 / 1000, 99: p99 / 1000}
+    return stats
 
 
 def _row(name: str, s: Stats) -> str:
     return (
-        f"{name:<10}{s.answered:>10}{s.rps:>10.1f}{s.percentile(50):>9.1f}"
-        f"{s.percentile(99):>9.1f}{s.non_2xx:>9}{s.errors:>8}"
-        f"{s.cpu_ms:>9.2f}{s.client_cpu_ms:>9.2f}"
+        f"{name:<16}{s.answered:>9}{s.rps:>9.1f}{s.percentile(50):>8.1f}"
+        f"{s.percentile(99):>8.1f}{s.non_2xx:>8}{s.errors:>7}"
+        f"{s.cpu_ms:>9.2f}"
     )
+
+
+@dataclass
+class Target:
+    """A server under load: the baseline, the hub, or the hub as of another revision."""
+
+    name: str
+    port: int
+    pid: int = 0
+    db: BenchDatabase | None = None
+    table: str = "deliveries"  # where its accepted deliveries are counted
+    before: int = 0  # its deliveries before the run
+    ok_total: int = 0  # 2xx answers, warm-up included
+    stats: Stats = field(default_factory=lambda: Stats(server_cpu=0.0))
+
+
+def _hub_tree(rev: str, tmp: Path) -> Path:
+    """A worktree of ``rev`` (removed again by ``_drop_tree``)."""
+    tree = tmp / "tree"
+    done = subprocess.run(
+        ["git", "worktree", "add", "--detach", str(tree), rev],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git worktree add {rev} failed: {done.stderr.strip()}")
+    return tree
+
+
+def _drop_tree(tmp: Path) -> None:
+    if (tmp / "tree").exists():
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(tmp / "tree")],
+            cwd=ROOT,
+            capture_output=True,
+        )
+
+
+def _upgrade(env: dict, cwd: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", "db", "upgrade"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"hub db upgrade failed:\n{done.stdout}{done.stderr}")
+
+
+def _stored(target: Target) -> int:
+    assert target.db is not None
+    return target.db.count(f"SELECT count(*) FROM {target.table} WHERE account = :account")
+
+
+def _load(target: Target, run: str, seconds: float, args: argparse.Namespace, tmp: Path) -> Stats:
+    if args.load == "wrk":
+        return run_wrk(target.port, run, seconds, args, tmp)
+    return run_load(target.port, run, seconds, args.connections, args.client_processes)
 
 
 def bench(args: argparse.Namespace, tmp: Path, servers: Servers) -> int:
     head, tail = body_template()
     body_size = len(head) + len(tail) + len(ID_MARK)
-    db = BenchDatabase(args.database_url, tmp)
+    accounts = tmp / "hub.toml"
+    accounts.write_text(
+        f'[accounts.{ACCOUNT}]\nconnector = "shopify"\nclient = "bench"\n'
+        f'shop = "{SHOP}"\nwebhook_secret = "{SECRET}"\naccess_token = "shpat_bench"\n'
+    )
+    bare = tmp / "bare.conf.py"  # the baseline gets gunicorn's own defaults, no hub logging
+    bare.write_text("")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "GUNICORN"))}
+    clean.update(HUB_CONFIG=str(accounts), PYTHONUNBUFFERED="1")
+    hubs: list[tuple[str, Path]] = [("hub", ROOT)]
+    if args.compare:
+        hubs.append((f"hub@{args.compare}"[:16], _hub_tree(args.compare, tmp)))
+    targets = [Target("baseline", free_port())]
     try:
-        accounts = tmp / "hub.toml"
-        accounts.write_text(
-            f'[accounts.{ACCOUNT}]\nconnector = "shopify"\nclient = "bench"\n'
-            f'shop = "{SHOP}"\nwebhook_secret = "{SECRET}"\naccess_token = "shpat_bench"\n'
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "GUNICORN"))}
-        env.update(
-            HUB_DATABASE_URL=db.url,
-            HUB_CONFIG=str(accounts),
-            HUB_LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
-        )
-        upgrade = subprocess.run(
-            [sys.executable, "-c", "from hub.cli import main; main()", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if upgrade.returncode != 0:
-            raise RuntimeError(f"hub db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}")
-        before = db.deliveries()
-
-        base_port, hub_port = free_port(), free_port()
-        pids = {
-            "baseline": servers.gunicorn(
-                "baseline", "ingest:create_baseline_app()", base_port, args, env, tmp / "base.log"
-            ).pid,
-            "hub": servers.gunicorn("hub", "wsgi:app", hub_port, args, env, tmp / "hub.log").pid,
-        }
+        base_env = dict(clean, HUB_DATABASE_URL="sqlite:///unused")
+        targets[0].pid = servers.gunicorn(
+            "baseline",
+            "ingest:create_baseline_app()",
+            targets[0].port,
+            args,
+            base_env,
+            tmp / "baseline.log",
+            config=bare,
+        ).pid
+        place = tmp / "floor"
+        place.mkdir()
+        floor = Target("floor", free_port(), db=BenchDatabase(args.database_url, place))
+        floor.table = "floor_deliveries"
+        targets.append(floor)
+        assert floor.db is not None
+        floor.pid = servers.gunicorn(
+            "floor",
+            "ingest:create_floor_app()",
+            floor.port,
+            args,
+            dict(base_env, BENCH_FLOOR_DATABASE=floor.db.url),
+            place / "floor.log",
+            config=bare,
+        ).pid
+        for i, (name, tree) in enumerate(hubs):
+            place = tmp / f"hub{i}"
+            place.mkdir()
+            db = BenchDatabase(args.database_url, place)
+            target = Target(name, free_port(), db=db)
+            targets.append(target)
+            env = dict(clean, HUB_DATABASE_URL=db.url, PYTHONPATH=str(tree))
+            env.update(pair.split("=", 1) for pair in args.env)
+            _upgrade(env, tree)
+            target.before = _stored(target)
+            target.pid = servers.gunicorn(
+                name, "wsgi:app", target.port, args, env, place / "hub.log", cwd=tree
+            ).pid
 
         run = uuid.uuid4().hex[:8]
-        print(
-            f"ingest bench: {os.cpu_count()} CPUs; gunicorn {args.workers} workers x "
-            f"{args.threads} threads (gthread) each; {args.connections} keep-alive connections "
-            f"from {args.client_processes} client processes; {args.warmup:g} s warm-up + "
-            f"{args.seconds:g} s per target in {args.rounds} alternating rounds"
+        workers = f"{args.workers} {args.worker_class} workers"
+        if args.worker_class == "gthread":
+            workers += f" x {args.threads} threads"
+        load = (
+            f"wrk -t{args.wrk_threads} -c{args.connections}"
+            if args.load == "wrk"
+            else f"{args.connections} keep-alive connections from {args.client_processes} "
+            "python processes"
         )
-        print(f"body: {body_size} bytes (Shopify order, unique id/webhook id, signed)")
-        print(f"database: {db.label}")
-        targets = {"baseline": base_port, "hub": hub_port}
-        results: dict[str, Stats] = {name: Stats(server_cpu=0.0) for name in targets}
-        hub_ok_total = 0
+        print(
+            f"ingest bench: {os.cpu_count()} CPUs; gunicorn wsgi:app, {workers}, otherwise "
+            f"default settings; load: {load}; {args.warmup:g} s warm-up + {args.seconds:g} s "
+            f"per target in {args.rounds} rounds, the order turning each round"
+        )
+        print(f"body: {body_size} bytes (Shopify order, signed; a new webhook id per request)")
+        print(f"database: {floor.db.label} (a fresh one for the floor and for each hub)")
         warm_bad = 0  # non-2xx answers and errors during the warm-ups count against the run too
         if args.warmup:
-            for name, port in targets.items():
-                warm = run_load(
-                    port, f"{run}-{name}-w", args.warmup, args.connections, args.client_processes
-                )
+            for target in targets:
+                warm = _load(target, f"{run}-{target.name}-w", args.warmup, args, tmp)
                 warm_bad += warm.non_2xx + warm.errors
-                if name == "hub":
-                    hub_ok_total += warm.ok
-        # Measured in rounds, the order alternating (baseline, hub, hub, baseline, ...), so a
-        # drift in what else the machine does weighs on both targets alike.
-        elapsed = dict.fromkeys(targets, 0.0)
+                target.ok_total += warm.ok
+        # Measured in rounds whose order turns (a b c, b c a, ...), so a drift in what else
+        # the machine does weighs on every target alike.
+        elapsed = {t.name: 0.0 for t in targets}
         for r in range(args.rounds):
-            order = list(targets) if r % 2 == 0 else list(reversed(targets))
-            for name in order:
-                cpu_before = tree_cpu(pids[name])
-                part = run_load(
-                    targets[name],
-                    f"{run}-{name}-{r}",
-                    args.seconds / args.rounds,
-                    args.connections,
-                    args.client_processes,
+            shift = r % len(targets)
+            for target in targets[shift:] + targets[:shift]:
+                cpu_before = tree_cpu(target.pid)
+                part = _load(
+                    target, f"{run}-{target.name}-{r}", args.seconds / args.rounds, args, tmp
                 )
-                cpu_after = tree_cpu(pids[name])
+                cpu_after = tree_cpu(target.pid)
                 if cpu_before is None or cpu_after is None:
-                    results[name].server_cpu = None
-                elif results[name].server_cpu is not None:
-                    results[name].server_cpu += cpu_after - cpu_before
-                elapsed[name] += part.elapsed
-                results[name].merge(part)
-                if name == "hub":
-                    hub_ok_total += part.ok
-        for name, total in elapsed.items():
-            results[name].elapsed = total
-        stored = db.deliveries() - before
+                    target.stats.server_cpu = None
+                elif target.stats.server_cpu is not None:
+                    target.stats.server_cpu += cpu_after - cpu_before
+                elapsed[target.name] += part.elapsed
+                target.stats.merge(part)
+                target.ok_total += part.ok
+        for target in targets:
+            target.stats.elapsed = elapsed[target.name]
 
-        base, hub = results["baseline"], results["hub"]
-        ratio = hub.rps / base.rps if base.rps else 0.0
-        lost = max(0, hub_ok_total - stored)
+        base = targets[0].stats
         print()
-        print(f"{'target':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-              f"{'non-2xx':>9}{'errors':>8}{'srv cpu':>9}{'cli cpu':>9}")  # fmt: skip
-        print(_row("baseline", base))
-        print(_row("hub", hub))
+        print(f"{'target':<16}{'requests':>9}{'req/s':>9}{'p50 ms':>8}{'p99 ms':>8}"
+              f"{'non-2xx':>8}{'errors':>7}{'cpu ms':>9}")  # fmt: skip
+        for target in targets:
+            print(_row(target.name, target.stats))
         print()
-        print("(latencies and cpu in ms; cpu is per answered request: server process tree, and")
-        print(" the load generator on the same machine, which competes with the server for CPU)")
-        print(f"ratio hub/baseline: {ratio:.2f}")
-        print(
-            f"inbox: {stored} new deliveries for {ACCOUNT}; the hub answered 2xx {hub_ok_total} "
-            f"times (warm-up included); duplicates reported: {hub.duplicates}"
-        )
-        if stored > hub_ok_total:
-            print(f"stored without a 2xx seen (client error after commit): {stored - hub_ok_total}")
-        print(f"lost: {lost}")
-        for name, s in results.items():
-            others = {code: n for code, n in s.statuses.items() if not 200 <= code < 300}
+        print("(p50/p99 in ms" + (", the worst round's" if args.load == "wrk" else "") + "; cpu")
+        print(" is the server's process tree per answered request, a PostgreSQL server's not in")
+        print(" it; the load generator shares the machine and its CPU)")
+        lost = 0
+        ratios = {}
+        for target in targets[1:]:
+            stored = _stored(target) - target.before
+            missing = max(0, target.ok_total - stored)
+            lost += missing
+            ratios[target.name] = target.stats.rps / base.rps if base.rps else 0.0
+            print(
+                f"ratio {target.name}/baseline: {ratios[target.name]:.2f}   "
+                f"(cpu per request {target.stats.cpu_ms / base.cpu_ms:.2f}x the baseline's); "
+                f"{stored} new deliveries for {target.ok_total} 2xx answers, lost: {missing}"
+            )
+        if ratios.get("floor"):
+            print(
+                f"hub/floor: {ratios['hub'] / ratios['floor']:.2f} "
+                "(1.00: the hub costs no more than the one insert)"
+            )
+        for target in targets:
+            others = {c: n for c, n in target.stats.statuses.items() if not 200 <= c < 300}
             if others:
-                print(f"{name} non-2xx statuses: {others}")
-            for sample in s.error_samples:
-                print(f"{name} error: {sample}")
-        print(f"target: ratio >= {TARGET_RATIO} on SQLite, zero non-2xx, nothing lost")
+                print(f"{target.name} non-2xx answers: {others}")
+            for sample in target.stats.error_samples:
+                print(f"{target.name} error: {sample}")
+        print(f"target: ratio >= {TARGET_RATIO} for the hub, zero non-2xx, nothing lost")
         failures = []
-        if ratio < TARGET_RATIO:
-            failures.append(f"ratio {ratio:.2f} < {TARGET_RATIO} (reported, not fatal)")
+        if ratios["hub"] < TARGET_RATIO:
+            failures.append(f"ratio {ratios['hub']:.2f} < {TARGET_RATIO} (reported, not fatal)")
         if warm_bad:
             print(f"non-2xx answers or errors during the warm-ups: {warm_bad}")
-        bad = base.non_2xx + hub.non_2xx + base.errors + hub.errors + warm_bad
+        bad = sum(t.stats.non_2xx + t.stats.errors for t in targets) + warm_bad
         if bad:
             failures.append(f"{bad} non-2xx answers or errors")
         if lost:
@@ -622,7 +887,10 @@ def bench(args: argparse.Namespace, tmp: Path, servers: Servers) -> int:
         return 1 if bad or lost else 0
     finally:
         servers.stop()
-        db.drop()
+        for target in targets:
+            if target.db is not None:
+                target.db.drop()
+        _drop_tree(tmp)
 
 
 def main(argv: list[str] | None = None) -> int:
