@@ -321,3 +321,38 @@ def viewer(hub: Hub) -> dict[str, str]:
 @pytest.fixture
 def editor(hub: Hub) -> dict[str, str]:
     return {"Authorization": f"Bearer {make_token(hub, 'editor')}"}
+
+
+#: the password every console person made by ``make_person`` has
+PERSON_PASSWORD = "correct horse battery"
+
+
+def make_person(
+    hub: Hub, email: str, role: str, clients: list[str] | None = None, password: str = ""
+) -> str:
+    """A person who can sign in to ``/admin``; returns the email."""
+    from hub.web import people
+
+    with hub.db.transaction() as session:
+        people.create(session, email, role, password or PERSON_PASSWORD, clients)
+    return email
+
+
+def csrf_token(page: str) -> str:
+    """The CSRF token of the first form on a console page."""
+    import re
+
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', page
+    )
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def sign_in(client: Any, email: str, password: str = PERSON_PASSWORD) -> Any:
+    """Sign ``client`` (a Flask test client) in through the real form; returns the answer."""
+    page = client.get("/admin/login")
+    return client.post(
+        "/admin/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
+    )

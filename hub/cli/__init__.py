@@ -23,6 +23,7 @@ from hub.cli import (  # noqa: F401  (each registers its commands on ``cli``)
     stock,
     tokens,
     tracking,
+    users,
 )
 from hub.cli.base import cli
 from hub.errors import ConfigError

@@ -184,6 +184,43 @@ class TokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class UserRow(Base):
+    """A person who signs in to the console (``/admin``); the password is kept as a scrypt
+    hash. ``clients`` limits what the person sees (None: every client)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    clients: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailureRow(Base):
+    """One refused sign-in, by email and by address, for the sign-in rate limit."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    remote: Mapped[str] = mapped_column(String(100), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+
+
+class InstanceValueRow(Base):
+    """A value the hub makes once and every process shares (the session signing key when
+    ``HUB_SECRET_KEY`` is not set)."""
+
+    __tablename__ = "instance_values"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 class MappingVersionRow(Base):
     """One saved version of an account's mapping spec. Versions are never changed or deleted:
     a roll-back is a new version equal to an old one."""

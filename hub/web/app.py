@@ -13,6 +13,7 @@ from hub.runtime import Hub
 from hub.settings import load_settings
 from hub.storage import migrate
 from hub.web import (
+    admin,
     api,
     api_jobs,
     api_mappings,
@@ -60,6 +61,7 @@ def create_app(
     app.register_blueprint(api_stock.bp)
     app.register_blueprint(track_page.bp)
     pages.install(app)  # the front page, HTML error pages, security headers
+    admin.install(app)  # the operations console under /admin
 
     @app.get("/metrics")
     def metrics_text() -> Response:
