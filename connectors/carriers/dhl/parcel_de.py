@@ -8,14 +8,19 @@ name="pieceshipment">`` per piece (its current ``status``, ``status-timestamp``,
 ``ric``, ``delivery-event-flag``) and its ``<data name="pieceeventlist">`` of ``<data
 name="pieceevent">`` rows (``event-timestamp``, ``event-status``, ``event-text``, ``ice``,
 ``ric``, ``standard-event-code``, ``event-location``). The event list is nested in the piece or,
-as in some of DHL's examples, follows it. A ``code`` other than 0 on the list, or an
-``error-status`` other than 0 on a piece, means the piece is not known.
+as in some of DHL's examples, follows it. DHL's documented example writes these names without
+hyphens; live answers write them with hyphens (``piece-shipment-list``, ``piece-shipment``,
+``piece-event-list``, ``piece-event``), so names are compared with "-" removed. The list may come
+wrapped in a nameless ``<data>`` root. A ``code`` other than 0 on the list, or an
+``error-status`` other than 0 on a piece, means the piece is not known; the list's ``error`` is
+the message.
 
 Statuses: an event's ICE code (DHL's "International Event Code") through :data:`ICE_CODES`; its
 RIC ("reason instruction code") or TTpro standard event code first, where the pair names a finer
 status (:data:`ICE_RIC_CODES`, :data:`STANDARD_EVENT_CODES`); refined by its German text
 (:data:`translate._GERMAN`) when the code is a coarse, stateless or unknown one. An event keeps
-its ICE code as its ``code`` and DHL's German ``event-status`` as its text;
+its ICE code as its ``code`` and DHL's ``event-status`` as its text (German, or English
+when asked with ``language-code="en"``: the status still comes from the codes);
 the newest event decides the parcel (the piece's own summary only without events). Times are
 ``DD.MM.YYYY HH:MM`` in Europe/Berlin. A DOCTYPE or ENTITY declaration is refused (entity
 expansion); DHL never sends one.
@@ -124,22 +129,20 @@ def looks_like_xml(body: bytes) -> bool:
 
 def read_tracking(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
     """One parcel-de XML answer -> one result per number asked, in the order asked."""
-    root = xml_root(body, sender="DHL")
-    if root.get("name") != "pieceshipmentlist":
-        raise TranslationError(f"expected pieceshipmentlist, got {root.get('name')!r}")
+    root = _shipment_list(xml_root(body, sender="DHL"))
     message = text(root.get("error")) or f"DHL Paket code {root.get('code')}"
     found: dict[str, ParcelTracking] = {}
     if (root.get("code") or "0").strip() in ("0", ""):
         children = list(root)
         for index, piece in enumerate(children):
-            if piece.get("name") != "pieceshipment":
+            if not _named(piece, "pieceshipment"):
                 continue
             if (piece.get("error-status") or "0").strip() != "0":
                 continue
-            rows = piece.findall("data[@name='pieceeventlist']/data[@name='pieceevent']")
+            rows = _events(piece)
             following = children[index + 1] if index + 1 < len(children) else None
-            if not rows and following is not None and following.get("name") == "pieceeventlist":
-                rows = following.findall("data[@name='pieceevent']")
+            if not rows and following is not None and _named(following, "pieceeventlist"):
+                rows = _events(following, nested=False)
             parcel = _read_piece(piece, rows, f"pieceshipment[{index}]")
             for key in ("piece-code", "searched-piece-code", "piece-identifier"):
                 if piece.get(key):
@@ -156,6 +159,28 @@ def read_tracking(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
         else:
             results.append(_for(parcel, number))
     return results
+
+
+def _named(element: ET.Element, name: str) -> bool:
+    """Whether a ``<data>`` element is ``name``, written with or without hyphens."""
+    return element.tag == "data" and (element.get("name") or "").replace("-", "") == name
+
+
+def _shipment_list(root: ET.Element) -> ET.Element:
+    """The ``pieceshipmentlist``: the root, or the one list in a nameless ``<data>`` wrapper."""
+    if _named(root, "pieceshipmentlist"):
+        return root
+    if root.tag == "data" and not (root.get("name") or "").strip():
+        lists = [child for child in root if _named(child, "pieceshipmentlist")]
+        if len(lists) == 1:
+            return lists[0]
+    raise TranslationError(f"expected pieceshipmentlist, got {root.get('name')!r}")
+
+
+def _events(element: ET.Element, *, nested: bool = True) -> list[ET.Element]:
+    """The ``pieceevent`` rows of a piece's nested ``pieceeventlist`` (or of the list itself)."""
+    lists = [child for child in element if _named(child, "pieceeventlist")] if nested else [element]
+    return [row for events in lists for row in events if _named(row, "pieceevent")]
 
 
 def event_status(
