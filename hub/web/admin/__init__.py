@@ -3,9 +3,11 @@ an email and password (:mod:`hub.web.people`), separate from API tokens.
 
 Every page needs a signed-in, enabled person (else the sign-in page, then back); a change
 needs the role its view names (:func:`requires`); every POST carries a CSRF token (Flask-WTF,
-checked before the view runs). The session cookie is HttpOnly, SameSite=Lax, and Secure when
-the request came over https; it is signed with ``HUB_SECRET_KEY`` or, without one, a key the
-hub keeps in its database so every web process shares it. Pages read without JavaScript.
+checked before the view runs). Each module of this package is one page (or a few close ones)
+and adds its views to :data:`bp` when imported; :func:`install` imports them all. The session
+cookie is HttpOnly, SameSite=Lax, and Secure when the request came over https; it is signed
+with ``HUB_SECRET_KEY`` or, without one, a key the hub keeps in its database so every web
+process shares it. Pages read without JavaScript.
 """
 
 from __future__ import annotations
@@ -139,7 +141,11 @@ def _people() -> dict[str, Any]:
 
 def install(app: Flask) -> None:
     """Give ``app`` the console: session signing, CSRF, the blueprint and its pages."""
-    from hub.web.admin import auth, overview  # noqa: F401  (their views join the blueprint)
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):  # each page module adds its views to bp
+        importlib.import_module(f"{__name__}.{module.name}")
 
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
