@@ -108,9 +108,12 @@ ICE_RIC_CODES: dict[str, str] = {
     "OFWRD/RTSSA": "returned_to_sender",  # return to shipper by standard agreement
 }
 #: ``ice/standard-event-code`` pairs: the list's TTpro standard event PO is "in delivery
-#: process" (Im Zustellprozess); LDTMV with it is the parcel loaded for its delivery round
+#: process" (Im Zustellprozess); LDTMV with it is the parcel loaded for its delivery round, and
+#: so is SRTED with it in live answers ("loaded onto the delivery vehicle", short status "In
+#: delivery": karrio's dpdhl tracking test, parcel_de_piece_detail_live_names_karrio.xml)
 STANDARD_EVENT_CODES: dict[str, str] = {
     "LDTMV/PO": "out_for_delivery",
+    "SRTED/PO": "out_for_delivery",
 }
 #: codes whose German text may name a finer status (loaded -> into the delivery van...)
 _COARSE = frozenset({"LDTMV", "ULFMV", "SRTED", "MVARR", "MVDPT", "INFCL", "NTDEL"})

@@ -77,7 +77,7 @@ def test_hyphenated_live_names_read_the_delivered_parcel_from_its_ice_codes():
         ("2016-03-17T15:18:00Z", "picked_up", "PCKDU"),
         ("2016-03-17T17:12:00Z", "in_transit", "LDTMV"),
         ("2016-03-18T02:24:00Z", "in_transit", "ULFMV"),
-        ("2016-03-18T08:02:00Z", "in_transit", "SRTED"),
+        ("2016-03-18T08:02:00Z", "out_for_delivery", "SRTED"),  # with standard event PO
         ("2016-03-18T09:02:00Z", "delivered", "DLVRD"),
     ]
     assert data["events"][0]["text"] == (
