@@ -38,6 +38,8 @@ from hub.connectors.ratelimit import RateLimiter, Sleep, limiter_for
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
 from hub.values import xml_root
 
+from .parcel_de import shipment_list
+
 #: DHL's public API address (``api_base`` replaces it)
 API_BASE = "https://api-eu.dhl.com"
 #: attempts per request here; the outbox job retries after that
@@ -144,7 +146,7 @@ def piece_detail_xml(settings: Any, codes: list[str]) -> str:
 
 def _check_list_code(body: bytes) -> None:
     try:
-        root = xml_root(body, sender="DHL")
+        root = shipment_list(xml_root(body, sender="DHL"))  # also inside a nameless wrapper
     except TranslationError:
         return  # the translator names what is wrong with the answer
     code = (root.get("code") or "").strip()

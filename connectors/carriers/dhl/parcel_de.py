@@ -132,7 +132,7 @@ def looks_like_xml(body: bytes) -> bool:
 
 def read_tracking(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
     """One parcel-de XML answer -> one result per number asked, in the order asked."""
-    root = _shipment_list(xml_root(body, sender="DHL"))
+    root = shipment_list(xml_root(body, sender="DHL"))
     message = text(root.get("error")) or f"DHL Paket code {root.get('code')}"
     found: dict[str, ParcelTracking] = {}
     if (root.get("code") or "0").strip() in ("0", ""):
@@ -169,7 +169,7 @@ def _named(element: ET.Element, name: str) -> bool:
     return element.tag == "data" and (element.get("name") or "").replace("-", "") == name
 
 
-def _shipment_list(root: ET.Element) -> ET.Element:
+def shipment_list(root: ET.Element) -> ET.Element:
     """The ``pieceshipmentlist``: the root, or the one list in a nameless ``<data>`` wrapper."""
     if _named(root, "pieceshipmentlist"):
         return root

@@ -129,6 +129,16 @@ def test_a_refused_tracking_login_is_an_auth_error_not_not_found():
 
 
 @responses.activate
+def test_a_refused_login_inside_a_nameless_wrapper_is_an_auth_error_too():
+    answer = payload("parcel_de_login_failed_code_5_doc.xml")
+    start = answer.index(b"<data ")
+    wrapped = answer[:start] + b"<data>" + answer[start:] + b"</data>"
+    responses.get(URL, body=wrapped)
+    with pytest.raises(AuthError, match="Log-in failed"):
+        make_connector().track(["00340434161094032954"])
+
+
+@responses.activate
 def test_a_refused_key_or_secret_is_an_auth_error():
     responses.get(URL, status=401, body=b'{"title": "Unauthorized"}')
     with pytest.raises(AuthError) as caught:
