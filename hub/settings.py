@@ -51,6 +51,8 @@ class Settings:
     tracking_poll_interval: float = 300.0
     #: days after shipping that a parcel not delivered is no longer followed
     tracking_max_days: int = 30
+    #: days without a scan after which an undelivered parcel is an exception for a person
+    stuck_parcel_days: float = 5.0
     #: seconds between reconciliations that ask each channel for orders updated lately (0: off)
     reconcile_interval: float = 900.0
     #: seconds each reconciliation window reaches back over the previous one
@@ -79,6 +81,7 @@ _ENV = {
     "warehouse_poll_interval": "HUB_WAREHOUSE_POLL_INTERVAL",
     "tracking_poll_interval": "HUB_TRACKING_POLL_INTERVAL",
     "tracking_max_days": "HUB_TRACKING_MAX_DAYS",
+    "stuck_parcel_days": "HUB_STUCK_PARCEL_DAYS",
     "public_url": "HUB_PUBLIC_URL",
     "reconcile_interval": "HUB_RECONCILE_INTERVAL",
     "reconcile_overlap": "HUB_RECONCILE_OVERLAP",

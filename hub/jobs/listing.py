@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.jobs import outbox
@@ -58,3 +59,16 @@ def matching(query: Any, filters: dict[str, Any]) -> Any:
     if filters.get("error"):
         query = query.where(JobRow.last_error.contains(str(filters["error"]), autoescape=True))
     return query
+
+
+def retry_matching(session: Session, filters: dict[str, Any]) -> list[int]:
+    """Every dead job matching ``kind``, ``account`` and ``error``, back to run now; their
+    ids, lowest first."""
+    ids = list(
+        session.execute(
+            matching(select(JobRow.id), {**filters, "status": outbox.DEAD}).order_by(JobRow.id)
+        ).scalars()
+    )
+    for job_id in ids:
+        outbox.retry(session, job_id)
+    return ids

@@ -12,7 +12,6 @@ from flask import Blueprint, Response, g, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from hub.connectors import connector_class
 from hub.jobs import account_health, listing, outbox
 from hub.storage import audit
 from hub.storage.fields import Text, column_length, column_text
@@ -89,15 +88,7 @@ def retry_matching() -> Response:
     body = validation.body(RetryMatching(), empty=True)
     filters = {k: body.get(k) for k in ("kind", "account", "error")}
     with current_hub().db.transaction() as session:
-        ids = list(
-            session.execute(
-                listing.matching(select(JobRow.id), {**filters, "status": outbox.DEAD}).order_by(
-                    JobRow.id
-                )
-            ).scalars()
-        )
-        for job_id in ids:
-            outbox.retry(session, job_id)
+        ids = listing.retry_matching(session, filters)
         audit.record(
             session,
             g.token_name,
@@ -134,23 +125,11 @@ def discard_job(job_id: int) -> Response:
 @bp.get("/accounts")
 @requires("viewer")
 def list_accounts() -> Response:
-    """Every configured account (no secrets) and whether its credentials were refused."""
+    """Every configured account (no secrets), whether its credentials were refused, and
+    whether its jobs wait on an open circuit breaker or a rate limit."""
     hub = current_hub()
-    items = []
     with hub.db.transaction() as session:
-        for name, account in sorted(hub.accounts.items()):
-            cls = connector_class(account.connector)
-            refused = account_health.flagged(session, account)
-            items.append(
-                {
-                    "account": name,
-                    "connector": account.connector,
-                    "kind": cls.kind,
-                    "client": account.client,
-                    "status": "credentials_refused" if refused else "ok",
-                    "refused": refused,
-                }
-            )
+        items = account_health.report(session, hub.accounts)
     return jsonify({"items": items, "next": None})
 
 
