@@ -249,47 +249,42 @@ class InboxWriter:
 
     def _store_together(self, cursor: Any, batch: list[_Pending]) -> list[Accepted]:
         """PostgreSQL: the deliveries and their jobs in one statement, committed by it."""
-        sql = self.sql
         params = [v for p in batch for v in p.row]
         params += [TRANSLATE, outbox.QUEUED, self.max_attempts, RECEIVED]
-        cursor.execute(sql.store_with_jobs(len(batch)), params)
-        new = {(account, key): delivery_id for delivery_id, account, key in cursor.fetchall()}
-        results: list[Accepted] = []
-        for pending in batch:
-            row = pending.row
-            delivery_id = new.pop((row[0], row[3]), None)
-            if delivery_id is None:  # the same delivery again: answer with the first one
-                cursor.execute(sql.existing, (row[0], row[3]))
-                existing = cursor.fetchone()
-                results.append(Accepted(existing[0], True, existing[1]))
-            else:
-                results.append(Accepted(delivery_id, False, row[8]))
-        return results
+        cursor.execute(self.sql.store_with_jobs(len(batch)), params)
+        return [accepted for accepted, _ in self._answers(cursor, batch)]
 
     def _store(self, cursor: Any, batch: list[_Pending]) -> list[Accepted]:
-        sql = self.sql
-        cursor.execute(sql.store(len(batch)), [v for p in batch for v in p.row])
-        # RETURNING gives no order: match by the unique key. A repeat inside the batch (or
-        # of an earlier delivery) is not returned and is looked up below.
-        new = {(account, key): delivery_id for delivery_id, account, key in cursor.fetchall()}
+        """SQLite: the deliveries, then one insert of the jobs of the new handled ones."""
+        cursor.execute(self.sql.store(len(batch)), [v for p in batch for v in p.row])
         results: list[Accepted] = []
         jobs: list[Any] = []
+        for accepted, pending in self._answers(cursor, batch):
+            results.append(accepted)
+            if pending.handled and not accepted.duplicate:
+                at = pending.row[-1]
+                payload = f'{{"delivery_id": {int(accepted.delivery_id)}}}'
+                jobs += (TRANSLATE, payload, outbox.QUEUED, 0, self.max_attempts, at, at)
+        if jobs:
+            cursor.execute(self.sql.job(len(jobs) // len(_JOB_COLUMNS)), jobs)
+        return results
+
+    def _answers(self, cursor: Any, batch: list[_Pending]) -> list[tuple[Accepted, _Pending]]:
+        """Each delivery's answer from the insert's RETURNING rows. They come in no order:
+        matched by the unique key. A repeat inside the batch (or of an earlier delivery) is
+        not returned and is answered with the stored one."""
+        new = {(account, key): delivery_id for delivery_id, account, key in cursor.fetchall()}
+        answers = []
         for pending in batch:
             row = pending.row
             delivery_id = new.pop((row[0], row[3]), None)
             if delivery_id is None:  # the same delivery again: answer with the first one
-                cursor.execute(sql.existing, (row[0], row[3]))
+                cursor.execute(self.sql.existing, (row[0], row[3]))
                 existing = cursor.fetchone()
-                results.append(Accepted(existing[0], True, existing[1]))
-                continue
-            results.append(Accepted(delivery_id, False, row[8]))
-            if pending.handled:
-                at = row[-1]
-                payload = f'{{"delivery_id": {int(delivery_id)}}}'
-                jobs += (TRANSLATE, payload, outbox.QUEUED, 0, self.max_attempts, at, at)
-        if jobs:
-            cursor.execute(sql.job(len(jobs) // len(_JOB_COLUMNS)), jobs)
-        return results
+                answers.append((Accepted(existing[0], True, existing[1]), pending))
+            else:
+                answers.append((Accepted(delivery_id, False, row[8]), pending))
+        return answers
 
     def _connection(self) -> Any:
         if self._raw is None or self._raw_pid != os.getpid():  # new, or inherited by a fork

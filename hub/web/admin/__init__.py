@@ -4,7 +4,7 @@ an email and password (:mod:`hub.web.people`), separate from API tokens.
 Every page needs a signed-in, enabled person (else the sign-in page, then back); a change
 needs the role its view names (:func:`requires`); every POST carries a CSRF token (Flask-WTF,
 checked before the view runs). Each module of this package is one page (or a few close ones)
-and adds its views to :data:`bp` when imported; :func:`install` imports them all. The session
+and adds its views to :data:`bp` when imported; importing this package imports them all. The session
 cookie is HttpOnly, SameSite=Lax, and Secure when the request came over https; it is signed
 with ``HUB_SECRET_KEY`` or, without one, a key the hub keeps in its database so every web
 process shares it. Pages read without JavaScript.
@@ -141,11 +141,6 @@ def _people() -> dict[str, Any]:
 
 def install(app: Flask) -> None:
     """Give ``app`` the console: session signing, CSRF, the blueprint and its pages."""
-    import importlib
-    import pkgutil
-
-    for module in pkgutil.iter_modules(__path__):  # each page module adds its views to bp
-        importlib.import_module(f"{__name__}.{module.name}")
 
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -166,3 +161,16 @@ def install(app: Flask) -> None:
             "It was not sent from this console's own page, or the page is too old "
             f"({error.description}). Go back, reload the page and send it again.",
         )
+
+
+def _pages() -> None:
+    """Import every page module of this package (each adds its views to :data:`bp`), once,
+    before any app registers the blueprint."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_pages()
