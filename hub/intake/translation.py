@@ -46,6 +46,30 @@ def replay(hub: Hub, session: Session, delivery_id: int) -> bool:
     return True
 
 
+def retranslate(
+    hub: Hub, session: Session, account: str, order_id: int | None = None
+) -> list[dict[str, int]]:
+    """Translate again, from its latest stored delivery, each of the account's orders in
+    ``needs_attention`` (or the one ``order_id``), with the mapping as it is now; returns
+    ``{"order_id", "delivery_id"}`` of each queued."""
+    query = select(OrderRow.id).where(OrderRow.account == account)
+    if order_id is not None:
+        query = query.where(OrderRow.id == order_id)
+    else:
+        query = query.where(OrderRow.status == OrderStatus.NEEDS_ATTENTION.value)
+    queued = []
+    for found in session.execute(query).scalars().all():
+        latest = session.execute(
+            select(DeliveryRow.id)
+            .where(DeliveryRow.order_id == found)
+            .order_by(DeliveryRow.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if latest is not None and replay(hub, session, latest):
+            queued.append({"order_id": found, "delivery_id": latest})
+    return queued
+
+
 def _known_order(session: Session, account: str, payload: Any) -> OrderRow | None:
     external = payload.get("id") if isinstance(payload, dict) else None
     if external is None:

@@ -7,17 +7,14 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
-from hub.canonical import OrderStatus, OrderUpdate, order_to_json
 from hub.connectors import Account
-from hub.errors import HubError, MappingError
+from hub.errors import MappingError
 from hub.intake import translation
 from hub.mapping import compiled, store
+from hub.mapping import preview as mapping_preview
 from hub.storage import audit
 from hub.storage.fields import MAX_INT, Id, Text, Whole
-from hub.storage.models import DeliveryRow, OrderRow
-from hub.values import loads
 from hub.web import validation
 from hub.web.api import account_or_404, authenticate, current_hub, requires
 from hub.web.errors import ApiError
@@ -182,34 +179,6 @@ def rollback(name: str) -> tuple[Response, int]:
     return jsonify(new.to_json()), 201
 
 
-def _translate(
-    account: Account, spec: Any, payload: Any, topic: str, catalogue: Any
-) -> dict[str, Any]:
-    """Translate one payload under ``spec``: the canonical result or why there is none."""
-    hub = current_hub()
-    connector = hub.connector(account)
-    try:
-        translation = connector.translate(topic, payload)
-        if not isinstance(translation, OrderUpdate):
-            return {"result": None, "ignored": "the payload removes an order", "problems": []}
-        mapped = compiled.apply_mapping(
-            compiled.compile_spec(spec),
-            translation,
-            payload,
-            line_path=connector.line_path,
-            catalogue=catalogue,
-        )
-    except HubError as exc:
-        return {"result": None, "error": exc.message, "problems": []}
-    if isinstance(mapped, compiled.Ignored):
-        return {"result": None, "ignored": mapped.reason, "problems": []}
-    order = mapped.order
-    order.client, order.account = account.client, account.name
-    if mapped.problems and order.status is not OrderStatus.CANCELLED:
-        order.status = OrderStatus.NEEDS_ATTENTION
-    return {"result": order_to_json(order), "problems": mapped.problems}
-
-
 @bp.post("/mappings/<name>/preview")
 @requires("viewer")
 def preview(name: str) -> Response:
@@ -220,48 +189,25 @@ def preview(name: str) -> Response:
     body = validation.body(Preview())
     hub = current_hub()
     with hub.db.transaction() as session:
-        current = store.current(session, account)
         topic = body.get("topic")
         if "delivery_id" in body:
-            delivery = session.get(DeliveryRow, body["delivery_id"])
-            if delivery is None or delivery.account != account.name:
-                raise ApiError(
-                    404, "not_found", f"no delivery {body['delivery_id']!r} for account {name!r}"
-                )
             try:
-                payload = loads(delivery.body)
+                payload, stored_topic = mapping_preview.stored_payload(
+                    session, account, body["delivery_id"]
+                )
+            except LookupError as exc:
+                raise ApiError(404, "not_found", str(exc)) from None
             except ValueError as exc:
-                raise ApiError(422, "bad_payload", f"the stored body is not JSON: {exc}") from None
-            topic = topic or delivery.topic
+                raise ApiError(422, "bad_payload", str(exc)) from None
+            topic = topic or stored_topic
         elif "payload" in body:
             payload = body["payload"]  # read with exact numbers, never floats
         else:
             raise ApiError(400, "bad_request", 'give "payload" or "delivery_id"')
-        spec = body.get("spec", current.spec)
-        messages = store.check(session, account, spec)
-        topic = topic or next(iter(sorted(hub.connector(account).topics)))
-        # the same catalogue check as a real translation, so the preview tells the truth
-        known = store.catalogue_for(session, account.client)
-        draft = (
-            _translate(account, spec, payload, topic, known)
-            if not messages
-            else {"result": None, "problems": []}
+        result = mapping_preview.preview(
+            hub, session, account, payload, spec=body.get("spec"), topic=topic
         )
-        now_result = _translate(account, current.spec, payload, topic, known)
-    changes = (
-        store.diff(now_result.get("result") or {}, draft.get("result") or {})["changes"]
-        if draft.get("result") is not None
-        else []
-    )
-    return jsonify(
-        {
-            **draft,
-            "messages": messages,
-            "valid": not messages,
-            "current_version": current.number,
-            "changes": changes,
-        }
-    )
+    return jsonify(result)
 
 
 @bp.post("/mappings/<name>/retranslate")
@@ -273,21 +219,7 @@ def retranslate(name: str) -> tuple[Response, int]:
     body = validation.body(Retranslate(), empty=True)
     hub = current_hub()
     with hub.db.transaction() as session:
-        query = select(OrderRow.id).where(OrderRow.account == account.name)
-        if body.get("order_id") is not None:
-            query = query.where(OrderRow.id == body["order_id"])
-        else:
-            query = query.where(OrderRow.status == OrderStatus.NEEDS_ATTENTION.value)
-        queued = []
-        for order_id in session.execute(query).scalars():
-            latest = session.execute(
-                select(DeliveryRow.id)
-                .where(DeliveryRow.order_id == order_id)
-                .order_by(DeliveryRow.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            if latest is not None and translation.replay(hub, session, latest):
-                queued.append({"order_id": order_id, "delivery_id": latest})
+        queued = translation.retranslate(hub, session, account.name, body.get("order_id"))
         audit.record(
             session, g.token_name, "orders.retranslate", f"mapping:{name}", {"queued": queued}
         )
