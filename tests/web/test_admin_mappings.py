@@ -106,3 +106,47 @@ def test_a_viewer_reads_but_cannot_change_and_others_clients_are_hidden(hub, cli
     sign_in(other, "globex@example.com")
     assert other.get("/admin/mappings/shop-a").status_code == 404
     assert "shop-a" not in other.get("/admin/mappings").text
+
+
+def test_preview_on_a_stored_delivery_and_retranslate(hub, client, worker):
+    import json
+
+    from tests.conftest import shopify_headers, shopify_order
+
+    body = json.dumps(shopify_order()).encode()
+    assert (
+        client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body)).status_code == 202
+    )
+    worker.drain()
+    token = _editor(hub, client)
+    page = client.get("/admin/mappings/shop-a").text
+    assert "Stored delivery to preview with" in page
+    with hub.db.transaction() as session:
+        from hub.storage.models import DeliveryRow
+
+        delivery_id = session.execute(select(DeliveryRow.id)).scalar_one()
+    draft = "version: 1\nfields:\n  notes: \"'from the draft'\"\n"
+    shown = client.post(
+        "/admin/mappings/shop-a",
+        data={"spec": draft, "action": "preview", "delivery_id": str(delivery_id),
+              "csrf_token": token},
+    )  # fmt: skip
+    assert shown.status_code == 200, shown.text
+    text = html.unescape(shown.text)
+    assert f"Preview on delivery #{delivery_id}" in text
+    assert '"notes": "from the draft"' in text and "<code>notes</code> changed" in text
+    assert _versions(hub) == []  # a preview saves nothing
+    again = client.post("/admin/mappings/shop-a/retranslate", data={"csrf_token": token})
+    assert again.status_code == 302
+    assert "0 orders needing attention queued" in client.get("/admin/mappings/shop-a").text
+    viewer = client.application.test_client()
+    make_person(hub, "view@example.com", "viewer")
+    sign_in(viewer, "view@example.com")
+    vtoken = csrf_token(viewer.get("/admin/mappings/shop-a").text)
+    current = viewer.post(
+        "/admin/mappings/shop-a/preview",
+        data={"delivery_id": str(delivery_id), "csrf_token": vtoken},
+    )
+    assert current.status_code == 200 and "The same result as the saved version" in current.text
+    refused = viewer.post("/admin/mappings/shop-a/retranslate", data={"csrf_token": vtoken})
+    assert refused.status_code == 403

@@ -4,6 +4,7 @@ rolling back go through :mod:`hub.mapping.store`, as the API's do, and are audit
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,10 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 
 from hub.connectors import Account, Capability, connector_class
 from hub.errors import MappingError
+from hub.intake import translation
 from hub.mapping import compiled, store
+from hub.mapping import preview as mapping_preview
+from hub.storage import audit
 from hub.web.admin import bp, current_hub, person, requires
 
 #: the connectors whose orders a mapping shapes
@@ -64,6 +68,10 @@ def _page(account: Account, text: str | None = None, messages=(), status: int = 
     with current_hub().db.transaction() as session:
         current = store.current(session, account)
         versions = store.history(session, account)
+        deliveries = [
+            (d.id, d.topic, d.received_at, d.status)
+            for d in mapping_preview.recent_deliveries(session, account)
+        ]
     body = render_template(
         "admin/mapping.html",
         account=account,
@@ -71,6 +79,7 @@ def _page(account: Account, text: str | None = None, messages=(), status: int = 
         versions=versions,
         text=as_yaml(current.spec) if text is None else text,
         messages=list(messages),
+        deliveries=deliveries,
         **extra,
     )
     return body, status
@@ -111,6 +120,8 @@ def mapping_save(name: str) -> Response | tuple[str, int]:
         spec = compiled.parse_spec(text, "yaml")
     except MappingError as exc:
         return _page(account, text, [exc.message], 422)
+    if request.form.get("action") == "preview":
+        return _preview(account, spec, text)
     if request.form.get("action") == "validate":
         with current_hub().db.transaction() as session:
             messages = store.check(session, account, spec)
@@ -139,4 +150,48 @@ def mapping_rollback(name: str) -> Response | tuple[str, int]:
     except MappingError as exc:
         return _page(account, messages=list(exc.details or [exc.message]), status=422)
     flash(f"Rolled back: version {new.number} is version {number} again.")
+    return redirect(url_for("admin.mapping", name=name))
+
+
+def _preview(account: Account, spec: Any, text: str | None) -> tuple[str, int]:
+    """The draft (or current) spec run on the chosen stored delivery, shown on the page."""
+    chosen = request.form.get("delivery_id", "")
+    if not chosen.isdecimal():
+        return _page(account, text, ["choose a stored delivery to preview with"], 400)
+    hub = current_hub()
+    try:
+        with hub.db.transaction() as session:
+            payload, topic = mapping_preview.stored_payload(session, account, int(chosen))
+            result = mapping_preview.preview(hub, session, account, payload, spec=spec, topic=topic)
+    except LookupError as exc:
+        return _page(account, text, [str(exc)], 404)
+    except ValueError as exc:
+        return _page(account, text, [str(exc)], 422)
+    shown = {
+        "delivery_id": int(chosen),
+        "result": json.dumps(result.get("result"), indent=2, ensure_ascii=False, default=str),
+        "why": result.get("error") or result.get("ignored"),
+        "problems": result.get("problems") or [],
+        "changes": result.get("changes") or [],
+    }
+    return _page(account, text, result["messages"], 200, preview=shown)
+
+
+@bp.post("/mappings/<name>/preview")
+def mapping_preview_current(name: str) -> tuple[str, int]:
+    """A viewer's preview: the current spec on a stored delivery."""
+    return _preview(_account(name), None, None)
+
+
+@bp.post("/mappings/<name>/retranslate")
+@requires("editor")
+def mapping_retranslate(name: str) -> Response:
+    account = _account(name)
+    hub = current_hub()
+    with hub.db.transaction() as session:
+        queued = translation.retranslate(hub, session, account.name)
+        audit.record(
+            session, person().email, "orders.retranslate", f"mapping:{name}", {"queued": queued}
+        )
+    flash(f"{len(queued)} orders needing attention queued to be translated again.")
     return redirect(url_for("admin.mapping", name=name))
