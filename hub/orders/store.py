@@ -143,6 +143,7 @@ def _write(session: Session, row: OrderRow, update: OrderUpdate, status: OrderSt
     order = update.order
     row.number, row.status, row.currency = order.number, str(status), order.currency
     row.placed_at, row.channel_updated_at, row.updated_at = order.placed_at, order.updated_at, now()
+    row.email = search_email(order.customer.email)
     order.status = status
     kept = {k: row.data[k] for k in HUB_KEYS if row.data and k in row.data}
     row.data = {**order_to_json(order), **kept}
@@ -172,6 +173,13 @@ def column_problems(order: Order, *, line_path: str = "lines") -> list[str]:
         if line.sku is not None and len(line.sku) > _SKU_LIMIT
     )
     return problems
+
+
+def search_email(email: str | None) -> str | None:
+    """An email as the orders table keeps it for search: trimmed, lower-cased; None when
+    there is none or it is longer than the column."""
+    text = (email or "").strip().lower()
+    return text if text and len(text) <= 254 else None
 
 
 def _same_content(row: OrderRow, order: Order) -> bool:

@@ -131,10 +131,12 @@ class OrderRow(Base):
     channel: Mapped[str] = mapped_column(String(50), index=True)
     account: Mapped[str] = mapped_column(String(100))
     external_id: Mapped[str] = mapped_column(String(100), index=True)
-    number: Mapped[str | None] = mapped_column(String(100))
+    number: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(30), index=True)
     currency: Mapped[str] = mapped_column(String(3))
-    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: the customer's email, lower-cased, for finding an order by it (None without one)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
     #: the channel's own last-modified time: older updates never overwrite newer data
     channel_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the canonical order as JSON (money as strings)
@@ -337,7 +339,7 @@ class ParcelRow(Base):
     carrier: Mapped[str] = mapped_column(String(50))
     carrier_account: Mapped[str | None] = mapped_column(String(100))
     service: Mapped[str | None] = mapped_column(String(100))
-    tracking_number: Mapped[str] = mapped_column(String(100))
+    tracking_number: Mapped[str] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(30))
     estimated_delivery: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: [{"position": i, "sku": ..., "quantity": n}] against the order's lines

@@ -13,12 +13,13 @@ from sqlalchemy import Select, select
 from hub.canonical import OrderStatus
 from hub.connectors import Account
 from hub.intake import inbox, translation
+from hub.orders import query as orders
 from hub.orders.store import event_to_json, to_json
 from hub.runtime import Hub
 from hub.shipping import shipments
-from hub.storage import audit
+from hub.storage import audit, pages
 from hub.storage.fields import UtcTime, column_length
-from hub.storage.models import AuditRow, DeliveryRow, OrderEventRow, OrderLineRow, OrderRow
+from hub.storage.models import AuditRow, DeliveryRow, OrderLineRow, OrderRow
 from hub.values import iso
 from hub.web import tokens, validation
 from hub.web.errors import ApiError
@@ -88,16 +89,12 @@ def page(
     """Newest first; ``next`` is an opaque cursor for the following page, or null.
     ``params``: the loaded query (a :class:`validation.PageSchema`), read here when not given."""
     params = params if params is not None else validation.query(validation.PageSchema())
-    limit, after = params["limit"], params["cursor"]
-    if after is not None:
-        query = query.where(id_column < after)
     with current_hub().db.transaction() as session:
-        rows = session.execute(query.order_by(id_column.desc()).limit(limit + 1)).scalars().all()
-        items = [render(row) for row in rows[:limit]]
-    more = len(rows) > limit
-    return jsonify(
-        {"items": items, "next": validation.encode_cursor(rows[limit - 1].id) if more else None}
-    )
+        rows, last = pages.newest_first(
+            session, query, id_column, params["limit"], params["cursor"]
+        )
+        items = [render(row) for row in rows]
+    return jsonify({"items": items, "next": validation.encode_cursor(last) if last else None})
 
 
 def _status(choices: list[str]) -> fields.Field:
@@ -122,6 +119,9 @@ class OrdersQuery(validation.PageSchema):
     external_id = validation.QueryText(column_length(OrderRow.external_id))
     sku = validation.QueryText(column_length(OrderLineRow.sku))
     since = UtcTime()
+    placed_from = fields.Date()
+    placed_to = fields.Date()
+    q = validation.QueryText(column_length(OrderRow.email))
 
 
 class DeliveriesQuery(validation.PageSchema):
@@ -140,21 +140,13 @@ class AuditQuery(validation.PageSchema):
 @requires("viewer")
 def list_orders() -> Response:
     params = validation.query(OrdersQuery())
-    query = select(OrderRow)
-    if params.get("status"):
-        query = query.where(OrderRow.status == params["status"])
-    query = _exact(query, OrderRow, params, ("channel", "account", "client", "external_id"))
-    if params.get("sku") is not None:
-        query = query.where(
-            OrderRow.id.in_(select(OrderLineRow.order_id).where(OrderLineRow.sku == params["sku"]))
-        )
-    if params.get("since") is not None:
-        query = query.where(OrderRow.updated_at >= params["since"])
-    return page(query, OrderRow.id, order_json, params)
+    return page(
+        orders.select_orders(orders.OrderFilters.of(params)), OrderRow.id, order_json, params
+    )
 
 
 def _order(session: Any, order_id: int) -> OrderRow:
-    row = session.get(OrderRow, order_id)
+    row = orders.find(session, order_id)
     if row is None:
         raise ApiError(404, "not_found", f"no order with id {order_id}")
     return row
@@ -189,15 +181,7 @@ def get_order(order_id: int) -> Response:
 def order_events(order_id: int) -> Response:
     with current_hub().db.transaction() as session:
         _order(session, order_id)
-        events = (
-            session.execute(
-                select(OrderEventRow)
-                .where(OrderEventRow.order_id == order_id)
-                .order_by(OrderEventRow.id)
-            )
-            .scalars()
-            .all()
-        )
+        events = orders.events(session, order_id)
         return jsonify({"items": [event_to_json(e) for e in events], "next": None})
 
 
