@@ -153,3 +153,8 @@ def session_key(db: Database) -> str:
         pass  # another process made it first
     with db.transaction() as session:
         return session.get(InstanceValueRow, "session_key").value  # type: ignore[union-attr]
+
+
+def everyone(session: Session) -> list[UserRow]:
+    """Every person, by email, disabled ones too."""
+    return list(session.execute(select(UserRow).order_by(UserRow.email)).scalars())
