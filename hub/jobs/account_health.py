@@ -5,18 +5,25 @@ later job of the account wait (the attempt is not counted, nothing is lost) inst
 retries against credentials that cannot work. The flag clears itself when the account's keys
 change (fix the secrets, restart), or by hand (``POST /api/accounts/<name>/resume``); the
 waiting jobs then run.
+
+:func:`report` is what ``/api/accounts`` and the console's accounts page show: each account,
+its flag, and what its waiting jobs were last told by the account's circuit breaker (paused
+after failures in a row) or rate limiter (``hub.connectors.breaker`` and ``ratelimit``). The
+breakers and limiters live in each worker process; the jobs they held back say so in the
+database, which every process reads.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from hub.connectors import Account
+from hub.connectors import Account, connector_class
 from hub.storage import account_state
 from hub.storage.models import AccountStateRow, JobRow
 from hub.values import iso, now
@@ -67,3 +74,68 @@ def resume(session: Session, name: str) -> int:
         .values(run_at=now())
     )
     return waiting.rowcount or 0
+
+
+#: the words a job's last error has when a circuit breaker or a rate limit held it back
+CIRCUIT_OPEN = "circuit open"
+THROTTLED = ("rate limit", "server asks to wait")
+
+
+def _held_back(session: Session) -> dict[str, dict[str, Any]]:
+    """Per account: its queued jobs waiting on an open circuit or a rate limit, and until when."""
+    account = JobRow.payload["account"].as_string()
+    error = JobRow.last_error
+
+    def counted(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    rows = session.execute(
+        select(
+            account,
+            counted(error.contains(CIRCUIT_OPEN)),
+            counted(error.contains(THROTTLED[0]) | error.contains(THROTTLED[1])),
+            func.max(JobRow.run_at),
+        )
+        .where(JobRow.status == "queued", JobRow.run_at > now(), error.is_not(None))
+        .group_by(account)
+    ).all()
+    return {
+        name: {"circuit_open": int(tripped or 0), "throttled": int(slowed or 0), "until": until}
+        for name, tripped, slowed, until in rows
+        if name is not None
+    }
+
+
+def report(session: Session, accounts: Mapping[str, Account]) -> list[dict[str, Any]]:
+    """Every account by name: connector, kind, client, ``status`` (``credentials_refused``
+    when flagged, ``paused`` when its jobs wait on an open circuit, ``throttled`` when on a
+    rate limit, else ``ok``), the flag (``refused``), ``circuit`` (``open`` or ``closed``),
+    ``rate_limit`` (``throttled`` or ``ok``), how many jobs wait and until when (ISO)."""
+    held = _held_back(session)
+    items = []
+    for name, account in sorted(accounts.items()):
+        refused = flagged(session, account)
+        waits = held.get(name, {"circuit_open": 0, "throttled": 0, "until": None})
+        circuit = "open" if waits["circuit_open"] else "closed"
+        rate = "throttled" if waits["throttled"] else "ok"
+        if refused:
+            status = "credentials_refused"
+        elif circuit == "open":
+            status = "paused"
+        else:
+            status = "throttled" if rate == "throttled" else "ok"
+        items.append(
+            {
+                "account": name,
+                "connector": account.connector,
+                "kind": connector_class(account.connector).kind,
+                "client": account.client,
+                "status": status,
+                "refused": refused,
+                "circuit": circuit,
+                "rate_limit": rate,
+                "jobs_held": waits["circuit_open"] + waits["throttled"],
+                "held_until": iso(waits["until"]) if waits["until"] else None,
+            }
+        )
+    return items

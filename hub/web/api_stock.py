@@ -10,8 +10,8 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
-from hub.shipping import fulfilment, release, shipments, warehouse
-from hub.stock import changes, ledger, sync
+from hub.shipping import adjustments, fulfilment, shipments
+from hub.stock import changes, ledger, listing, sync
 from hub.storage import audit
 from hub.storage.fields import MAX_INT, Text, Whole, column_length, column_text
 from hub.storage.models import ChannelItemRow, StockLedgerRow, StockLevelRow
@@ -83,13 +83,7 @@ def levels() -> Response:
     params = validation.query(LevelsQuery(), lists=("sku",))
     client = params["client"]
     with current_hub().db.transaction() as session:
-        skus = params["sku"] or sorted(
-            set(
-                session.execute(
-                    select(StockLevelRow.sku).where(StockLevelRow.client == client)
-                ).scalars()
-            )
-        )
+        skus = params["sku"] or [sku for _, sku in listing.skus(session, None, client=client)]
         items = ledger.levels(session, client, skus)
     return jsonify({"items": items, "next": None})
 
@@ -223,47 +217,23 @@ def adjustment() -> tuple[Response, int]:
     """``{"sku", "delta" | "on_hand", "reason", "client"?, "location"?, "ref"?}``: one change,
     with its reason, as a ledger entry."""
     body = validation.body(Adjustment())
-    client = body["client"]
-    location = body.get("location") or warehouse.default_location(current_hub(), client)
-    kinds = [k for k in ("delta", "on_hand") if k in body]
     try:
         with current_hub().db.transaction() as session:
-            if kinds[0] == "delta":
-                on_hand = ledger.adjust(
-                    session,
-                    client,
-                    body["sku"],
-                    location,
-                    body["delta"],
-                    reason=body.get("reason", ""),
-                    actor=g.token_name,
-                    ref=body.get("ref"),
-                )
-            else:
-                ledger.set_on_hand(
-                    session,
-                    client,
-                    body["sku"],
-                    location,
-                    body["on_hand"],
-                    reason=body.get("reason", ""),
-                    actor=g.token_name,
-                    ref=body.get("ref"),
-                )
-                on_hand = body["on_hand"]
-            audit.record(
+            level = adjustments.adjust(
+                current_hub(),
                 session,
-                g.token_name,
-                "stock.adjust",
-                f"stock:{client}:{body['sku']}",
-                {k: body.get(k) for k in ("delta", "on_hand", "reason", "location")},
+                body["client"],
+                body["sku"],
+                reason=body["reason"],
+                actor=g.token_name,
+                delta=body.get("delta"),
+                on_hand=body.get("on_hand"),
+                location=body.get("location"),
+                ref=body.get("ref"),
             )
-            [level] = ledger.levels(session, client, [body["sku"]])
-            if level["available"] > 0:
-                release.wake(current_hub(), session, client, [body["sku"]])
     except ledger.StockError as exc:
         raise ApiError(422, "bad_stock_change", str(exc)) from None
-    return jsonify({**level, "location": location, "location_on_hand": on_hand}), 201
+    return jsonify(level), 201
 
 
 @bp.post("/shipments")
