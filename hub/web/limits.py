@@ -69,17 +69,20 @@ def json_depth(body: bytes) -> int:
 
 
 def _nesting(brackets: bytes) -> int:
-    """The depth of a run of ``(`` and ``)``: each round removes every innermost ``()`` pair,
-    so a balanced run is gone after as many rounds as it is deep. An unbalanced run (not
-    JSON) is measured by its running count instead."""
+    """The depth of a run of ``(`` and ``)``. Each round removes every innermost ``()`` pair,
+    so a balanced run is gone after as many rounds as it is deep: a few fast rounds for any
+    real body. Past :data:`MAX_DEPTH` rounds (a body to refuse), or on an unbalanced run (not
+    JSON), what is left is measured by its running count, in one pass."""
     depth = 0
-    while brackets:
+    while brackets and depth <= MAX_DEPTH:
         shorter = brackets.replace(b"()", b"")
         if len(shorter) == len(brackets):
-            step = {ord("("): 1, ord(")"): -1}
-            return depth + max(accumulate(map(step.__getitem__, shorter)), default=0)
+            break
         brackets, depth = shorter, depth + 1
-    return depth
+    if not brackets:
+        return depth
+    step = {ord("("): 1, ord(")"): -1}
+    return depth + max(accumulate(map(step.__getitem__, brackets)), default=0)
 
 
 def yaml_depth(body: bytes) -> int:
