@@ -28,8 +28,12 @@ from hub.runtime import Hub
 from hub.storage import migrate
 from hub.storage.db import Database, normalise_url
 from hub.storage.models import Base
-from hub.web import tokens
+from hub.web import people, tokens
 from hub.web.app import create_app
+
+#: the tests hash passwords with scrypt at a small work factor (the same code and checks; a
+#: stored hash names its parameters): the hub's own factor costs ~0.1 s and 32 MiB a hash
+STRONG_SCRYPT, people.SCRYPT = people.SCRYPT, "scrypt:1024:8:1"
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOADS = ROOT / "connectors" / "channels"

@@ -30,8 +30,17 @@ MIN_PASSWORD = 10
 WINDOW = timedelta(minutes=15)
 PER_EMAIL, PER_REMOTE = 5, 30
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-#: checked against when the email is unknown, so both refusals take as long
-_DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
+#: how passwords are hashed: werkzeug's scrypt, N=2^15, r=8, p=1 (its default). A stored hash
+#: names its own parameters, so a change here applies to passwords set from then on.
+SCRYPT = "scrypt:32768:8:1"
+_dummy: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """Checked against when the email is unknown, so both refusals take as long."""
+    if SCRYPT not in _dummy:
+        _dummy[SCRYPT] = generate_password_hash("not a password of anyone", method=SCRYPT)
+    return _dummy[SCRYPT]
 
 
 class SignInRefused(Exception):
@@ -78,7 +87,7 @@ def create(
     row = UserRow(
         email=email,
         role=role,
-        password_hash=generate_password_hash(password, method="scrypt"),
+        password_hash=generate_password_hash(password, method=SCRYPT),
         clients=sorted(set(clients)) if clients else None,
         created_at=now(),
     )
@@ -131,7 +140,7 @@ def sign_in(db: Database, email: str, password: str, remote: str) -> Person:
             minutes = int(WINDOW.total_seconds() // 60)
             raise SignInRefused(f"too many refused sign-ins; try again in {minutes} minutes")
         row = session.execute(select(UserRow).where(UserRow.email == email)).scalar_one_or_none()
-        good = check_password_hash(row.password_hash if row else _DUMMY_HASH, password)
+        good = check_password_hash(row.password_hash if row else _dummy_hash(), password)
         if row is not None and good and row.disabled_at is None:
             row.last_login_at = now()
             return person(row)

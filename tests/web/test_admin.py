@@ -177,3 +177,16 @@ def test_the_overview_counts_todays_orders_for_the_clients_a_person_sees(hub, cl
     limited = other.get("/admin/").text
     assert "acme" not in limited and "No orders in or shipped today yet." in limited
     assert "dead jobs" not in limited  # queue figures are for people who see every client
+
+
+def test_the_hub_hashes_passwords_with_scrypt_at_werkzeugs_full_cost(hub, monkeypatch):
+    from hub.web import people
+    from tests.conftest import STRONG_SCRYPT
+
+    assert STRONG_SCRYPT == "scrypt:32768:8:1"
+    monkeypatch.setattr(people, "SCRYPT", STRONG_SCRYPT)
+    make_person(hub, "strong@example.com", "viewer")
+    with hub.db.transaction() as session:
+        row = session.execute(select(UserRow)).scalar_one()
+        assert row.password_hash.startswith("scrypt:32768:8:1$")
+    assert people.sign_in(hub.db, "strong@example.com", PERSON_PASSWORD, "-").email
