@@ -24,7 +24,10 @@ FLOORS: list[tuple[str, set[str]]] = [
     ("storage and connector kit", {"hub.storage", "hub.connectors"}),
     ("runtime", {"hub.runtime"}),
     ("jobs", {"hub.jobs"}),
-    ("domain", {"hub.orders", "hub.mapping", "hub.stock", "hub.shipping", "hub.intake"}),
+    (
+        "domain",
+        {"hub.orders", "hub.mapping", "hub.stock", "hub.shipping", "hub.intake", "hub.reports"},
+    ),
     ("top", {"hub.web", "hub.cli"}),
 ]
 #: ``hub/__init__.py`` is the public API for connector packages: it re-exports from the

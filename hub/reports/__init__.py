@@ -1,1 +1,6 @@
-"""Figures about the hub's work: the console's overview and (later) the KPI reports."""
+"""Figures for people: the console's overview of the day (``overview``) and its exceptions
+queue (``exceptions``). Read-only: it changes nothing, the actions live with what they act on.
+
+It may import the rest of the domain, ``hub.jobs``, ``hub.runtime``, ``hub.storage`` and the
+leaf modules; nothing below the web tier imports it.
+"""
