@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -175,6 +176,12 @@ VIEWER_POSTS = {
     "/api/mappings/<name>/preview",
 }
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+#: the console (/admin): every page needs a signed-in person, but the sign-in form itself
+CONSOLE_OPEN = {"/admin/login"}
+#: console POSTs a viewer may send (they change nothing of the hub's: a preview, signing out)
+CONSOLE_VIEWER_POSTS = {"/admin/logout", "/admin/mappings/<name>/preview"}
+#: console pages for admins only
+CONSOLE_ADMIN = {"/admin/users", "/admin/users/disable"}
 
 
 def _url(rule: Rule) -> str:
@@ -210,8 +217,9 @@ def _access_problems(app, client, viewer, editor) -> list[str]:
     wrong = [
         f"{rule}: no access decision (name it in PUBLIC, or put it under /api)"
         for rule in sorted(rules)
-        if not rule.startswith("/api/") and rule not in PUBLIC
+        if not rule.startswith(("/api/", "/admin")) and rule not in PUBLIC
     ]
+    wrong += _console_problems(app, routes)
     wrong += [f"{rule}: named in PUBLIC but gone" for rule in sorted(set(PUBLIC) - rules)]
     wrong += [f"{rule}: named in VIEWER_POSTS but gone" for rule in sorted(VIEWER_POSTS - rules)]
     for rule, method, url in routes:
@@ -236,6 +244,44 @@ def _access_problems(app, client, viewer, editor) -> list[str]:
         status = call(url, headers=editor, json={}).status_code
         if status in (401, 403) or status >= 500:
             wrong.append(f"{method} {url} as editor: {status}")
+    return wrong
+
+
+def _console_problems(app, routes) -> list[str]:
+    """Console routes: without a session a page sends the person to sign in and a POST is
+    refused; a signed-in viewer's POST (with its CSRF token) is refused with 403 unless it
+    changes nothing; admins' pages are refused to editors."""
+    from tests.conftest import csrf_token, make_person, sign_in
+
+    hub = app.extensions["hub"]
+    for email, role in (("v@example.com", "viewer"), ("e@example.com", "editor")):
+        with contextlib.suppress(ValueError):
+            make_person(hub, email, role)
+    anonymous, viewer, editor = app.test_client(), app.test_client(), app.test_client()
+    sign_in(viewer, "v@example.com")
+    sign_in(editor, "e@example.com")
+    token = csrf_token(viewer.get("/admin/").text)
+    editor_token = csrf_token(editor.get("/admin/").text)
+    wrong = []
+    for rule, method, url in routes:
+        if not rule.startswith("/admin") or rule in CONSOLE_OPEN:
+            continue
+        answer = getattr(anonymous, method.lower())(url)
+        if method == "GET" and not (
+            answer.status_code == 302 and answer.headers["Location"].startswith("/admin/login")
+        ):
+            wrong.append(f"GET {url} signed out: {answer.status_code}, not sent to sign in")
+        if method in WRITES and answer.status_code not in (302, 400):
+            wrong.append(f"{method} {url} signed out: {answer.status_code}, not refused")
+        if method in WRITES and rule not in CONSOLE_VIEWER_POSTS:
+            status = viewer.post(url, data={"csrf_token": token}).status_code
+            if status != 403:
+                wrong.append(f"{method} {url} as a viewer: {status}, not 403")
+        if rule in CONSOLE_ADMIN:
+            call = getattr(editor, method.lower())
+            status = call(url, data={"csrf_token": editor_token}).status_code
+            if status != 403:
+                wrong.append(f"{method} {url} as an editor: {status}, not 403")
     return wrong
 
 
