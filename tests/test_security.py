@@ -817,6 +817,10 @@ SQL_BUILT_FROM_STRINGS = {
         "of the batch; values are bound"
     ),
     ("hub/intake/inbox.py", "_Sql.job", "INSERT INTO"): "the same, for _JOB_COLUMNS",
+    ("hub/intake/inbox.py", "_Sql.store_with_jobs", "WITH new"): (
+        "the store statement above and _JOB_COLUMNS, with placeholders for the job's kind, "
+        "status, attempts and the delivery status; values are bound"
+    ),
     ("tests/conftest.py", "_pg_database", "CREATE DATABASE"): (
         "a database name cannot be a bound parameter; it is made here from the pid and a uuid"
     ),
