@@ -200,11 +200,12 @@ def test_a_stock_change_queues_a_gathered_pass_and_a_sell_out_goes_at_once(
     _stock(hub, {"SKU-0000": 2, "SKU-0001": 2})
     _sync(hub)
     store.batches.clear()
+    changed = now()
     _stock(hub, {"SKU-0000": 3})  # more stock: waits for the gathering window
     with hub.db.transaction() as s:
         jobs = s.execute(select(JobRow).where(JobRow.kind == sync.SYNC)).scalars().all()
         assert [j.payload for j in jobs] == [{"account": "woo-a", "mode": "dirty"}]
-        assert jobs[0].run_at > now()
+        assert jobs[0].run_at > changed  # the end of the window the change fell in
         dirty = s.execute(
             select(ChannelItemRow.sku).where(ChannelItemRow.dirty.is_(True))
         ).scalars()
