@@ -4,7 +4,6 @@ and full-page screenshots at laptop and phone widths."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,13 @@ import pytest
 from tests.conftest import (
     PERSON_PASSWORD,
     QUIET_ROYALMAIL,
-    ROOT,
     accounts_fixture,
-    free_port,
     make_person,
     send_shopify,
     shipped_order,
     shopify_order,
 )
-from tests.processes import HUB, hub_env, serving
+from tests.web.conftest import watch
 
 accounts_file = accounts_fixture(QUIET_ROYALMAIL)  # shipped_order needs a Royal Mail account
 
@@ -28,37 +25,6 @@ LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def server(hub, tmp_path: Path) -> Iterator[str]:
-    """``hub web`` (gunicorn) on the test's database; its base address."""
-    port = free_port()
-    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING")
-    command = [HUB, "web", "--port", str(port), "--workers", "1"]
-    with serving(command, env, tmp_path / "web.log", port, cwd=ROOT):
-        yield f"http://127.0.0.1:{port}"
-
-
-def _watch(page) -> list[str]:
-    """Console errors (a CSP violation is one) other than a page's own status, and
-    sub-resources that did not load."""
-    problems: list[str] = []
-
-    def console(message) -> None:
-        if message.type == "error" and "the server responded with a status of" not in (
-            message.text
-        ):
-            problems.append(message.text)
-
-    def response(answer) -> None:
-        if answer.request.resource_type != "document" and answer.status >= 400:
-            problems.append(f"{answer.url}: {answer.status}")
-
-    page.on("console", console)
-    page.on("response", response)
-    page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))
-    return problems
 
 
 def _sign_in(page, server: str, email: str, password: str = PERSON_PASSWORD) -> None:
@@ -78,7 +44,7 @@ def _shoot(page, folder: Path, name: str) -> None:
 def test_signing_in_with_the_keyboard_and_out_in_a_browser(hub, server, page, tmp_path):
     make_person(hub, "boss@example.com", "admin")
     make_person(hub, "ann@example.com", "viewer", clients=["acme"])
-    problems = _watch(page)
+    problems = watch(page)
     page.set_viewport_size(LAPTOP)
     page.goto(server + "/admin/users")
     assert page.url == server + "/admin/login?next=/admin/users"
@@ -125,7 +91,7 @@ def test_signing_in_with_the_keyboard_and_out_in_a_browser(hub, server, page, tm
 
 def test_an_admin_adds_and_disables_a_person_in_a_browser(hub, server, page):
     make_person(hub, "boss@example.com", "admin")
-    problems = _watch(page)
+    problems = watch(page)
     _sign_in(page, server, "boss@example.com")
     page.goto(server + "/admin/users")
     page.get_by_label("Email").fill("new@example.com")
@@ -181,7 +147,7 @@ def test_the_orders_pages_in_a_browser(hub, client, worker, viewer, editor, serv
         send_shopify(client, order)
     worker.drain()
     make_person(hub, "boss@example.com", "admin")
-    problems = _watch(page)
+    problems = watch(page)
     page.set_viewport_size(LAPTOP)
     _sign_in(page, server, "boss@example.com")
     page.wait_for_url(server + "/admin/")

@@ -4,20 +4,15 @@ by real gunicorn)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from hub.web.pages import CONTENT_SECURITY_POLICY
 from tests.conftest import (
     QUIET_ROYALMAIL,
-    ROOT,
     accounts_fixture,
-    free_port,
     shipped_order,
 )
-from tests.processes import HUB, hub_env, serving
+from tests.web.conftest import watch
 
 accounts_file = accounts_fixture(QUIET_ROYALMAIL)
 
@@ -64,43 +59,12 @@ def test_the_front_page_says_what_this_is(client):
 
 
 # -- in a real browser ----------------------------------------------------------------------
-@pytest.fixture
-def server(hub, tmp_path: Path) -> Iterator[str]:
-    """``hub web`` (gunicorn) on the test's database; its base address."""
-    port = free_port()
-    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING")
-    command = [HUB, "web", "--port", str(port), "--workers", "1"]
-    with serving(command, env, tmp_path / "web.log", port, cwd=ROOT):
-        yield f"http://127.0.0.1:{port}"
-
-
-def _watch(page) -> list[str]:
-    """Console errors (a CSP violation is one) other than the page's own status, refused
-    requests and sub-resources that did not load."""
-    problems: list[str] = []
-
-    def console(message) -> None:
-        if message.type == "error" and "the server responded with a status of 404" not in (
-            message.text
-        ):
-            problems.append(message.text)
-
-    def response(answer) -> None:
-        if answer.request.resource_type != "document" and answer.status >= 400:
-            problems.append(f"{answer.url}: {answer.status}")
-
-    page.on("console", console)
-    page.on("response", response)
-    page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))
-    return problems
-
-
 @pytest.mark.browser
 def test_the_tracking_page_in_a_browser(
     hub, client, worker, viewer, editor, server, page, tmp_path
 ):
     order = shipped_order(hub, client, worker, viewer, editor)
-    problems = _watch(page)
+    problems = watch(page, "the server responded with a status of 404")
     url = server + "/track/" + order["tracking_page"].rsplit("/track/", 1)[1]
     answer = page.goto(url)
     assert answer.status == 200
@@ -119,7 +83,7 @@ def test_the_tracking_page_in_a_browser(
 
 @pytest.mark.browser
 def test_a_bad_tracking_link_in_a_browser(hub, server, page, tmp_path):
-    problems = _watch(page)
+    problems = watch(page, "the server responded with a status of 404")
     answer = page.goto(server + "/track/not-a-real-token")
     assert answer.status == 404
     assert page.locator("h1").inner_text() == "No tracking page at this address"
