@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.jobs import outbox
+from hub.storage import audit
 from hub.storage.models import DeliveryRow, JobRow
 from hub.values import iso
 
@@ -72,3 +73,16 @@ def retry_matching(session: Session, filters: dict[str, Any]) -> list[int]:
     for job_id in ids:
         outbox.retry(session, job_id)
     return ids
+
+
+def discard(session: Session, job_id: int, reason: str, actor: str) -> bool:
+    """Discard a dead job for good, keeping ``reason``, and audit it with the job's payload
+    (for the API and the console); False when there is no such dead job."""
+    row = session.get(JobRow, job_id)
+    payload = row.payload if row is not None else None
+    if not outbox.discard(session, job_id, reason):
+        return False
+    audit.record(
+        session, actor, "job.discard", f"job:{job_id}", {"reason": reason, "payload": payload}
+    )
+    return True

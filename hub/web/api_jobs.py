@@ -105,17 +105,8 @@ def discard_job(job_id: int) -> Response:
     """``{"reason": "..."}``: a dead job that must never run; kept, marked discarded."""
     reason = validation.body(Discard(), empty=True)["reason"]
     with current_hub().db.transaction() as session:
-        row = session.get(JobRow, job_id)
-        payload = row.payload if row is not None else None
-        if not outbox.discard(session, job_id, reason):
+        if not listing.discard(session, job_id, reason, g.token_name):
             raise ApiError(409, "not_discardable", f"job {job_id} does not exist or is not dead")
-        audit.record(
-            session,
-            g.token_name,
-            "job.discard",
-            f"job:{job_id}",
-            {"reason": reason, "payload": payload},
-        )
     return jsonify({"id": job_id, "status": outbox.DISCARDED})
 
 

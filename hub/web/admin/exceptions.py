@@ -10,10 +10,9 @@ from typing import Any
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from hub.intake import translation
-from hub.jobs import outbox
+from hub.jobs import listing, outbox
 from hub.reports import exceptions
 from hub.storage import audit
-from hub.storage.models import JobRow
 from hub.web import validation
 from hub.web.admin import bp, current_hub, person, refusal, requires
 from hub.web.validation import ID
@@ -139,17 +138,8 @@ def discard_job(job_id: int) -> Response | tuple[str, int]:
     if not reason or len(reason) > 10_000:
         return refusal(400, "Say why", "A discarded job keeps the reason: write one.")
     with current_hub().db.transaction() as session:
-        row = session.get(JobRow, job_id)
-        payload = row.payload if row is not None else None
-        if not outbox.discard(session, job_id, reason):
+        if not listing.discard(session, job_id, reason, person().email):
             return refusal(409, "Not discarded", f"Job {job_id} does not exist or is not dead.")
-        audit.record(
-            session,
-            person().email,
-            "job.discard",
-            f"job:{job_id}",
-            {"reason": reason, "payload": payload},
-        )
     flash(f"Job {job_id} is discarded: it will not run.")
     return _back()
 
