@@ -35,7 +35,13 @@ def watch(page, own_status: str = "the server responded with a status of") -> li
         if answer.request.resource_type != "document" and answer.status >= 400:
             problems.append(f"{answer.url}: {answer.status}")
 
+    def failed(request) -> None:
+        # A page left before its stylesheet or icon finished loading cancels those loads
+        # (net::ERR_ABORTED); that is the browser moving on, not a resource that is missing.
+        if request.failure != "net::ERR_ABORTED":
+            problems.append(f"{request.url}: {request.failure}")
+
     page.on("console", console)
     page.on("response", response)
-    page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))
+    page.on("requestfailed", failed)
     return problems
