@@ -64,14 +64,15 @@ def list_jobs(status: str, kind: str | None, account: str | None, error: str | N
 @jobs_group.command("show")
 @click.argument("job_id", type=int)
 def show_job(job_id: int) -> None:
-    """One job as JSON, with its raw input (a delivery's body, for a translation)."""
+    """One job as JSON, with its raw input (a delivery's body, for a translation) and its
+    failed attempts."""
     hub = open_hub()
     try:
         with hub.db.transaction() as session:
             row = session.get(JobRow, job_id)
             if row is None:
                 raise click.ClickException(f"no job {job_id}")
-            shown = {**listing.job_json(row), "input": listing.job_input(session, row)}
+            shown = listing.job_detail(session, row)
         click.echo(json.dumps(shown, indent=2))
     finally:
         hub.close()

@@ -1,5 +1,5 @@
-"""Reading the outbox for people: jobs as JSON, the raw input behind a job, and the filters
-the API and ``hub jobs`` share."""
+"""Reading the outbox for people: jobs as JSON, each failed attempt, the raw input behind a
+job, and the filters the API, the console and ``hub jobs`` share."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.jobs import outbox
 from hub.storage import audit
-from hub.storage.models import DeliveryRow, JobRow
+from hub.storage.models import DeliveryRow, JobAttemptRow, JobRow
 from hub.values import iso
 
 
@@ -26,6 +26,36 @@ def job_json(row: JobRow) -> dict[str, Any]:
         "last_error": row.last_error,
         "created_at": iso(row.created_at),
         "finished_at": iso(row.finished_at),
+    }
+
+
+def attempts(session: Session, job_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """A job's failed attempts, the latest ``limit`` of them, oldest first."""
+    rows = session.execute(
+        select(JobAttemptRow)
+        .where(JobAttemptRow.job_id == job_id)
+        .order_by(JobAttemptRow.id.desc())
+        .limit(limit)
+    ).scalars()
+    return [
+        {
+            "attempt": row.attempt,
+            "at": iso(row.at),
+            "outcome": row.outcome,
+            "worker": row.worker_id,
+            "error": row.error,
+        }
+        for row in reversed(list(rows))
+    ]
+
+
+def job_detail(session: Session, row: JobRow) -> dict[str, Any]:
+    """One job as the API and ``hub jobs show`` show it: its fields, its raw input and its
+    failed attempts."""
+    return {
+        **job_json(row),
+        "input": job_input(session, row),
+        "failures": attempts(session, row.id),
     }
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hub.secrets import scrub
 from hub.settings import Settings
 from hub.storage.db import Database, upsert_insert
-from hub.storage.models import JobRow
+from hub.storage.models import JobAttemptRow, JobRow
 from hub.values import now
 
 QUEUED, RUNNING, DONE, DEAD = "queued", "running", "done", "dead"
@@ -194,9 +194,19 @@ def fail(
             status=QUEUED,
             run_at=now() + timedelta(seconds=backoff(job.attempts, settings, retry_after)),
         )
+    status = DEAD if dead else QUEUED
     with db.transaction() as session:
-        session.execute(update(JobRow).where(_owned(job)).values(**values))
-    return DEAD if dead else QUEUED
+        if session.execute(update(JobRow).where(_owned(job)).values(**values)).rowcount:
+            session.add(
+                JobAttemptRow(
+                    job_id=job.id,
+                    attempt=job.attempts,
+                    outcome=status,
+                    worker_id=job.token[:200],
+                    error=values["last_error"],
+                )
+            )
+    return status
 
 
 def unclaim(db: Database, jobs: list[Job]) -> int:
@@ -261,8 +271,8 @@ def discard(session: Session, job_id: int, reason: str) -> bool:
 
 
 def prune(session: Session, older_than: timedelta) -> int:
-    """Delete finished (done or discarded) jobs older than the given age; dead ones are kept
-    until someone retries or discards them."""
+    """Delete finished (done or discarded) jobs older than the given age, and their attempts
+    (the database cascades); dead ones are kept until someone retries or discards them."""
     result = session.execute(
         delete(JobRow).where(
             JobRow.status.in_([DONE, DISCARDED]), JobRow.finished_at < now() - older_than

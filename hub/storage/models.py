@@ -108,6 +108,23 @@ class JobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class JobAttemptRow(Base):
+    """One failed run of a job: when, by which worker, and why (what a person reads on the
+    job's page; a run that succeeds shows as the job's ``finished_at``)."""
+
+    __tablename__ = "job_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    #: the job's attempt count when it ran (a retry by a person starts again at 1)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    #: queued (it will run again) or dead
+    outcome: Mapped[str] = mapped_column(String(20))
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str] = mapped_column(Text)
+
+
 class WorkerRow(Base):
     """A live worker process and its heartbeat (``hub.jobs.lifeline``): when it falls silent,
     the jobs it holds go back to the queue."""

@@ -68,7 +68,7 @@ def get_job(job_id: int) -> Response:
         row = session.get(JobRow, job_id)
         if row is None:
             raise ApiError(404, "not_found", f"no job {job_id}")
-        return jsonify({**listing.job_json(row), "input": listing.job_input(session, row)})
+        return jsonify(listing.job_detail(session, row))
 
 
 @bp.post(f"/jobs/<{ID}:job_id>/retry")
