@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from hub.canonical import OrderStatus
 from hub.connectors import Account
 from hub.intake import inbox, translation
+from hub.intake import listing as deliveries
 from hub.orders import query as orders
 from hub.orders.store import event_to_json, to_json
 from hub.runtime import Hub
@@ -20,7 +21,6 @@ from hub.shipping import shipments
 from hub.storage import audit, pages
 from hub.storage.fields import UtcTime, column_length
 from hub.storage.models import AuditRow, DeliveryRow, OrderLineRow, OrderRow
-from hub.values import iso
 from hub.web import tokens, validation
 from hub.web.errors import ApiError
 from hub.web.validation import ID
@@ -125,7 +125,7 @@ class OrdersQuery(validation.PageSchema):
 
 
 class DeliveriesQuery(validation.PageSchema):
-    status = _status([inbox.RECEIVED, inbox.PROCESSED, inbox.IGNORED, inbox.FAILED])
+    status = _status(deliveries.STATUSES)
     account = validation.QueryText(column_length(DeliveryRow.account))
     topic = validation.QueryText(column_length(DeliveryRow.topic))
 
@@ -186,37 +186,13 @@ def order_events(order_id: int) -> Response:
 
 
 # -- deliveries (the inbox) -------------------------------------------------------------------
-def _delivery_json(row: DeliveryRow, with_body: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": row.id,
-        "account": row.account,
-        "connector": row.connector,
-        "topic": row.topic,
-        "dedupe_key": row.dedupe_key,
-        "event_id": row.event_id,
-        "status": row.status,
-        "error": row.error,
-        "order_id": row.order_id,
-        "received_at": iso(row.received_at),
-        "processed_at": iso(row.processed_at),
-        "size": len(row.body),
-    }
-    if with_body:
-        out["headers"] = row.headers
-        out["content_type"] = row.content_type
-        out["body"] = row.body.decode("utf-8", errors="replace")
-    return out
-
-
 @bp.get("/deliveries")
 @requires("viewer")
 def list_deliveries() -> Response:
     params = validation.query(DeliveriesQuery())
-    query = select(DeliveryRow)
-    if params.get("status"):
-        query = query.where(DeliveryRow.status == params["status"])
-    query = _exact(query, DeliveryRow, params, ("account", "topic"))
-    return page(query, DeliveryRow.id, _delivery_json, params)
+    return page(
+        deliveries.select_deliveries(params), DeliveryRow.id, deliveries.delivery_json, params
+    )
 
 
 @bp.get(f"/deliveries/<{ID}:delivery_id>")
@@ -226,7 +202,7 @@ def get_delivery(delivery_id: int) -> Response:
         row = session.get(DeliveryRow, delivery_id)
         if row is None:
             raise ApiError(404, "not_found", f"no delivery with id {delivery_id}")
-        return jsonify(_delivery_json(row, with_body=True))
+        return jsonify(deliveries.delivery_json(row, with_body=True))
 
 
 @bp.post(f"/deliveries/<{ID}:delivery_id>/replay")

@@ -45,7 +45,13 @@ def _query(filters: exceptions.Filters) -> dict[str, str]:
 
 
 def _back() -> Response:
-    """To the queue with the filters the form came from."""
+    """To the delivery's or job's own page when the form was sent from it (``back=detail``),
+    else to the queue with the filters the form came from."""
+    if request.form.get("back") == "detail" and request.view_args:
+        ((name, value),) = request.view_args.items()
+        return redirect(
+            url_for({"delivery_id": "admin.delivery"}.get(name, "admin.job"), **{name: value})
+        )
     filters = _filters(request.form)
     return redirect(url_for("admin.exceptions", **(_query(filters) if filters else {})))
 
@@ -123,7 +129,9 @@ def retry_job(job_id: int) -> Response | tuple[str, int]:
         return _not_yours()
     with current_hub().db.transaction() as session:
         if not outbox.retry(session, job_id):
-            return refusal(409, "Not retried", f"Job {job_id} does not exist or is not dead.")
+            return refusal(
+                409, "Not retried", f"Job {job_id} does not exist or is not dead or waiting."
+            )
         audit.record(session, person().email, "job.retry", f"job:{job_id}")
     flash(f"Job {job_id} is queued to run again.")
     return _back()

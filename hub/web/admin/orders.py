@@ -7,15 +7,15 @@ clients sees only their orders; another client's order is not found.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import render_template, request
 
 from hub.canonical import OrderStatus
+from hub.intake import listing as inbox_listing
 from hub.orders import query
 from hub.storage import pages
-from hub.storage.models import DeliveryRow, OrderRow
+from hub.storage.models import OrderRow
 from hub.web import validation
 from hub.web.admin import bp, current_hub, person, refusal
 from hub.web.api import OrdersQuery, order_json
@@ -67,15 +67,6 @@ def orders() -> str | tuple[str, int]:
     return _list_page(found, validation.encode_cursor(last) if last else None)
 
 
-def _raw(delivery: DeliveryRow) -> str:
-    """A delivery's body for reading: JSON pretty-printed, anything else as text."""
-    text = delivery.body.decode("utf-8", errors="replace")
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
-
-
 @bp.get(f"/orders/<{ID}:order_id>")
 def order(order_id: int) -> str | tuple[str, int]:
     with current_hub().db.transaction() as session:
@@ -84,7 +75,10 @@ def order(order_id: int) -> str | tuple[str, int]:
             return refusal(404, "No such order", f"There is no order with id {order_id}.")
         shown = {**order_json(row, session), "placed": row.placed_at}
         timeline = query.events(session, order_id)
-        deliveries = [{"row": d, "body": _raw(d)} for d in query.deliveries(session, order_id)]
+        deliveries = [
+            {"row": d, "body": inbox_listing.readable_body(d)}
+            for d in query.deliveries(session, order_id)
+        ]
         return render_template(
             "admin/order.html", order=shown, timeline=timeline, deliveries=deliveries
         )
