@@ -181,7 +181,7 @@ CONSOLE_OPEN = {"/admin/login"}
 #: console POSTs a viewer may send (they change nothing of the hub's: a preview, signing out)
 CONSOLE_VIEWER_POSTS = {"/admin/logout", "/admin/mappings/<name>/preview"}
 #: console pages for admins only
-CONSOLE_ADMIN = {"/admin/users", "/admin/users/disable"}
+CONSOLE_ADMIN = {"/admin/users", "/admin/users/disable", "/admin/tokens", "/admin/tokens/revoke"}
 
 
 def _url(rule: Rule) -> str:

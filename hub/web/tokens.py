@@ -31,6 +31,11 @@ def create(session: Session, name: str, role: str) -> str:
     return token
 
 
+def everyone(session: Session) -> list[TokenRow]:
+    """Every token, live and revoked, by name (never the token itself: only its hash is kept)."""
+    return list(session.execute(select(TokenRow).order_by(TokenRow.name)).scalars())
+
+
 def lookup(session: Session, token: str) -> TokenRow | None:
     """The live token row for a presented token, or None."""
     row = session.execute(
@@ -42,6 +47,7 @@ def lookup(session: Session, token: str) -> TokenRow | None:
 
 
 def revoke(session: Session, name: str) -> bool:
+    """Revoke the live token of that name (kept, marked revoked); False when there is none."""
     row = session.execute(select(TokenRow).where(TokenRow.name == name)).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         return False
