@@ -7,8 +7,8 @@ those clients' accounts.
 It reads what the domain records: the last pass's report (:func:`hub.stock.sync.last_sync`),
 the channel item map (``channel_items``), the accounts left out of stock sync
 (:func:`hub.stock.changes.not_pushed`), each account's health
-(:func:`hub.jobs.account_health.report`), the ``tracking.poll`` jobs and the parcels still
-followed.
+(:func:`hub.jobs.account_health.report`), the ``tracking.poll`` jobs and their failed
+attempts (``job_attempts``), and the parcels still followed.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from hub.stock import changes, sync
 from hub.storage.models import (
     AllocationRow,
     ChannelItemRow,
+    JobAttemptRow,
     JobRow,
     OrderRow,
     ParcelRow,
@@ -258,11 +259,13 @@ def _last_poll(session: Session, name: str) -> dict[str, Any]:
     if job.status == outbox.DEAD:
         outcome = "failed"
     elif (job.last_error or "").startswith("waiting: "):
-        outcome = "waiting"
+        outcome = "waiting"  # held back without running: no attempt is recorded
     else:
         outcome = "retrying"
-    # a failed try that will run again keeps no time of its own, only its error
-    return {"last_at": job.finished_at, "outcome": outcome, "error": job.last_error}
+    tried = session.execute(
+        select(func.max(JobAttemptRow.at)).where(JobAttemptRow.job_id == job.id)
+    ).scalar_one_or_none()
+    return {"last_at": utc(tried) or job.finished_at, "outcome": outcome, "error": job.last_error}
 
 
 def _parcels(hub: Hub, session: Session) -> dict[str, dict[str, int]]:
@@ -336,9 +339,9 @@ class Pause:
     keys; it waits for new keys or a person to resume it) or ``breaker`` (its circuit opened
     after failures in a row; it resumes by itself).
 
-    ``since``: when its credentials were refused (None for a breaker: each worker process
-    keeps its own and stores no time); ``why``: the refusal, or what its newest held job was
-    told; ``until`` (ISO) and ``jobs_held``: the jobs a breaker holds back."""
+    ``since``: when its credentials were refused, or when a job it still holds first met the
+    open circuit (None when no such attempt is recorded); ``why``: the refusal, or what its
+    newest held job was told; ``until`` (ISO) and ``jobs_held``: the jobs a breaker holds."""
 
     account: str
     client: str
@@ -350,24 +353,31 @@ class Pause:
     jobs_held: int = 0
 
 
-def _breaker_reasons(session: Session, names: list[str]) -> dict[str, str]:
-    """Per account among ``names``: what the newest of its jobs held back by an open circuit
-    was last told."""
+def _breakers(session: Session, names: list[str]) -> dict[str, dict[str, Any]]:
+    """Per account among ``names``: since when its held jobs have met an open circuit (the
+    first such failed attempt of a job still held) and what the newest of them was told."""
     if not names:
         return {}
     account = JobRow.payload["account"].as_string()
-    found: dict[str, str] = {}
+    held = and_(
+        JobRow.status == outbox.QUEUED,
+        JobRow.run_at > now(),
+        JobRow.last_error.contains(account_health.CIRCUIT_OPEN),
+        account.in_(names),
+    )
+    since = dict(
+        session.execute(
+            select(account, func.min(JobAttemptRow.at))
+            .join(JobAttemptRow, JobAttemptRow.job_id == JobRow.id)
+            .where(held, JobAttemptRow.error.contains(account_health.CIRCUIT_OPEN))
+            .group_by(account)
+        ).all()
+    )
+    found: dict[str, dict[str, Any]] = {}
     for name, error in session.execute(
-        select(account, JobRow.last_error)
-        .where(
-            JobRow.status == outbox.QUEUED,
-            JobRow.run_at > now(),
-            JobRow.last_error.contains(account_health.CIRCUIT_OPEN),
-            account.in_(names),
-        )
-        .order_by(JobRow.id.desc())
+        select(account, JobRow.last_error).where(held).order_by(JobRow.id.desc())
     ):
-        found.setdefault(name, error)
+        found.setdefault(name, {"since": utc(since.get(name)), "why": error})
     return found
 
 
@@ -377,7 +387,7 @@ def pauses(
     """The accounts of ``accounts`` that are paused, by name (``health`` as for
     :func:`polling`)."""
     health = health if health is not None else account_health.report(session, accounts)
-    tripped = _breaker_reasons(session, [h["account"] for h in health if h["status"] == "paused"])
+    tripped = _breakers(session, [h["account"] for h in health if h["status"] == "paused"])
     found = []
     for h in health:
         if h["refused"]:
@@ -392,14 +402,15 @@ def pauses(
                 )
             )
         elif h["status"] == "paused":
+            breaker = tripped.get(h["account"], {})
             found.append(
                 Pause(
                     h["account"],
                     h["client"],
                     h["connector"],
                     "breaker",
-                    since=None,  # each worker process keeps its breaker: no time is stored
-                    why=tripped.get(h["account"]),
+                    since=breaker.get("since"),
+                    why=breaker.get("why"),
                     until=h["held_until"],
                     jobs_held=h["jobs_held"],
                 )

@@ -14,13 +14,15 @@ import pytest
 import responses
 from sqlalchemy import select, update
 
+from connectors.carriers.royalmail import RoyalMailConnector
+from connectors.carriers.royalmail.client import RoyalMailClient
 from connectors.channels.woocommerce import WooCommerceConnector
 from connectors.channels.woocommerce.client import WooCommerceClient
 from hub.errors import RetryableError
 from hub.jobs import account_health, outbox
 from hub.shipping import tracking
 from hub.stock import ledger, sync
-from hub.storage.models import ChannelItemRow, ParcelRow, StockLedgerRow
+from hub.storage.models import ChannelItemRow, JobRow, ParcelRow, StockLedgerRow
 from hub.values import now
 from tests.conftest import accounts_fixture, make_person, shipped_order, sign_in
 from tests.stock.test_stock_sync import STORE, FakeStore
@@ -60,6 +62,14 @@ def woo(hub):
     account = hub.accounts["woo-a"]
     client = WooCommerceClient(account, sleep=lambda seconds: None, limiter=None)
     hub._connectors["woo-a"] = WooCommerceConnector(account, client=client)
+
+
+@pytest.fixture
+def royalmail(hub):
+    """acme-royalmail's connector without a rate limiter (a wait it is told of is not kept)."""
+    account = hub.accounts["acme-royalmail"]
+    client = RoyalMailClient(account, sleep=lambda seconds: None, limiter=None)
+    hub._connectors["acme-royalmail"] = RoyalMailConnector(account, client=client)
 
 
 def _page(client, email: str, role: str = "viewer", clients: list[str] | None = None) -> str:
@@ -137,7 +147,7 @@ def test_stock_sync_shows_each_channels_last_pass_and_its_lag(hub, client, rsps,
 
 
 def test_carrier_polls_show_the_last_poll_what_awaits_one_and_failing(
-    hub, client, worker, viewer, editor, rsps
+    hub, client, worker, viewer, editor, rsps, royalmail
 ):
     shipped_order(hub, client, worker, viewer, editor)
     with hub.db.transaction() as s:  # as if its first look were due now
@@ -166,7 +176,27 @@ def test_carrier_polls_show_the_last_poll_what_awaits_one_and_failing(
     assert "refused credentials" in paused and "AuthError" in paused and "UTC" in paused
     assert 'href="/admin/accounts">acme-royalmail</a>' in page
 
-    # new keys (resumed by hand here): the poll runs, the parcel is delivered
+    # new keys (resumed by hand here), but Royal Mail asks to wait an hour: the poll failed
+    # at a recorded time and will run again
+    rsps.replace(
+        responses.GET,
+        f"{RM}/{DELIVERED}/events",
+        status=429,
+        headers={"Retry-After": "3600"},
+        body=(RM_PAYLOADS / "tracking_v2_error_429_built.json").read_bytes(),
+        content_type="application/json",
+    )
+    with hub.db.transaction() as s:
+        assert account_health.resume(s, "acme-royalmail") == 1
+    [job] = outbox.claim(hub.db, "test", lease=60, kinds=[tracking.POLL])
+    assert worker.run_job(job) == outbox.QUEUED
+    page = _again(client, "all@example.com")
+    retrying = _row(page, "tracking", "acme-royalmail")
+    assert re.search(r"UTC \(\d+ s ago\) failed, will retry RetryableError", retrying), retrying
+    assert "1 of 1 followed" in retrying and retrying.endswith("failing (account throttled)")
+    assert "No account you can see is paused." in page
+
+    # the next try is answered: the parcel is delivered and no longer followed
     rsps.replace(
         responses.GET,
         f"{RM}/{DELIVERED}/events",
@@ -174,16 +204,14 @@ def test_carrier_polls_show_the_last_poll_what_awaits_one_and_failing(
         content_type="application/json",
     )
     with hub.db.transaction() as s:
-        assert account_health.resume(s, "acme-royalmail") == 1
+        s.execute(update(JobRow).where(JobRow.kind == tracking.POLL).values(run_at=now()))
     [job] = outbox.claim(hub.db, "test", lease=60, kinds=[tracking.POLL])
     assert worker.run_job(job) == outbox.DONE
-    page = _again(client, "all@example.com")
-    polled = _row(page, "tracking", "acme-royalmail")
+    polled = _row(_again(client, "all@example.com"), "tracking", "acme-royalmail")
     assert re.search(r"UTC \(\d+ s ago\) ok 0 of 0 followed ok$", polled), polled
-    assert "No account you can see is paused." in page
 
 
-def test_an_account_paused_by_its_circuit_breaker_says_until_when_and_why(hub, client):
+def test_an_account_paused_by_its_circuit_breaker_says_since_when_and_why(hub, client):
     error = (
         "RetryableError: shop-a: paused after 5 failures in a row (circuit open, next try in 600s)"
     )
@@ -194,7 +222,8 @@ def test_an_account_paused_by_its_circuit_breaker_says_until_when_and_why(hub, c
     page = _page(client, "all@example.com")
     row = _row(page, "paused", "shop-a")
     assert "circuit breaker (1 job(s) held until" in row and "resumes by itself" in row
-    assert "not recorded" in row  # the breaker is in the worker process: it keeps no time
+    assert re.search(r"resumes by itself\) \d{4}-\d\d-\d\d \d\d:\d\d UTC", row), row  # since
+    assert "not recorded" not in row  # since the held job's first attempt on the open circuit
     assert "paused after 5 failures in a row (circuit open" in row
 
 
