@@ -173,7 +173,8 @@ def queue(
             result.items.append(
                 Item(
                     "job", row.id,
-                    f"{row.kind} gave up after {row.attempts} attempts: {row.last_error}",
+                    f"{row.kind} gave up after {row.attempts} attempt"
+                    f"{'' if row.attempts == 1 else 's'}: {row.last_error}",
                     row.finished_at or row.run_at, account, clients.get(account or ""),
                     row.payload.get("order_id") if isinstance(row.payload, dict) else None,
                     ("retry", "discard"),

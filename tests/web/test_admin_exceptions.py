@@ -103,7 +103,7 @@ def test_a_dead_job_is_retried_or_discarded_with_a_reason(hub, client, worker):
     job_id = _dead_job(hub)
     email = _signed_in(hub, client, "editor")
     page = client.get("/admin/exceptions", query_string={"kind": "job"})
-    assert "no such item" in page.text and "stock.push gave up after 1 attempts" in page.text
+    assert "no such item" in page.text and "stock.push gave up after 1 attempt:" in page.text
     token = csrf_token(page.text)
     assert client.post(f"/admin/jobs/{job_id}/retry", data={"csrf_token": token}).status_code == 302
     assert _status(hub, JobRow, job_id) == "queued"

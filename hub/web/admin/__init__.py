@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -137,6 +138,19 @@ def _people() -> dict[str, Any]:
         )
         current_app.extensions["admin_views"] = views
     return {"signed_in": g.get("person"), "admin_views": views}
+
+
+@bp.app_template_filter("when")
+def _when(value: Any, seconds: bool = False) -> str:
+    """A time (a datetime or an ISO 8601 text, UTC) as people read it: ``2026-12-07 12:37``."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def install(app: Flask) -> None:
