@@ -227,3 +227,49 @@ def test_a_mapping_refused_then_saved_then_rolled_back(hub, server, page, tmp_pa
     _nav(page, "Mappings").click()
     assert page.locator("tr", has_text="shop-a").locator("td").nth(3).inner_text() == "3"
     assert problems == []
+
+
+def test_deliveries_and_jobs_read_and_acted_on_in_a_browser(
+    hub, client, worker, server, page, tmp_path
+):
+    _save_mapping(hub, NUMBER_FROM_NOTE, "number from the note")
+    delivery_id = _failing_order(client, worker, 1)
+    _save_mapping(hub, {"version": 1}, "the number is Shopify's again")
+    job_id = _dead_job(hub)
+    make_person(hub, EDITOR, "editor")
+    problems = watch(page)
+    page.set_viewport_size(LAPTOP)
+    _sign_in(page, server, EDITOR)
+    page.wait_for_url(server + "/admin/")
+    _nav(page, "Deliveries").click()
+    page.get_by_label("Status").select_option("failed")
+    page.get_by_role("button", name="Show").click()
+    assert "status=failed" in page.url
+    rows = page.locator("main table tbody tr")
+    assert rows.count() == 1 and TOO_LONG in rows.first.inner_text()
+    _shoot(page, tmp_path, "deliveries")
+    page.get_by_role("link", name=str(delivery_id), exact=True).click()
+    assert page.locator("h1").inner_text().startswith(f"Delivery {delivery_id}")
+    assert TOO_LONG in page.locator("pre.error").inner_text()
+    assert '"line_items": [' in page.locator("main").inner_text()  # the body, pretty-printed
+    _shoot(page, tmp_path, "delivery")
+    page.get_by_role("button", name="Replay").click()
+    assert page.url == f"{server}/admin/deliveries/{delivery_id}"
+    assert "queued to be taken in again" in page.locator(".flash").inner_text()
+    worker.drain()
+    page.reload()
+    assert "processed" in page.locator("h1").inner_text()
+    assert page.get_by_role("link", name="order", exact=False).count() >= 1
+    _nav(page, "Jobs").click()
+    page.get_by_label("Status").select_option("dead")
+    page.get_by_role("button", name="Show").click()
+    page.get_by_role("link", name=str(job_id), exact=True).click()
+    assert "no such item" in page.locator("pre.error").inner_text()
+    _shoot(page, tmp_path, "job")
+    page.get_by_label("Reason to discard").fill("the SKU was retired")
+    page.get_by_role("button", name="Discard").click()
+    assert page.url == f"{server}/admin/jobs/{job_id}"
+    assert "discarded" in page.locator("h1").inner_text()
+    with hub.db.transaction() as session:
+        assert session.get(JobRow, job_id).status == "discarded"
+    assert problems == []
