@@ -25,15 +25,12 @@ from hub.connectors import Account, Capability, connector_class
 from hub.jobs import account_health, outbox
 from hub.runtime import Hub
 from hub.shipping import tracking
-from hub.stock import changes, sync
+from hub.stock import changes, lag, sync
 from hub.storage.models import (
-    AllocationRow,
-    ChannelItemRow,
     JobAttemptRow,
     JobRow,
     OrderRow,
     ParcelRow,
-    StockLedgerRow,
 )
 from hub.values import now, utc
 
@@ -111,78 +108,12 @@ class StockSync:
         return age(self.lag) if self.oldest_change is not None else "none"
 
 
-def _waiting(session: Session, names: list[str]) -> dict[str, dict[str, Any]]:
-    """Per account: SKUs changed since their last push (``dirty``), SKUs refused at the last
-    push, and the oldest change not confirmed yet.
-
-    A waiting SKU's change is its first ledger entry or allocation after the channel last
-    confirmed it. A change that leaves no row (an allocation released) is dated by that
-    confirmation instead: it happened after it, so the lag shown is never too small."""
-    if not names:
-        return {}
-    item = ChannelItemRow
-    confirmed = func.coalesce(item.confirmed_at, item.updated_at)
-    ledger_first = (
-        select(func.min(StockLedgerRow.at))
-        .where(
-            StockLedgerRow.client == item.client,
-            StockLedgerRow.sku == item.sku,
-            StockLedgerRow.at > confirmed,
-        )
-        .scalar_subquery()
-    )
-    allocation_first = (
-        select(func.min(AllocationRow.created_at))
-        .where(
-            AllocationRow.client == item.client,
-            AllocationRow.sku == item.sku,
-            AllocationRow.created_at > confirmed,
-        )
-        .scalar_subquery()
-    )
-    items = (
-        select(
-            item.account.label("account"),
-            case((item.dirty.is_(True), 1), else_=0).label("changed"),
-            case((item.last_error.is_not(None), 1), else_=0).label("refused"),
-            ledger_first.label("ledger_at"),
-            allocation_first.label("allocation_at"),
-            confirmed.label("confirmed_at"),
-        )
-        .where(
-            item.account.in_(names),
-            or_(item.dirty.is_(True), item.last_error.is_not(None)),
-        )
-        .subquery()
-    )
-    unexplained = and_(items.c.ledger_at.is_(None), items.c.allocation_at.is_(None))
-    rows = session.execute(
-        select(
-            items.c.account,
-            func.sum(items.c.changed),
-            func.sum(items.c.refused),
-            func.min(items.c.ledger_at),
-            func.min(items.c.allocation_at),
-            func.min(case((unexplained, items.c.confirmed_at))),
-        ).group_by(items.c.account)
-    ).all()
-    found = {}
-    for name, changed, refused, *times in rows:
-        dated = [utc(t) for t in times if t is not None]
-        found[name] = {
-            "changed": int(changed or 0),
-            "refused": int(refused or 0),
-            "oldest_change": min(dated) if dated else None,
-        }
-    return found
-
-
 def stock_sync(hub: Hub, session: Session, accounts: Mapping[str, Account]) -> list[StockSync]:
     """Every account of ``accounts`` that can take stock, by name: pushed ones with their
     last pass and what waits, left-out ones with the reason."""
     left_out = changes.not_pushed(hub)
     pushed = [a for a in changes.push_accounts(hub) if a.name in accounts]
-    waiting = _waiting(session, [a.name for a in pushed])
+    waiting = lag.waiting(session, [a.name for a in pushed])
     items = [
         StockSync(
             a.name,

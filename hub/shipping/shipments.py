@@ -369,6 +369,8 @@ def record(
     ]
     complete = all(done.get(i, 0) >= ordered[i] for i in owed)
     status = OrderStatus.SHIPPED if complete else OrderStatus.PARTIALLY_SHIPPED
+    if complete and order.shipped_at is None:
+        order.shipped_at = shipped_at
     tracking = ", ".join(f"{p['carrier']} {p['tracking_number']}" for p in parcels)
     move(
         session,

@@ -147,6 +147,11 @@ def apply(
     if status != parcel.status:
         result.status_changed = True
         parcel.status = status
+        if status == "delivered" and parcel.delivered_at is None:
+            parcel.delivered_at = max(
+                (e.at for e in tracking.events if e.status == "delivered"),
+                default=parcel.last_event_at or at,
+            )
     parcel.carrier_status = tracking.carrier_status or parcel.carrier_status
     if tracking.estimated_delivery is not None:
         parcel.estimated_delivery = tracking.estimated_delivery

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from hub.connectors import Account, ChannelItem, StockUpdate
 from hub.jobs.worker import job_handler
 from hub.runtime import Hub
+from hub.stock import lag
 from hub.stock.changes import (
     CHUNK,
     SYNC,
@@ -48,7 +49,7 @@ from hub.stock.changes import (
 )
 from hub.storage import account_state
 from hub.storage.db import upsert_insert
-from hub.storage.models import AccountStateRow, ChannelItemRow
+from hub.storage.models import AccountStateRow, ChannelItemRow, StockSyncPassRow
 from hub.values import iso, now
 
 log = logging.getLogger("hub.stock_sync")
@@ -289,12 +290,27 @@ def sync_account(
     if not _claim(hub, account, holder):
         report.skipped = "another pass for this account is running"
         return report
+    with hub.db.transaction() as session:
+        oldest = lag.waiting(session, [account.name]).get(account.name, {}).get("oldest_change")
     try:
         _pass(hub, account, mode, holder, report, progress)
     finally:
         _claim(hub, account, holder, release=True)
         with hub.db.transaction() as session:
             account_state.save(session, account.name, "stock_sync", report.to_json())
+            if report.confirmed:
+                session.add(
+                    StockSyncPassRow(
+                        account=account.name,
+                        client=account.client,
+                        at=now(),
+                        mode=mode,
+                        pushed=report.pushed,
+                        confirmed=report.confirmed,
+                        refused=len(report.errors),
+                        oldest_change_at=oldest,
+                    )
+                )
             waiting = session.execute(
                 select(ChannelItemRow.sku)
                 .where(ChannelItemRow.account == account.name, ChannelItemRow.dirty.is_(True))

@@ -160,6 +160,8 @@ class OrderRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    #: when the order shipped complete (the shipment that left nothing owed), for reports
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     #: the end customer's tracking page address (``/track/<token>``): random, not the id
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
@@ -372,6 +374,8 @@ class ParcelRow(Base):
     channel_pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: when the carrier was last asked to push this parcel's tracking (where it must be asked)
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the carrier says it was delivered (its delivered event), for reports
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class ParcelEventRow(Base):
@@ -416,6 +420,25 @@ class ChannelItemRow(Base):
     dirty: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class StockSyncPassRow(Base):
+    """One stock pass that brought a channel up to date on something: when it ended and the
+    oldest change it had to carry (its lag is the difference), for the stock sync lag report."""
+
+    __tablename__ = "stock_sync_passes"
+    __table_args__ = (Index("ix_stock_sync_passes_account_at", "account", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(100))
+    client: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    pushed: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[int] = mapped_column(Integer)
+    #: the oldest stock change not yet confirmed when the pass began (None: none was dated)
+    oldest_change_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AccountStateRow(Base):
