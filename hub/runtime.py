@@ -13,7 +13,14 @@ from hub import secrets
 from hub.connectors import Account, Connector, connector_class
 from hub.connectors.accounts import load_accounts
 from hub.errors import ConfigError
-from hub.settings import DEFAULT_CONFIG, Settings, load_settings
+from hub.settings import (
+    DEFAULT_CONFIG,
+    ClientSettings,
+    Settings,
+    client_settings,
+    load_clients,
+    load_settings,
+)
 from hub.storage.db import Database
 
 log = logging.getLogger("hub")
@@ -28,6 +35,7 @@ class Hub:
         if not path.exists() and settings.config != DEFAULT_CONFIG:
             raise ConfigError(f"accounts file {settings.config} does not exist")
         self.accounts: dict[str, Account] = load_accounts(path)
+        self.clients: dict[str, ClientSettings] = load_clients(settings)
         for account in self.accounts.values():
             schema = connector_class(account.connector).settings_schema()
             secrets.register(secrets.account_values(schema, account.settings))
@@ -37,6 +45,10 @@ class Hub:
         self._connectors: dict[str, Connector] = {}
         self._services: dict[str, Any] = {}
         self._services_lock = threading.Lock()
+
+    def client(self, name: str) -> ClientSettings:
+        """A client's settings (its ``[clients.<name>]`` table, else the hub-wide ones)."""
+        return client_settings(self.settings, self.clients, name)
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Hub:

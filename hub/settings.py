@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
+from datetime import time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.errors import ConfigError
 
@@ -60,6 +62,11 @@ class Settings:
     #: the hub's public address, for links to end customers (tracking pages); default: the
     #: address the request came to
     public_url: str | None = None
+    #: the same-day cutoff (local ``HH:MM``): orders the hub receives before it should ship
+    #: that day, later ones the next (the on-time shipment report); per client in ``[clients]``
+    ship_cutoff: str = "14:00"
+    #: the IANA time zone the cutoff and the reports' days and hours are in; per client too
+    timezone: str = "UTC"
 
 
 _ENV = {
@@ -85,6 +92,8 @@ _ENV = {
     "public_url": "HUB_PUBLIC_URL",
     "reconcile_interval": "HUB_RECONCILE_INTERVAL",
     "reconcile_overlap": "HUB_RECONCILE_OVERLAP",
+    "ship_cutoff": "HUB_SHIP_CUTOFF",
+    "timezone": "HUB_TIMEZONE",
 }
 
 
@@ -139,4 +148,73 @@ def load_settings(
         raise ConfigError(f"log_format must be text or json, got {settings.log_format!r}")
     if settings.worker_timeout <= 0:
         raise ConfigError(f"worker_timeout must be positive, got {settings.worker_timeout}")
+    _cutoff(settings.ship_cutoff, "ship_cutoff")
+    _zone(settings.timezone, "timezone")
     return settings
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What the hub knows of one client (a merchant whose orders it fulfils) beyond its
+    accounts: when its orders must ship and the time zone its days are counted in."""
+
+    name: str
+    ship_cutoff: time
+    timezone: ZoneInfo
+
+
+def _cutoff(value: Any, where: str) -> time:
+    try:
+        hours, minutes = str(value).split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(f"{where} must be a local time as HH:MM, got {value!r}") from None
+
+
+def _zone(value: Any, where: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where} must be an IANA time zone such as Europe/London, got {value!r}"
+        ) from None
+
+
+def load_clients(settings: Settings) -> dict[str, ClientSettings]:
+    """The ``[clients.<name>]`` tables of the accounts file (``ship_cutoff``, ``timezone``),
+    each key falling back to the hub-wide setting. A client without a table uses those too:
+    see :func:`client_settings`."""
+    path = Path(settings.config)
+    if not path.is_file():
+        return {}
+    try:
+        tables = tomllib.loads(path.read_text()).get("clients", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{path}: [clients] must be a table of tables")
+    found = {}
+    for name, table in tables.items():
+        where = f"{path}: client {name!r}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table")
+        unknown = set(table) - {"ship_cutoff", "timezone"}
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key {sorted(unknown)[0]!r} (ship_cutoff, timezone)"
+            )
+        found[name] = ClientSettings(
+            name,
+            _cutoff(table.get("ship_cutoff", settings.ship_cutoff), f"{where}: ship_cutoff"),
+            _zone(table.get("timezone", settings.timezone), f"{where}: timezone"),
+        )
+    return found
+
+
+def client_settings(
+    settings: Settings, clients: dict[str, ClientSettings], name: str
+) -> ClientSettings:
+    """One client's settings: its own table, else the hub-wide ones."""
+    return clients.get(name) or ClientSettings(
+        name, _cutoff(settings.ship_cutoff, "ship_cutoff"), _zone(settings.timezone, "timezone")
+    )

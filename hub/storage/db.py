@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.errors import ConfigError
+from hub.storage import sql
 
 
 def normalise_url(url: str) -> str:
@@ -54,6 +55,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            sql.install_sqlite(dbapi_conn)  # what reports need that PostgreSQL has built in
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):

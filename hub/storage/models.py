@@ -158,7 +158,8 @@ class OrderRow(Base):
     channel_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the canonical order as JSON (money as strings)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    #: when the hub received it (its first delivery taken in)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
     #: when the order shipped complete (the shipment that left nothing owed), for reports
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -1,4 +1,4 @@
-"""reports: when each order shipped complete and each parcel was delivered, and the stock
+"""reports: when each order was received (indexed now) and shipped complete and each parcel was delivered, and the stock
 passes that closed a lag, in indexed columns
 
 Revision ID: 0011
@@ -21,6 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('shipped_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_orders_shipped_at'), ['shipped_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_orders_created_at'), ['created_at'], unique=False)
     with op.batch_alter_table('parcels', schema=None) as batch_op:
         batch_op.add_column(sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f('ix_parcels_delivered_at'), ['delivered_at'], unique=False)
@@ -62,5 +63,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_parcels_delivered_at'))
         batch_op.drop_column('delivered_at')
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_orders_created_at'))
         batch_op.drop_index(batch_op.f('ix_orders_shipped_at'))
         batch_op.drop_column('shipped_at')

@@ -1,0 +1,640 @@
+"""The fulfilment KPIs (after WERC's definitions), each computed in the database over indexed
+columns and filtered by client, channel and a range of days: the console's ``/admin/reports``
+and ``/api/reports`` show the same tables.
+
+Times are in seconds (a duration's base unit) and shares are ratios (0..1); the console
+formats them for people. Where a mean would hide the slow tail, a report gives the 50th,
+90th and 99th percentiles. The range is of UTC days, both ends included, and each report
+says which time falls in it (shipped, delivered, received).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from hub.runtime import Hub
+from hub.shipping.tracking import FLAGGED
+from hub.storage import sql
+from hub.storage.models import (
+    DeliveryRow,
+    JobRow,
+    OrderLineRow,
+    OrderRow,
+    ParcelEventRow,
+    ParcelRow,
+    StockSyncPassRow,
+)
+
+#: the percentiles a duration report gives, as (column suffix, fraction)
+PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+#: days a report covers when no range is given (ending today)
+DEFAULT_DAYS = 30
+#: the longest range a report takes
+MAX_DAYS = 3660
+SHIPPED = ("shipped", "delivered")
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date
+    end: date
+    client: str | None = None
+    channel: str | None = None
+    #: the reader's clients (None: every client)
+    clients: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        start: date | None = None,
+        end: date | None = None,
+        client: str | None = None,
+        channel: str | None = None,
+        clients: Iterable[str] | None = None,
+        today: date | None = None,
+    ) -> Filters:
+        """Defaults: the last :data:`DEFAULT_DAYS` days to today. Raises ValueError for a range
+        that ends before it starts or is longer than :data:`MAX_DAYS`."""
+        today = today or datetime.now(UTC).date()
+        end = end or today
+        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+        if end < start:
+            raise ValueError(f"the range ends ({end}) before it starts ({start})")
+        if (end - start).days >= MAX_DAYS:
+            raise ValueError(f"a range is at most {MAX_DAYS} days")
+        limit = tuple(sorted(clients)) if clients is not None else None
+        return cls(start, end, client, channel, limit)
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time(), tzinfo=UTC)
+
+    @property
+    def until(self) -> datetime:
+        """The first moment after the range."""
+        return datetime.combine(self.end + timedelta(days=1), time(), tzinfo=UTC)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "client": self.client,
+            "channel": self.channel,
+        }
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    title: str
+    #: text, count, seconds or ratio
+    unit: str = "count"
+
+
+@dataclass
+class Table:
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    #: the column that names each bar, and the columns drawn as bars
+    chart_label: str | None = None
+    chart_series: list[str] = field(default_factory=list)
+    #: what the range selects, in words
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    description: str
+    run: Callable[[Hub, Session, Filters], Table]
+
+    def index_json(self) -> dict[str, str]:
+        return {"name": self.name, "title": self.title, "description": self.description}
+
+
+REPORTS: dict[str, Report] = {}
+
+
+def report(name: str, title: str, description: str):
+    def register(run: Callable[[Hub, Session, Filters], Table]):
+        REPORTS[name] = Report(name, title, description, run)
+        return run
+
+    return register
+
+
+def run(hub: Hub, session: Session, name: str, filters: Filters) -> dict[str, Any]:
+    """One report as JSON: what it is, its filters, its columns and rows."""
+    found = REPORTS[name]
+    table = found.run(hub, session, filters)
+    return {
+        **found.index_json(),
+        "filters": filters.to_json(),
+        "note": table.note,
+        "columns": [{"name": c.name, "title": c.title, "unit": c.unit} for c in table.columns],
+        "rows": table.rows,
+        "chart": {"label": table.chart_label, "series": table.chart_series}
+        if table.chart_label
+        else None,
+    }
+
+
+# -- shared pieces -------------------------------------------------------------------------------
+def _orders(query: Any, filters: Filters) -> Any:
+    """Only the orders the filters (and the reader's clients) select."""
+    if filters.client:
+        query = query.where(OrderRow.client == filters.client)
+    if filters.channel:
+        query = query.where(OrderRow.channel == filters.channel)
+    if filters.clients is not None:
+        query = query.where(OrderRow.client.in_(filters.clients))
+    return query
+
+
+def _in_range(column: Any, filters: Filters) -> Any:
+    return and_(column >= filters.since, column < filters.until)
+
+
+def _spread(seconds: Any, prefix: str) -> list[Any]:
+    return [sql.percentile(seconds, literal(q)).label(f"{prefix}_{n}") for n, q in PERCENTILES]
+
+
+def _spread_columns(prefix: str, title: str) -> list[Column]:
+    return [Column(f"{prefix}_{n}", f"{title} {n}", "seconds") for n, _ in PERCENTILES]
+
+
+def _number(value: Any, digits: int = 1) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _short(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    """Rows as dicts: texts and counts as they are, other numbers (durations, sums from
+    PostgreSQL's numeric) as floats rounded to tenths."""
+    return [
+        {
+            key: value if value is None or isinstance(value, (str, int)) else _number(value)
+            for key, value in row.items()
+        }
+        for row in result.mappings()
+    ]
+
+
+# -- the reports ---------------------------------------------------------------------------------
+@report(
+    "order_cycle_time",
+    "Order cycle time",
+    "From the order being placed, and from the hub receiving it, to its shipping complete; "
+    "by channel, for orders shipped complete in the range.",
+)
+def order_cycle_time(hub: Hub, session: Session, filters: Filters) -> Table:
+    placed = sql.seconds_between(OrderRow.shipped_at, OrderRow.placed_at)
+    received = sql.seconds_between(OrderRow.shipped_at, OrderRow.created_at)
+    figures = [
+        func.count().label("orders"),
+        *_spread(placed, "placed_to_shipped"),
+        *_spread(received, "received_to_shipped"),
+    ]
+
+    def query(*group: Any) -> Any:
+        q = select(*group, *figures).where(_in_range(OrderRow.shipped_at, filters))
+        q = _orders(q, filters)
+        return q.group_by(*group).order_by(*group) if group else q
+
+    rows = _rows(session.execute(query(OrderRow.channel.label("channel"))))
+    if len(rows) > 1:
+        total = _rows(session.execute(query()))
+        rows.append({"channel": "all channels", **total[0]})
+    return Table(
+        [
+            Column("channel", "Channel", "text"),
+            Column("orders", "Orders shipped"),
+            *_spread_columns("placed_to_shipped", "Placed to shipped"),
+            *_spread_columns("received_to_shipped", "Received to shipped"),
+        ],
+        rows,
+        "channel",
+        [f"received_to_shipped_{n}" for n, _ in PERCENTILES],
+        "Orders that shipped complete in the range.",
+    )
+
+
+@report(
+    "on_time_shipment",
+    "On-time shipment",
+    "Orders shipped on the day they were due: the day the hub received them when before the "
+    "client's same-day cutoff, else the next day (local time, calendar days); by client, for "
+    "orders shipped complete in the range.",
+)
+def on_time_shipment(hub: Hub, session: Session, filters: Filters) -> Table:
+    clients = session.execute(
+        _orders(
+            select(OrderRow.client).where(_in_range(OrderRow.shipped_at, filters)), filters
+        ).distinct()
+    ).scalars()
+    rows = []
+    for name in sorted(clients):
+        settings = hub.client(name)
+        on_time = sql.on_time(
+            OrderRow.created_at, OrderRow.shipped_at, settings.timezone.key, settings.ship_cutoff
+        )
+        query = _orders(
+            select(func.count(), func.sum(case((on_time, 1), else_=0))).where(
+                OrderRow.client == name, _in_range(OrderRow.shipped_at, filters)
+            ),
+            filters,
+        )
+        shipped, in_time = session.execute(query).one()
+        rows.append(
+            {
+                "client": name,
+                "cutoff": settings.ship_cutoff.strftime("%H:%M"),
+                "timezone": settings.timezone.key,
+                "shipped": int(shipped),
+                "on_time": int(in_time or 0),
+                "late": int(shipped) - int(in_time or 0),
+                "on_time_rate": _ratio(int(in_time or 0), int(shipped)),
+            }
+        )
+    return Table(
+        [
+            Column("client", "Client", "text"),
+            Column("cutoff", "Cutoff", "text"),
+            Column("timezone", "Time zone", "text"),
+            Column("shipped", "Shipped"),
+            Column("on_time", "On time"),
+            Column("late", "Late"),
+            Column("on_time_rate", "On-time rate", "ratio"),
+        ],
+        rows,
+        "client",
+        ["on_time_rate"],
+        "Orders that shipped complete in the range.",
+    )
+
+
+def _delivered(query: Any, filters: Filters) -> Any:
+    query = query.join(OrderRow, OrderRow.id == ParcelRow.order_id).where(
+        _in_range(ParcelRow.delivered_at, filters)
+    )
+    return _orders(query, filters)
+
+
+@report(
+    "click_to_deliver",
+    "Click to deliver",
+    "From the order being placed to its parcel being delivered, by carrier and service, for "
+    "parcels delivered in the range.",
+)
+def click_to_deliver(hub: Hub, session: Session, filters: Filters) -> Table:
+    seconds = sql.seconds_between(ParcelRow.delivered_at, OrderRow.placed_at)
+    service = func.coalesce(ParcelRow.service, "")
+    group = (ParcelRow.carrier.label("carrier"), service.label("service"))
+    query = _delivered(
+        select(*group, func.count().label("parcels"), *_spread(seconds, "click_to_deliver")),
+        filters,
+    )
+    rows = _rows(session.execute(query.group_by(*group).order_by(*group)))
+    for row in rows:
+        row["label"] = f"{row['carrier']} {row['service']}".strip()
+    return Table(
+        [
+            Column("carrier", "Carrier", "text"),
+            Column("service", "Service", "text"),
+            Column("parcels", "Parcels delivered"),
+            *_spread_columns("click_to_deliver", "Placed to delivered"),
+        ],
+        rows,
+        "label",
+        [f"click_to_deliver_{n}" for n, _ in PERCENTILES],
+        "Parcels delivered in the range.",
+    )
+
+
+@report(
+    "carrier_on_time",
+    "Carrier on-time delivery",
+    "Parcels delivered on or before the day the carrier estimated, by carrier and service, "
+    "for parcels delivered in the range that had an estimate.",
+)
+def carrier_on_time(hub: Hub, session: Session, filters: Filters) -> Table:
+    utc = literal("UTC")
+    in_time = sql.local_date(ParcelRow.delivered_at, utc) <= sql.local_date(
+        ParcelRow.estimated_delivery, utc
+    )
+    service = func.coalesce(ParcelRow.service, "")
+    group = (ParcelRow.carrier.label("carrier"), service.label("service"))
+    estimated = ParcelRow.estimated_delivery.is_not(None)
+    query = _delivered(
+        select(
+            *group,
+            func.count().label("delivered"),
+            func.sum(case((estimated, 1), else_=0)).label("estimated"),
+            func.sum(case((and_(estimated, in_time), 1), else_=0)).label("on_time"),
+        ),
+        filters,
+    )
+    rows = []
+    for row in _rows(session.execute(query.group_by(*group).order_by(*group))):
+        row["estimated"], row["on_time"] = int(row["estimated"] or 0), int(row["on_time"] or 0)
+        row["late"] = row["estimated"] - row["on_time"]
+        row["on_time_rate"] = _ratio(row["on_time"], row["estimated"])
+        row["label"] = f"{row['carrier']} {row['service']}".strip()
+        rows.append(row)
+    return Table(
+        [
+            Column("carrier", "Carrier", "text"),
+            Column("service", "Service", "text"),
+            Column("delivered", "Delivered"),
+            Column("estimated", "With an estimate"),
+            Column("on_time", "On time"),
+            Column("late", "Late"),
+            Column("on_time_rate", "On-time rate", "ratio"),
+        ],
+        rows,
+        "label",
+        ["on_time_rate"],
+        "Parcels delivered in the range.",
+    )
+
+
+@report(
+    "fill_rate",
+    "Fill rate",
+    "Order lines shipped complete out of the lines ordered, by channel, for orders received "
+    "in the range that have shipped (complete or in part).",
+)
+def fill_rate(hub: Hub, session: Session, filters: Filters) -> Table:
+    received = _in_range(OrderRow.created_at, filters)
+    lines = func.count(OrderLineRow.position)
+    complete = _orders(
+        select(OrderRow.channel, func.count(func.distinct(OrderRow.id)), lines)
+        .join(OrderLineRow, OrderLineRow.order_id == OrderRow.id)
+        .where(received, OrderRow.status.in_(SHIPPED))
+        .group_by(OrderRow.channel),
+        filters,
+    )
+    by_channel: dict[str, dict[str, int]] = {}
+    for channel, orders, count in session.execute(complete):
+        by_channel[channel] = {"orders": orders, "lines": count, "complete": count}
+    partial = _orders(
+        select(OrderRow.id, OrderRow.channel, OrderRow.data).where(
+            received, OrderRow.status == "partially_shipped"
+        ),
+        filters,
+    )
+    orders = {row.id: row for row in session.execute(partial)}
+    shipped: dict[tuple[int, int], int] = {}
+    for order_id, parcel_lines in (
+        session.execute(
+            select(ParcelRow.order_id, ParcelRow.lines).where(ParcelRow.order_id.in_(list(orders)))
+        )
+        if orders
+        else ()
+    ):
+        for line in parcel_lines or []:
+            key = (order_id, int(line["position"]))
+            shipped[key] = shipped.get(key, 0) + int(line["quantity"])
+    for order_id, row in orders.items():
+        found = by_channel.setdefault(row.channel, {"orders": 0, "lines": 0, "complete": 0})
+        found["orders"] += 1
+        for position, line in enumerate(row.data.get("lines") or []):
+            found["lines"] += 1
+            if shipped.get((order_id, position), 0) >= int(line.get("quantity") or 0):
+                found["complete"] += 1
+    rows = [
+        {
+            "channel": channel,
+            "orders": figures["orders"],
+            "lines": figures["lines"],
+            "lines_complete": figures["complete"],
+            "fill_rate": _ratio(figures["complete"], figures["lines"]),
+        }
+        for channel, figures in sorted(by_channel.items())
+    ]
+    return Table(
+        [
+            Column("channel", "Channel", "text"),
+            Column("orders", "Orders"),
+            Column("lines", "Lines ordered"),
+            Column("lines_complete", "Lines shipped complete"),
+            Column("fill_rate", "Fill rate", "ratio"),
+        ],
+        rows,
+        "channel",
+        ["fill_rate"],
+        "Orders received in the range that have shipped.",
+    )
+
+
+@report(
+    "stock_sync_lag",
+    "Stock sync lag",
+    "From a stock change to the sales channel confirming the new level, by account: the "
+    "oldest change each stock pass carried, for passes in the range.",
+)
+def stock_sync_lag(hub: Hub, session: Session, filters: Filters) -> Table:
+    passes = StockSyncPassRow
+    lag = sql.seconds_between(passes.at, passes.oldest_change_at)
+    query = select(
+        passes.account.label("account"),
+        func.count().label("passes"),
+        func.sum(passes.confirmed).label("confirmed"),
+        *_spread(lag, "lag"),
+        func.max(lag).label("lag_max"),
+    ).where(_in_range(passes.at, filters), passes.oldest_change_at.is_not(None))
+    if filters.client:
+        query = query.where(passes.client == filters.client)
+    if filters.clients is not None:
+        query = query.where(passes.client.in_(filters.clients))
+    if filters.channel:
+        names = [a.name for a in hub.accounts.values() if a.connector == filters.channel]
+        query = query.where(passes.account.in_(names))
+    rows = _rows(session.execute(query.group_by(passes.account).order_by(passes.account)))
+    return Table(
+        [
+            Column("account", "Account", "text"),
+            Column("passes", "Passes"),
+            Column("confirmed", "Levels confirmed"),
+            *_spread_columns("lag", "Lag"),
+            Column("lag_max", "Lag max", "seconds"),
+        ],
+        rows,
+        "account",
+        [f"lag_{n}" for n, _ in PERCENTILES],
+        "Stock passes that ended in the range and carried a dated change.",
+    )
+
+
+@report(
+    "orders_by_channel",
+    "Orders by channel",
+    "Orders the hub received in the range, by channel and client, with how many of them "
+    "have shipped and how many were cancelled.",
+)
+def orders_by_channel(hub: Hub, session: Session, filters: Filters) -> Table:
+    group = (OrderRow.channel.label("channel"), OrderRow.client.label("client"))
+    query = _orders(
+        select(
+            *group,
+            func.count().label("received"),
+            func.sum(case((OrderRow.status.in_(SHIPPED), 1), else_=0)).label("shipped"),
+            func.sum(case((OrderRow.status == "cancelled", 1), else_=0)).label("cancelled"),
+        ).where(_in_range(OrderRow.created_at, filters)),
+        filters,
+    )
+    rows = _rows(session.execute(query.group_by(*group).order_by(*group)))
+    for row in rows:
+        row["shipped"], row["cancelled"] = int(row["shipped"] or 0), int(row["cancelled"] or 0)
+        row["label"] = f"{row['channel']} / {row['client']}"
+    return Table(
+        [
+            Column("channel", "Channel", "text"),
+            Column("client", "Client", "text"),
+            Column("received", "Received"),
+            Column("shipped", "Shipped"),
+            Column("cancelled", "Cancelled"),
+        ],
+        rows,
+        "label",
+        ["received", "shipped"],
+        "Orders received in the range.",
+    )
+
+
+@report(
+    "orders_by_hour",
+    "Orders by hour of day",
+    "Orders the hub received in the range by the local hour they came in, by channel: when "
+    "the pick waves are needed (the client's time zone when one client is chosen, else the "
+    "hub's).",
+)
+def orders_by_hour(hub: Hub, session: Session, filters: Filters) -> Table:
+    zone = hub.client(filters.client).timezone.key if filters.client else hub.settings.timezone
+    hour = sql.local_hour(OrderRow.created_at, literal(zone))
+    query = _orders(
+        select(hour.label("hour"), OrderRow.channel, func.count()).where(
+            _in_range(OrderRow.created_at, filters)
+        ),
+        filters,
+    )
+    counts: dict[int, dict[str, int]] = {h: {} for h in range(24)}
+    channels: set[str] = set()
+    for at, channel, count in session.execute(query.group_by(hour, OrderRow.channel)):
+        counts[int(at)][channel] = int(count)
+        channels.add(channel)
+    ordered = sorted(channels)
+    rows = [
+        {
+            "hour": f"{h:02d}:00",
+            **{c: counts[h].get(c, 0) for c in ordered},
+            "total": sum(counts[h].values()),
+        }
+        for h in range(24)
+    ]
+    return Table(
+        [
+            Column("hour", f"Hour ({zone})", "text"),
+            *[Column(c, c) for c in ordered],
+            Column("total", "All"),
+        ],
+        rows,
+        "hour",
+        ["total"],
+        f"Orders received in the range, by the hour in {zone}.",
+    )
+
+
+#: numbers, ids and quoted values in an error, so the same cause groups as one
+_VARIABLE = re.compile(r"'[^']*'|\"[^\"]*\"|\b\d[\d.,:-]*\b")
+
+
+def cause(error: str | None) -> str:
+    """An error's first line with its particulars (numbers, quoted values) blanked: the
+    cause that many failures share."""
+    lines = (error or "").strip().splitlines()
+    first = lines[0] if lines else "no error recorded"
+    return _VARIABLE.sub("…", first)[:160]
+
+
+@report(
+    "exceptions_by_cause",
+    "Exceptions by cause",
+    "Deliveries that failed, jobs that died and parcels a carrier flagged in the range, and "
+    "the orders that need attention now, grouped by cause.",
+)
+def exceptions_by_cause(hub: Hub, session: Session, filters: Filters) -> Table:
+    found: dict[tuple[str, str], int] = {}
+
+    def add(kind: str, why: str, count: int) -> None:
+        found[(kind, why)] = found.get((kind, why), 0) + int(count)
+
+    accounts = [
+        a.name
+        for a in hub.accounts.values()
+        if (not filters.client or a.client == filters.client)
+        and (not filters.channel or a.connector == filters.channel)
+        and (filters.clients is None or a.client in filters.clients)
+    ]
+    narrowed = bool(filters.client or filters.channel or filters.clients is not None)
+    deliveries = select(DeliveryRow.error, func.count()).where(
+        DeliveryRow.status == "failed", _in_range(DeliveryRow.received_at, filters)
+    )
+    if narrowed:
+        deliveries = deliveries.where(DeliveryRow.account.in_(accounts))
+    for error, count in session.execute(deliveries.group_by(DeliveryRow.error)):
+        add("failed delivery", cause(error), count)
+    if not narrowed:  # jobs name no client
+        jobs = select(JobRow.kind, func.count()).where(
+            JobRow.status == "dead", _in_range(JobRow.finished_at, filters)
+        )
+        for kind, count in session.execute(jobs.group_by(JobRow.kind)):
+            add("dead job", kind, count)
+    flagged = _orders(
+        select(ParcelEventRow.status, ParcelRow.carrier, func.count())
+        .join(ParcelRow, ParcelRow.id == ParcelEventRow.parcel_id)
+        .join(OrderRow, OrderRow.id == ParcelRow.order_id)
+        .where(ParcelEventRow.status.in_(sorted(FLAGGED)), _in_range(ParcelEventRow.at, filters)),
+        filters,
+    )
+    for status, carrier, count in session.execute(
+        flagged.group_by(ParcelEventRow.status, ParcelRow.carrier)
+    ):
+        add("parcel flagged", f"{carrier}: {status.replace('_', ' ')}", count)
+    attention = _orders(
+        select(func.count()).select_from(OrderRow).where(OrderRow.status == "needs_attention"),
+        filters,
+    )
+    waiting = session.execute(attention).scalar_one()
+    if waiting:
+        add("order needs attention", "waiting for a person now", waiting)
+    rows = [
+        {"kind": kind, "cause": why, "count": count, "label": _short(f"{kind}: {why}", 60)}
+        for (kind, why), count in sorted(found.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    return Table(
+        [
+            Column("kind", "Kind", "text"),
+            Column("cause", "Cause", "text"),
+            Column("count", "Count"),
+        ],
+        rows,
+        "label",
+        ["count"],
+        "Failures in the range; orders that need attention as they are now.",
+    )
