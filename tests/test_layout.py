@@ -19,7 +19,15 @@ HUB = Path(__file__).resolve().parent.parent / "hub"
 FLOORS: list[tuple[str, set[str]]] = [
     (
         "leaf",
-        {"hub.errors", "hub.secrets", "hub.values", "hub.settings", "hub.canonical", "hub.logs"},
+        {
+            "hub.errors",
+            "hub.secrets",
+            "hub.values",
+            "hub.settings",
+            "hub.canonical",
+            "hub.logs",
+            "hub.observe",
+        },
     ),
     ("storage and connector kit", {"hub.storage", "hub.connectors"}),
     ("runtime", {"hub.runtime"}),

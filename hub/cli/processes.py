@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -15,7 +16,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from hub import logs
+from hub import logs, observe
 from hub.jobs import scheduler
 from hub.jobs.worker import Worker
 from hub.runtime import Hub
@@ -40,6 +41,7 @@ class _Gunicorn(BaseApplication):
             if key in self.cfg.settings:  # older gunicorns lack some (control_socket_disable)
                 self.cfg.set(key, value)
         self.cfg.set("when_ready", _listening)
+        self.cfg.set("child_exit", _child_exit)
         if self.background:
             self.cfg.set("post_worker_init", _start_background)
             self.cfg.set("worker_exit", _stop_background)
@@ -47,6 +49,10 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Any:
         # The schema was upgraded before the server started; each worker builds its own app.
         return create_app(self.hub_overrides, upgrade=False)
+
+
+def _child_exit(_arbiter: Any, server_worker: Any) -> None:
+    observe.mark_process_dead(server_worker.pid)
 
 
 def _listening(server: Any) -> None:
@@ -109,6 +115,8 @@ def run_gunicorn(
 ) -> None:
     migrate.upgrade(hub.db)
     hub.close()
+    # every gunicorn worker records into the instance's directory; /metrics adds them up
+    observe.start(f"{'serve' if background else 'web'}-{port}", hub.settings.database_url)
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -128,12 +136,31 @@ def run_gunicorn(
     _Gunicorn(overrides, options, background).run()
 
 
-def run_worker(hub: Hub, *, threads: int = 2, inside: int = 1) -> None:
+def run_worker(
+    hub: Hub,
+    *,
+    threads: int = 2,
+    inside: int = 1,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> None:
     """Run job workers until SIGINT/SIGTERM (``inside`` threads for the hub's own jobs,
     ``threads`` for jobs that wait on outside systems). On a signal each thread finishes the
-    job in hand and gives back the ones it claimed but had not started."""
+    job in hand and gives back the ones it claimed but had not started. With
+    ``metrics_port`` the process's metrics are served at ``/metrics`` there."""
     logs.configure(hub.settings)
     migrate.upgrade(hub.db)
+    path, owned = observe.start(f"worker-{os.getpid()}", hub.settings.database_url)
+    try:
+        if metrics_port:
+            observe.serve(metrics_port, metrics_host)
+            log.info("worker metrics on http://%s:%s/metrics", metrics_host, metrics_port)
+        _run_workers(hub, threads, inside)
+    finally:
+        observe.stop(path, owned)
+
+
+def _run_workers(hub: Hub, threads: int, inside: int) -> None:
     started = _start_workers(hub, threads, daemon=False, inside=inside)
 
     def stop(*_: Any) -> None:

@@ -62,13 +62,26 @@ def web(host: str, port: int, workers: int, threads: int) -> None:
     type=int,
     help="threads for the hub's own jobs (translation, release)",
 )
-def worker(threads: int, inside: int) -> None:
+@click.option(
+    "--metrics-port",
+    default=None,
+    type=int,
+    help="serve this worker's metrics (Prometheus) at http://HOST:PORT/metrics",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(threads: int, inside: int, metrics_port: int | None, metrics_host: str) -> None:
     """Run jobs from the outbox until stopped: --inside threads for the hub's own jobs
     (translation, release), --threads for pushes and polls, so a slow outside system never
     holds up orders coming in."""
     from hub.cli.processes import run_worker
 
-    run_worker(open_hub(), threads=threads, inside=inside)
+    run_worker(
+        open_hub(),
+        threads=threads,
+        inside=inside,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+    )
 
 
 @cli.command()

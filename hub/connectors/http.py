@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from hub import observe
+from hub.connectors import ratelimit
 from hub.connectors.answers import (
     EXCERPT,
     Retry,
@@ -41,6 +43,7 @@ from hub.connectors.answers import (
     safe_url,
     secret_values,
 )
+from hub.connectors.breaker import OPEN
 from hub.connectors.ratelimit import RateLimiter, Sleep
 from hub.errors import AuthError, PermanentError, RetryableError
 
@@ -90,6 +93,8 @@ class HttpClient:
         self.headers = dict(headers or {})
         self._sleep = sleep
         self._random = random.Random()
+        #: the account named in this client's metrics (from its shared limiter's key)
+        self.account = _account_of(limiter)
 
     def url_for(self, path: str) -> str:
         """``path`` under the base URL (a leading ``/`` stays under it, too).
@@ -209,7 +214,15 @@ class HttpClient:
             return self._check_graphql(parsed, label, cost)
 
         payload = {"query": query, "variables": dict(variables or {})}
-        self._execute("POST", path, json=payload, cost=cost, idem=idempotent, inspect=inspect)
+        self._execute(
+            "POST",
+            path,
+            json=payload,
+            cost=cost,
+            idem=idempotent,
+            inspect=inspect,
+            operation="graphql",
+        )
         data = body.get("data")
         return data if isinstance(data, dict) else {}
 
@@ -228,8 +241,10 @@ class HttpClient:
         inspect: Callable[[requests.Response, str], Retry | None] | None = None,
         data: Any = None,
         auth: tuple[str, str] | None = None,
+        operation: str | None = None,
     ) -> requests.Response:
         method = method.upper()
+        operation = operation or method
         url = self.url_for(path)
         label = f"{method} {safe_url(url)}"
         idempotent = method in _IDEMPOTENT_METHODS if idem is None else idem
@@ -242,6 +257,7 @@ class HttpClient:
             if breaker is not None:
                 breaker.before(label)
             self._acquire(cost, label)
+            started = time.perf_counter()
             try:
                 response = self.session.request(
                     method,
@@ -254,8 +270,10 @@ class HttpClient:
                     auth=auth,
                 )
             except requests.RequestException as exc:
+                self._observe(operation, None, started)
                 outcome = classify_exception(exc, label)
             else:
+                self._observe(operation, response.status_code, started)
                 try:
                     outcome = classify_response(response, label, secrets)
                     if outcome is None and inspect is not None:
@@ -269,7 +287,10 @@ class HttpClient:
                         breaker.success()
                     return response
             if breaker is not None and outcome.status not in (429, 408) and not outcome.cost:
+                was = breaker.state
                 breaker.failure()  # no answer, or a server error (throttling is not one)
+                if was != OPEN and breaker.state == OPEN:
+                    observe.child(observe.BREAKER_OPENS, self.account).inc()
             details = {"status": outcome.status, "attempts": attempt, "reason": outcome.reason}
             if not idempotent and not outcome.safe:
                 raise RetryableError(
@@ -313,9 +334,18 @@ class HttpClient:
         if self.limiter is None:
             return
         try:
-            self.limiter.acquire(cost, max_wait=self.max_wait)
+            waited = self.limiter.acquire(cost, max_wait=self.max_wait)
         except RetryableError as exc:
+            observe.child(observe.RATE_LIMIT_WAITS, self.account).inc()
             raise RetryableError(f"{label}: {exc.message}", retry_after=exc.retry_after) from exc
+        if waited > 0:
+            observe.child(observe.RATE_LIMIT_WAITS, self.account).inc()
+
+    def _observe(self, operation: str, status: int | None, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        observe.child(
+            observe.OUTBOUND, self.account, operation, observe.status_class(status)
+        ).observe(elapsed)
 
     def _backoff_delay(self, attempt: int) -> float:
         ceiling = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
@@ -350,3 +380,14 @@ class HttpClient:
         if codes <= {"INTERNAL_SERVER_ERROR"}:
             return Retry(f"GraphQL INTERNAL_SERVER_ERROR: {quoted}")
         raise PermanentError(f"{label}: GraphQL errors: {quoted}", details={"errors": errors})
+
+
+def _account_of(limiter: RateLimiter | None) -> str:
+    """The account a limiter from :func:`limiter_for` serves (its key is ``kind:account``);
+    ``unknown`` for a client without one."""
+    if limiter is not None:
+        with ratelimit._LIMITERS_LOCK:
+            for key, found in ratelimit._LIMITERS.items():
+                if found is limiter:
+                    return key.partition(":")[2] or key
+    return "unknown"

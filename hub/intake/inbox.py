@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from hub import observe
 from hub.connectors import Account, Delivery
 from hub.errors import RetryableError
 from hub.jobs import outbox
@@ -342,6 +343,7 @@ def accept(
     The same delivery twice (same dedupe key) is stored once: the database's unique key
     decides, so this holds across any number of web processes.
     """
+    started = time.perf_counter()
     handled = delivery.topic in hub.connector(account).topics
     writer = hub.service("inbox_writer", InboxWriter)
     # the row is made ready here, in the request's own thread, outside any lock
@@ -358,4 +360,17 @@ def accept(
         None if handled else f"topic {delivery.topic!r} is not handled",
         writer.sql.time(now()),
     )
-    return writer.submit(row, handled)
+    try:
+        accepted = writer.submit(row, handled)
+    except BaseException:
+        _observe(account.connector, "error", started)
+        raise
+    outcome = "duplicate" if accepted.duplicate else ("stored" if handled else "ignored")
+    _observe(account.connector, outcome, started)
+    return accepted
+
+
+def _observe(connector: str, outcome: str, started: float) -> None:
+    """Count and time the intake, once the delivery is committed (outside every lock)."""
+    observe.child(observe.WEBHOOK_INTAKE, connector, outcome).observe(time.perf_counter() - started)
+    observe.child(observe.DELIVERIES, connector, outcome).inc()

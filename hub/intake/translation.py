@@ -5,6 +5,7 @@ through its connector and its account's mapping. ``replay`` translates a deliver
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from hub import observe
 from hub.canonical import NOT_TO_FULFIL, OrderStatus, OrderUpdate
 from hub.connectors import Account, ParcelTracking
 from hub.errors import MappingError, RetryableError, TranslationError
@@ -90,6 +92,20 @@ def translate_delivery(hub: Hub, session: Session, payload: dict[str, Any]) -> N
     row = session.get(DeliveryRow, payload["delivery_id"])
     if row is None or row.status != RECEIVED:
         return
+    started = time.perf_counter()
+    try:
+        _translate(hub, session, row)
+    except BaseException:
+        outcome = "error"  # an outage: the job retries
+        raise
+    else:
+        outcome = row.status
+    finally:
+        elapsed = time.perf_counter() - started
+        observe.child(observe.TRANSLATION, row.connector, outcome).observe(elapsed)
+
+
+def _translate(hub: Hub, session: Session, row: DeliveryRow) -> None:
     account = hub.accounts.get(row.account)
     if account is None:
         row.status, row.error = FAILED, f"account {row.account!r} is no longer configured"

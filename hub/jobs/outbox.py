@@ -95,6 +95,9 @@ class Job:
     attempts: int
     max_attempts: int
     token: str
+    #: when it was due, and when this worker claimed it (for the queue wait metric)
+    run_at: datetime | None = None
+    claimed_at: datetime | None = None
 
 
 def _claimable(at: datetime):
@@ -141,11 +144,22 @@ def claim(
                     worker_id=worker_id,
                     attempts=JobRow.attempts + 1,
                 )
-                .returning(JobRow.kind, JobRow.payload, JobRow.attempts, JobRow.max_attempts)
+                .returning(
+                    JobRow.kind, JobRow.payload, JobRow.attempts, JobRow.max_attempts, JobRow.run_at
+                )
             ).one_or_none()
             if row is not None:
                 claimed.append(
-                    Job(job_id, row.kind, row.payload, row.attempts, row.max_attempts, token)
+                    Job(
+                        job_id,
+                        row.kind,
+                        row.payload,
+                        row.attempts,
+                        row.max_attempts,
+                        token,
+                        run_at=row.run_at,
+                        claimed_at=at,
+                    )
                 )
     return claimed
 

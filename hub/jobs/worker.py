@@ -16,9 +16,11 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hub import observe
 from hub.connectors import Account
 from hub.errors import AuthError, PermanentError, RetryableError
 from hub.jobs import account_health, lifeline, outbox
@@ -94,6 +96,10 @@ class LeaseLost(Exception):
 LANES = ("inside", "outside")
 
 
+#: a job's status after a run, as the outcome its metrics name
+_OUTCOMES = {outbox.DONE: "done", outbox.QUEUED: "retry", outbox.DEAD: "dead", "lost": "lost"}
+
+
 class Worker:
     """Runs jobs until stopped. Many workers, in many processes, may share one database."""
 
@@ -123,6 +129,10 @@ class Worker:
             exclude=outside if self.lane == "inside" else None,
             worker_id=self.worker_id,
         )
+        for job in jobs:
+            if job.run_at is not None and job.claimed_at is not None:
+                waited = max(0.0, (job.claimed_at - job.run_at).total_seconds())
+                observe.child(observe.JOB_QUEUE_WAIT, job.kind).observe(waited)
         for i, job in enumerate(jobs):
             if self.stopping.is_set():
                 # stopping: hand the jobs not started back now, not when their lease expires
@@ -132,6 +142,15 @@ class Worker:
         return len(jobs)
 
     def run_job(self, job: outbox.Job) -> str:
+        """Run one claimed job; returns its status after (done, queued, dead) or ``lost``."""
+        started = time.perf_counter()
+        status = self._run_job(job)
+        outcome = _OUTCOMES.get(status, status)
+        observe.child(observe.JOB_RUN, job.kind, outcome).observe(time.perf_counter() - started)
+        observe.child(observe.JOBS, job.kind, outcome).inc()
+        return status
+
+    def _run_job(self, job: outbox.Job) -> str:
         settings = self.hub.settings
         handler = self.handlers.get(job.kind)
         if handler is None:

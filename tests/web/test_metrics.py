@@ -1,0 +1,401 @@
+"""``GET /metrics``: Prometheus' text format, the figures read from the database and the ones
+the processes record (``hub.observe``), summed over gunicorn's workers in multiprocess mode."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+from prometheus_client.parser import text_string_to_metric_families
+
+from hub import observe
+from hub.connectors import ratelimit
+from hub.connectors.http import HttpClient
+from hub.errors import PermanentError, RetryableError
+from hub.jobs import outbox
+from hub.jobs.worker import HANDLERS, job_handler
+from hub.values import now
+from tests.conftest import ROOT, free_port, send_shopify, shopify_headers, shopify_order
+from tests.processes import HUB, hub_env, serving
+
+#: every family the hub exposes (by the name the parser gives: counters without ``_total``)
+RECORDED = {
+    "hub_webhook_intake_seconds",
+    "hub_deliveries",
+    "hub_translation_seconds",
+    "hub_job_run_seconds",
+    "hub_jobs",
+    "hub_job_queue_wait_seconds",
+    "hub_outbound_request_seconds",
+    "hub_rate_limit_waits",
+    "hub_circuit_breaker_opens",
+}
+FROM_DATABASE = {
+    "hub_orders",
+    "hub_deliveries",
+    "hub_jobs",
+    "hub_parcels",
+    "hub_tracking_flagged_events",
+    "hub_fulfilments_pushed",
+    "hub_stock_pending",
+    "hub_account_credentials_refused",
+    "hub_oldest_queued_job_age_seconds",
+    "hub_stock_sync_lag_seconds",
+}
+
+
+def exposed_names() -> set[str]:
+    """Every sample name ``/metrics`` can show (``_bucket``, ``_count``, ``_sum`` and
+    ``_total`` included): what dashboards and alerts may name."""
+    names = set(FROM_DATABASE)
+    for metric in observe.REGISTRY.collect():
+        names.add(metric.name)
+        if metric.type == "counter":
+            names.add(metric.name + "_total")
+        if metric.type == "histogram":
+            names |= {metric.name + s for s in ("_bucket", "_count", "_sum")}
+    return names | {"hub_tracking_flagged_events_total", "hub_fulfilments_pushed_total"}
+
+
+def scrape(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of the text, by name and labels (``le`` included)."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+def value(samples: dict, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def get_metrics(client) -> dict:
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/plain"
+    assert "version=0.0.4" in answer.headers["Content-Type"]
+    return scrape(answer.get_data(as_text=True))
+
+
+def test_the_text_parses_and_names_every_family(client):
+    send_shopify(client, shopify_order())  # something recorded in this process
+    text = client.get("/metrics").get_data(as_text=True)
+    families = list(text_string_to_metric_families(text))
+    names = {f.name for f in families}
+    assert names >= FROM_DATABASE
+    assert {"hub_webhook_intake_seconds", "hub_deliveries"} <= names
+    kinds = {(f.name, f.type) for f in families}
+    # the gauge read from the database and the counter of intake outcomes share a stem
+    assert ("hub_deliveries", "gauge") in kinds and ("hub_deliveries", "counter") in kinds
+    assert ("hub_jobs", "gauge") in kinds
+    assert all(f.name.startswith("hub_") for f in families)
+    for family in families:
+        for sample in family.samples:
+            assert "id" not in sample.labels and "sku" not in sample.labels
+
+
+@pytest.fixture
+def test_jobs():
+    @job_handler("metrics-test.ok")
+    def ok(hub, session, payload):
+        return None
+
+    @job_handler("metrics-test.broken")
+    def broken(hub, session, payload):
+        raise PermanentError("cannot ever work")
+
+    @job_handler("metrics-test.flaky")
+    def flaky(hub, session, payload):
+        raise RuntimeError("not this time")
+
+    yield
+    for kind in ("metrics-test.ok", "metrics-test.broken", "metrics-test.flaky"):
+        HANDLERS.pop(kind, None)
+
+
+def test_a_webhook_its_translation_and_jobs_are_timed_and_counted(hub, client, worker, test_jobs):
+    before = get_metrics(client)
+    order = shopify_order()
+    body = json.dumps(order).encode()
+    headers = shopify_headers(body)
+    assert client.post("/webhooks/shop-a", data=body, headers=headers).status_code == 202
+    assert client.post("/webhooks/shop-a", data=body, headers=headers).status_code == 202  # again
+    ignored = shopify_headers(body, topic="customers/create")
+    assert client.post("/webhooks/shop-a", data=body, headers=ignored).status_code == 202
+    with hub.db.transaction() as session:
+        outbox.enqueue(session, "metrics-test.ok", {}, max_attempts=3)
+        outbox.enqueue(session, "metrics-test.broken", {}, max_attempts=3)
+        outbox.enqueue(session, "metrics-test.flaky", {}, max_attempts=3)
+    worker.run_once()
+    after = get_metrics(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    shopify = {"connector": "shopify"}
+    for outcome in ("stored", "duplicate", "ignored"):
+        assert delta("hub_deliveries_total", **shopify, outcome=outcome) == 1
+        assert delta("hub_webhook_intake_seconds_count", **shopify, outcome=outcome) == 1
+    assert delta("hub_webhook_intake_seconds_bucket", **shopify, outcome="stored", le="+Inf") == 1
+    assert delta("hub_webhook_intake_seconds_sum", **shopify, outcome="stored") > 0
+    assert delta("hub_translation_seconds_count", **shopify, outcome="processed") == 1
+    assert delta("hub_translation_seconds_count", **shopify, outcome="failed") == 0
+    assert delta("hub_jobs_total", kind="translate", outcome="done") == 1
+    assert delta("hub_jobs_total", kind="metrics-test.ok", outcome="done") == 1
+    assert delta("hub_jobs_total", kind="metrics-test.broken", outcome="dead") == 1
+    assert delta("hub_jobs_total", kind="metrics-test.flaky", outcome="retry") == 1
+    assert delta("hub_job_run_seconds_count", kind="metrics-test.broken", outcome="dead") == 1
+    assert delta("hub_job_run_seconds_count", kind="metrics-test.ok", outcome="done") == 1
+    for kind in ("translate", "metrics-test.ok", "metrics-test.broken", "metrics-test.flaky"):
+        assert delta("hub_job_queue_wait_seconds_count", kind=kind) == 1
+    # the database's figures sit beside them
+    assert value(after, "hub_deliveries", status="processed") == 1
+    assert value(after, "hub_deliveries", status="ignored") == 1
+    assert value(after, "hub_jobs", kind="metrics-test.broken", status="dead") == 1
+
+
+def test_a_translation_that_fails_is_counted_as_failed(hub, client, worker):
+    before = get_metrics(client)
+    body = b'{"id": 1, "line_items": "not a list"}'
+    assert client.post("/webhooks/shop-a", data=body, headers=shopify_headers(body)).status_code
+    worker.drain()
+    after = get_metrics(client)
+    labels = {"connector": "shopify", "outcome": "failed"}
+    assert (
+        value(after, "hub_translation_seconds_count", **labels)
+        - value(before, "hub_translation_seconds_count", **labels)
+        == 1
+    )
+    assert value(after, "hub_deliveries", status="failed") == 1
+
+
+def test_queue_wait_is_from_due_to_claimed(hub, client, worker, test_jobs):
+    before = get_metrics(client)
+    with hub.db.transaction() as session:
+        due = now() - timedelta(seconds=90)
+        outbox.enqueue(session, "metrics-test.ok", {}, max_attempts=3, run_at=due)
+    assert value(get_metrics(client), "hub_oldest_queued_job_age_seconds") >= 90
+    worker.run_once()
+    after = get_metrics(client)
+    waited = value(after, "hub_job_queue_wait_seconds_sum", kind="metrics-test.ok") - value(
+        before, "hub_job_queue_wait_seconds_sum", kind="metrics-test.ok"
+    )
+    assert 90 <= waited < 150
+    under_a_minute = {"kind": "metrics-test.ok", "le": "60.0"}
+    assert value(after, "hub_job_queue_wait_seconds_bucket", **under_a_minute) == value(
+        before, "hub_job_queue_wait_seconds_bucket", **under_a_minute
+    )
+    assert value(after, "hub_oldest_queued_job_age_seconds") == 0
+
+
+def test_stock_sync_lag_is_given_for_every_channel_account_that_takes_stock(hub, client):
+    from hub.stock import changes
+
+    samples = get_metrics(client)
+    lags = {
+        dict(labels)["account"]: v
+        for (name, labels), v in samples.items()
+        if name == "hub_stock_sync_lag_seconds"
+    }
+    assert set(lags) == {a.name for a in changes.push_accounts(hub)}
+    assert all(v >= 0 for v in lags.values())
+
+
+@responses.activate
+def test_outbound_calls_rate_limit_waits_and_breaker_opens(client):
+    base = "https://shop-a.myshopify.com/admin/api"
+    limiter = ratelimit.RateLimiter(rate=1000, burst=1)
+    ratelimit._LIMITERS["shopify:shop-a"] = limiter
+    http = HttpClient(base, limiter=limiter, max_attempts=1, sleep=lambda _s: None)
+    assert http.account == "shop-a"
+    before = get_metrics(client)
+    responses.get(f"{base}/orders.json", json={"orders": []})
+    responses.post(base, json={"data": {"shop": {"name": "A"}}})
+    responses.get(f"{base}/missing.json", status=404)
+    responses.get(f"{base}/down.json", status=503)
+    responses.get(f"{base}/gone.json", body=requests.ConnectionError("refused"))
+    http.get("orders.json")
+    http.get("orders.json")  # the bucket of 1 is empty: this one waits a millisecond
+    assert http.graphql("{ shop { name } }") == {"shop": {"name": "A"}}
+    with pytest.raises(PermanentError):
+        http.get("missing.json")
+    for _ in range(limiter.breaker.threshold):
+        with pytest.raises(RetryableError):
+            http.get("down.json")
+    with pytest.raises(RetryableError, match="circuit open"):
+        http.get("gone.json")  # not even sent
+    limiter.breaker.success()
+    with pytest.raises(RetryableError):
+        http.get("gone.json")
+    after = get_metrics(client)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    count = "hub_outbound_request_seconds_count"
+    shop = {"account": "shop-a"}
+    assert delta(count, **shop, operation="GET", status_class="2xx") == 2
+    assert delta(count, **shop, operation="graphql", status_class="2xx") == 1
+    assert delta(count, **shop, operation="GET", status_class="4xx") == 1
+    assert delta(count, **shop, operation="GET", status_class="5xx") == limiter.breaker.threshold
+    assert delta(count, **shop, operation="GET", status_class="error") == 1
+    assert delta("hub_rate_limit_waits_total", **shop) >= 1
+    assert delta("hub_circuit_breaker_opens_total", **shop) == 1
+
+
+def test_a_client_without_a_shared_limiter_is_named_unknown():
+    assert HttpClient("https://x.example", limiter=None).account == "unknown"
+    assert HttpClient("https://x.example", limiter=ratelimit.RateLimiter(1, 1)).account == (
+        "unknown"
+    )
+
+
+def test_the_instance_directory(tmp_path: Path):
+    sqlite = f"sqlite:///{tmp_path / 'hub.db'}"
+    assert observe.instance_directory("web-8000", sqlite, {}) == (
+        tmp_path / "hub-metrics" / "web-8000",
+        True,
+    )
+    path, owned = observe.instance_directory("web-8000", "postgresql://db/hub", {})
+    assert owned and path.name == "web-8000" and path.parent.name.startswith("hub-metrics-")
+    env = {"HUB_METRICS_DIR": str(tmp_path / "m")}
+    expected = (tmp_path / "m" / "worker-7", True)
+    assert observe.instance_directory("worker-7", sqlite, env) == expected
+    env = {"PROMETHEUS_MULTIPROC_DIR": "/var/run/hub", **env}
+    assert observe.instance_directory("worker-7", sqlite, env) == (Path("/var/run/hub"), False)
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_are_summed_at_metrics(hub, tmp_path: Path):
+    """A real ``hub web`` with two workers: webhooks land on both, and every scrape, whichever
+    worker answers it, counts all of them."""
+    port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    stale = metrics_dir / f"web-{port}"
+    stale.mkdir(parents=True)
+    (stale / "counter_1.db").write_bytes(b"left by an earlier run")
+    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING", HUB_METRICS_DIR=str(metrics_dir))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [HUB, "web", "--port", str(port), "--workers", "2", "--threads", "4"]
+    base = f"http://127.0.0.1:{port}"
+    with serving(command, env, tmp_path / "web.log", port, cwd=ROOT):
+        assert not (stale / "counter_1.db").exists()  # emptied at start
+
+        def send(_: Any) -> int:
+            body = json.dumps(shopify_order()).encode()
+            headers = {**shopify_headers(body, webhook_id=str(uuid.uuid4())), "Connection": "close"}
+            return requests.post(f"{base}/webhooks/shop-a", data=body, headers=headers).status_code
+
+        sent = 0
+        with ThreadPoolExecutor(8) as pool:
+            for _round in range(10):
+                assert set(pool.map(send, range(16))) == {202}
+                sent += 16
+                if len(list(stale.glob("counter_*.db"))) >= 2:
+                    break
+        files = sorted(p.name for p in stale.glob("counter_*.db"))
+        assert len(files) >= 2, f"every delivery landed on one worker: {files}"
+        labels = {"connector": "shopify", "outcome": "stored"}
+        for _ in range(6):  # each scrape may be answered by either worker
+            answer = requests.get(f"{base}/metrics", headers={"Connection": "close"})
+            samples = scrape(answer.text)
+            assert value(samples, "hub_deliveries_total", **labels) == sent
+            assert value(samples, "hub_webhook_intake_seconds_count", **labels) == sent
+            assert value(samples, "hub_deliveries", status="received") == sent
+
+
+# -- the dashboard and the alerts name only what the hub exposes -----------------------------
+
+DEPLOY = ROOT / "deploy"
+#: PromQL words that are not metric names
+PROMQL = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
+    "unless", "offset", "inf", "nan", "le",
+}  # fmt: skip
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads: identifiers left once strings, label
+    matchers, ranges, grouping clauses, function calls and keywords are taken out."""
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)
+    expr = re.sub(r"\{[^}]*\}", " ", expr)
+    expr = re.sub(r"\[[^\]]*\]", " ", expr)
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
+    expr = re.sub(r"\b[a-zA-Z_]\w*\s*\(", "(", expr)  # functions and aggregations
+    expr = re.sub(r"\$\w+", " ", expr)  # Grafana's $__rate_interval, $__range
+    words = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr))
+    return {w for w in words if w.lower() not in PROMQL}
+
+
+def test_the_expression_reader_finds_the_metric_names():
+    expr = 'histogram_quantile(0.99, sum by (le, x) (rate(hub_a_bucket{o="e"}[5m]))) / hub_b > 1'
+    assert metric_names(expr) == {"hub_a_bucket", "hub_b"}
+    assert metric_names("count(max by (a) (hub_c) > 0) or vector(0)") == {"hub_c"}
+
+
+def test_every_alert_names_only_metrics_the_hub_exposes():
+    import yaml
+
+    data = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())
+    rules = [rule for group in data["groups"] for rule in group["rules"]]
+    assert {g["name"] for g in data["groups"]} and rules
+    names = {rule["alert"] for rule in rules}
+    assert {
+        "HubDeadJobs",
+        "HubOldestQueuedJobTooOld",
+        "HubStockSyncLagHigh",
+        "HubWebhookIntakeFailing",
+        "HubWebhookTranslationFailing",
+    } <= names
+    exposed = exposed_names()
+    for rule in rules:
+        assert set(rule) <= {"alert", "expr", "for", "labels", "annotations", "keep_firing_for"}
+        read = metric_names(rule["expr"])
+        assert read, rule["alert"]
+        assert read <= exposed, f"{rule['alert']}: {sorted(read - exposed)}"
+        assert rule["labels"]["severity"] and rule["annotations"]["summary"]
+
+
+def test_every_dashboard_panel_names_only_metrics_the_hub_exposes():
+    dashboard = json.loads((DEPLOY / "grafana" / "fulfilment-hub.json").read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids)) and dashboard["uid"] and dashboard["title"]
+    exposed = exposed_names()
+    read: set[str] = set()
+    for panel in panels:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            names = metric_names(target["expr"])
+            assert names and names <= exposed, f"{panel['title']}: {sorted(names - exposed)}"
+            read |= names
+    # what the dashboard is for
+    for wanted in (
+        "hub_deliveries_total",
+        "hub_webhook_intake_seconds_bucket",
+        "hub_jobs_total",
+        "hub_jobs",
+        "hub_oldest_queued_job_age_seconds",
+        "hub_outbound_request_seconds_bucket",
+        "hub_stock_sync_lag_seconds",
+        "hub_circuit_breaker_opens_total",
+    ):
+        assert wanted in read, wanted
+
+
+@pytest.mark.skipif(not shutil.which("promtool"), reason="promtool is not installed")
+def test_promtool_accepts_the_alerts():
+    subprocess.run(
+        ["promtool", "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")], check=True
+    )
