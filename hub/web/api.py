@@ -21,7 +21,7 @@ from hub.shipping import shipments
 from hub.storage import audit, pages
 from hub.storage.fields import UtcTime, column_length
 from hub.storage.models import AuditRow, DeliveryRow, OrderLineRow, OrderRow
-from hub.web import tokens, validation
+from hub.web import openapi, tokens, validation
 from hub.web.errors import ApiError
 from hub.web.validation import ID
 
@@ -74,6 +74,7 @@ def requires(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 )
             return view(*args, **kwargs)
 
+        checked.role = role  # type: ignore[attr-defined]  # for the OpenAPI document
         return checked
 
     return wrap
@@ -138,6 +139,9 @@ class AuditQuery(validation.PageSchema):
 # -- orders ---------------------------------------------------------------------------------
 @bp.get("/orders")
 @requires("viewer")
+@openapi.doc(
+    summary="Orders, newest first", query=OrdersQuery, answer=openapi.page_of(openapi.Order)
+)
 def list_orders() -> Response:
     params = validation.query(OrdersQuery())
     return page(
@@ -171,6 +175,7 @@ def order_json(row: OrderRow, session: Any = None) -> dict[str, Any]:
 
 @bp.get(f"/orders/<{ID}:order_id>")
 @requires("viewer")
+@openapi.doc(summary="One order, with its shipments", answer=openapi.OrderDetail)
 def get_order(order_id: int) -> Response:
     with current_hub().db.transaction() as session:
         return jsonify(order_json(_order(session, order_id), session))
@@ -178,6 +183,7 @@ def get_order(order_id: int) -> Response:
 
 @bp.get(f"/orders/<{ID}:order_id>/events")
 @requires("viewer")
+@openapi.doc(summary="An order's timeline", answer=openapi.page_of(openapi.OrderEvent))
 def order_events(order_id: int) -> Response:
     with current_hub().db.transaction() as session:
         _order(session, order_id)
@@ -188,6 +194,11 @@ def order_events(order_id: int) -> Response:
 # -- deliveries (the inbox) -------------------------------------------------------------------
 @bp.get("/deliveries")
 @requires("viewer")
+@openapi.doc(
+    summary="The inbox, newest first",
+    query=DeliveriesQuery,
+    answer=openapi.page_of(openapi.Delivery),
+)
 def list_deliveries() -> Response:
     params = validation.query(DeliveriesQuery())
     return page(
@@ -197,6 +208,7 @@ def list_deliveries() -> Response:
 
 @bp.get(f"/deliveries/<{ID}:delivery_id>")
 @requires("viewer")
+@openapi.doc(summary="One delivery, with its raw body", answer=openapi.DeliveryDetail)
 def get_delivery(delivery_id: int) -> Response:
     with current_hub().db.transaction() as session:
         row = session.get(DeliveryRow, delivery_id)
@@ -207,6 +219,7 @@ def get_delivery(delivery_id: int) -> Response:
 
 @bp.post(f"/deliveries/<{ID}:delivery_id>/replay")
 @requires("editor")
+@openapi.doc(summary="Translate a delivery again", answer=openapi.Replayed, status=202)
 def replay_delivery(delivery_id: int) -> tuple[Response, int]:
     hub = current_hub()
     with hub.db.transaction() as session:
@@ -218,6 +231,7 @@ def replay_delivery(delivery_id: int) -> tuple[Response, int]:
 
 @bp.get("/audit")
 @requires("viewer")
+@openapi.doc(query=AuditQuery, answer=openapi.page_of(openapi.AuditEntry))
 def audit_log() -> Response:
     """Who changed what, newest first (``?actor=``, ``?action=``; cursor pagination)."""
     params = validation.query(AuditQuery())

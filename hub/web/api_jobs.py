@@ -16,7 +16,7 @@ from hub.jobs import account_health, listing, outbox
 from hub.storage import audit
 from hub.storage.fields import Text, column_length, column_text
 from hub.storage.models import JobRow
-from hub.web import validation
+from hub.web import openapi, validation
 from hub.web.api import account_or_404, authenticate, current_hub, page, requires
 from hub.web.errors import ApiError
 from hub.web.validation import ID
@@ -55,6 +55,9 @@ class Discard(Schema):
 
 @bp.get("/jobs")
 @requires("viewer")
+@openapi.doc(
+    summary="The outbox, newest first", query=JobsQuery, answer=openapi.page_of(openapi.Job)
+)
 def list_jobs() -> Response:
     """``?status=&kind=&account=&error=``: newest first, with each job's error."""
     params = validation.query(JobsQuery())
@@ -63,6 +66,7 @@ def list_jobs() -> Response:
 
 @bp.get(f"/jobs/<{ID}:job_id>")
 @requires("viewer")
+@openapi.doc(summary="One job, its input and failed attempts", answer=openapi.JobDetail)
 def get_job(job_id: int) -> Response:
     with current_hub().db.transaction() as session:
         row = session.get(JobRow, job_id)
@@ -73,6 +77,7 @@ def get_job(job_id: int) -> Response:
 
 @bp.post(f"/jobs/<{ID}:job_id>/retry")
 @requires("editor")
+@openapi.doc(summary="Retry a dead job now", answer=openapi.JobState, errors=(409,))
 def retry_job(job_id: int) -> Response:
     with current_hub().db.transaction() as session:
         if not outbox.retry(session, job_id):
@@ -83,6 +88,7 @@ def retry_job(job_id: int) -> Response:
 
 @bp.post("/jobs/retry")
 @requires("editor")
+@openapi.doc(body=RetryMatching, body_required=False, answer=openapi.Retried)
 def retry_matching() -> Response:
     """``{"kind"?, "account"?, "error"?}``: every dead job matching, back to run now."""
     body = validation.body(RetryMatching(), empty=True)
@@ -101,6 +107,7 @@ def retry_matching() -> Response:
 
 @bp.post(f"/jobs/<{ID}:job_id>/discard")
 @requires("editor")
+@openapi.doc(body=Discard, answer=openapi.JobState, errors=(409,))
 def discard_job(job_id: int) -> Response:
     """``{"reason": "..."}``: a dead job that must never run; kept, marked discarded."""
     reason = validation.body(Discard(), empty=True)["reason"]
@@ -115,6 +122,7 @@ def discard_job(job_id: int) -> Response:
 
 @bp.get("/accounts")
 @requires("viewer")
+@openapi.doc(answer=openapi.page_of(openapi.Account))
 def list_accounts() -> Response:
     """Every configured account (no secrets), whether its credentials were refused, and
     whether its jobs wait on an open circuit breaker or a rate limit."""
@@ -126,6 +134,7 @@ def list_accounts() -> Response:
 
 @bp.post("/accounts/<name>/resume")
 @requires("editor")
+@openapi.doc(answer=openapi.Resumed)
 def resume_account(name: str) -> Response:
     """Clear a refused-credentials flag (after fixing them at the other end); its waiting
     jobs run now."""

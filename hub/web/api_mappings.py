@@ -15,7 +15,7 @@ from hub.mapping import compiled, store
 from hub.mapping import preview as mapping_preview
 from hub.storage import audit
 from hub.storage.fields import MAX_INT, Id, Text, Whole
-from hub.web import validation
+from hub.web import openapi, validation
 from hub.web.api import account_or_404, authenticate, current_hub, requires
 from hub.web.errors import ApiError
 from hub.web.validation import VERSION
@@ -56,6 +56,8 @@ class Retranslate(Schema):
 
 
 _YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+#: a spec body, for the OpenAPI document: an object in JSON, or the same as a YAML document
+_SPEC = {"type": "object", "description": "a mapping spec (see Mappings in the README)"}
 
 
 def _invalid(messages: list[str]) -> ApiError:
@@ -82,6 +84,7 @@ def _body_spec() -> Any:
 
 @bp.get("/mappings/<name>")
 @requires("viewer")
+@openapi.doc(summary="An account's current mapping", answer=openapi.MappingCurrent)
 def read(name: str) -> Response:
     account = account_or_404(name)
     with current_hub().db.transaction() as session:
@@ -91,6 +94,15 @@ def read(name: str) -> Response:
 
 @bp.put("/mappings/<name>")
 @requires("editor")
+@openapi.doc(
+    summary="Save a new version of the mapping",
+    query=WriteQuery,
+    body=_SPEC,
+    body_media=(openapi.JSON, *_YAML),
+    answer=openapi.Mapping,
+    status=201,
+    errors=(415,),
+)
 def write(name: str) -> tuple[Response, int]:
     account = account_or_404(name)
     spec = _body_spec()
@@ -110,6 +122,13 @@ def write(name: str) -> tuple[Response, int]:
 
 @bp.post("/mappings/<name>/validate")
 @requires("viewer")
+@openapi.doc(
+    summary="Check a draft spec",
+    body=_SPEC,
+    body_media=(openapi.JSON, *_YAML),
+    answer=openapi.MappingCheck,
+    errors=(415,),
+)
 def validate(name: str) -> Response:
     account = account_or_404(name)
     spec = _body_spec()
@@ -120,6 +139,7 @@ def validate(name: str) -> Response:
 
 @bp.get("/mappings/<name>/versions")
 @requires("viewer")
+@openapi.doc(summary="Every saved version (without specs)", answer=openapi.page_of(openapi.Mapping))
 def versions(name: str) -> Response:
     account = account_or_404(name)
     with current_hub().db.transaction() as session:
@@ -138,6 +158,7 @@ def _get_version(session: Any, account: Account, number: int) -> store.Version:
 
 @bp.get(f"/mappings/<name>/versions/<{VERSION}:number>")
 @requires("viewer")
+@openapi.doc(summary="One saved version", answer=openapi.Mapping)
 def version(name: str, number: int) -> Response:
     account = account_or_404(name)
     with current_hub().db.transaction() as session:
@@ -146,6 +167,7 @@ def version(name: str, number: int) -> Response:
 
 @bp.get("/mappings/<name>/diff")
 @requires("viewer")
+@openapi.doc(query=DiffQuery, answer=openapi.MappingDiff)
 def diff(name: str) -> Response:
     """``?from=A&to=B`` (``to`` defaults to the current version)."""
     account = account_or_404(name)
@@ -163,6 +185,12 @@ def diff(name: str) -> Response:
 
 @bp.post("/mappings/<name>/rollback")
 @requires("editor")
+@openapi.doc(
+    summary="Make an earlier version current again",
+    body=Rollback,
+    answer=openapi.Mapping,
+    status=201,
+)
 def rollback(name: str) -> tuple[Response, int]:
     account = account_or_404(name)
     body = validation.body(Rollback())
@@ -181,6 +209,7 @@ def rollback(name: str) -> tuple[Response, int]:
 
 @bp.post("/mappings/<name>/preview")
 @requires("viewer")
+@openapi.doc(body=Preview, answer=openapi.MappingPreview)
 def preview(name: str) -> Response:
     """Translate ``payload`` (or stored ``delivery_id``) with a draft ``spec`` (or the current
     one); show the result, the draft's validation messages, and what differs from the current
@@ -212,6 +241,7 @@ def preview(name: str) -> Response:
 
 @bp.post("/mappings/<name>/retranslate")
 @requires("editor")
+@openapi.doc(body=Retranslate, body_required=False, answer=openapi.Retranslated, status=202)
 def retranslate(name: str) -> tuple[Response, int]:
     """Translate again, from their stored deliveries, the account's orders in
     ``needs_attention`` (or the one ``order_id``), with the current mapping."""

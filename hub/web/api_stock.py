@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
@@ -16,7 +16,7 @@ from hub.storage import audit
 from hub.storage.fields import MAX_INT, Text, Whole, column_length, column_text
 from hub.storage.models import ChannelItemRow, StockLedgerRow, StockLevelRow
 from hub.values import iso
-from hub.web import validation
+from hub.web import openapi, validation
 from hub.web.api import account_or_404, authenticate, current_hub, page, requires
 from hub.web.errors import ApiError
 
@@ -42,6 +42,11 @@ class LedgerQuery(validation.PageSchema):
     sku = validation.QueryText(column_length(StockLedgerRow.sku))
     location = validation.QueryText(column_length(StockLedgerRow.location))
     reason = validation.QueryText(column_length(StockLedgerRow.reason))
+
+
+class PicklistQuery(Schema):
+    client = validation.QueryText(column_length(StockLevelRow.client), load_default="default")
+    limit = validation.QueryInt(min=1, max=500, load_default=50)
 
 
 class Adjustment(Schema):
@@ -78,6 +83,7 @@ class SyncRequest(Schema):
 
 @bp.get("/stock")
 @requires("viewer")
+@openapi.doc(summary="Stock levels", query=LevelsQuery, answer=openapi.page_of(openapi.StockLevel))
 def levels() -> Response:
     """``?client=C`` (default ``default``), optional ``sku`` (repeatable)."""
     params = validation.query(LevelsQuery(), lists=("sku",))
@@ -90,6 +96,7 @@ def levels() -> Response:
 
 @bp.get("/stock/available")
 @requires("viewer")
+@openapi.doc(query=AvailableQuery, answer=openapi.AvailableList, errors=(404,))
 def available() -> Response:
     """``?account=A[&sku=S...]``: available-to-sell on one sales channel account, with what
     the channel last confirmed for each SKU it lists."""
@@ -130,6 +137,7 @@ def available() -> Response:
 
 @bp.get("/stock/sync")
 @requires("viewer")
+@openapi.doc(answer=openapi.page_of(openapi.SyncStatus))
 def sync_status() -> Response:
     """Every channel account with stock push: its last pass and what is waiting."""
     hub = current_hub()
@@ -168,6 +176,9 @@ def sync_status() -> Response:
 
 @bp.post("/stock/sync")
 @requires("editor")
+@openapi.doc(
+    body=SyncRequest, body_required=False, answer=openapi.SyncQueued, status=202, errors=(404, 409)
+)
 def sync_now() -> tuple[Response, int]:
     """``{"account"?: A, "mode"?: "delta" | "full"}``: queue a pass now (every account when
     none is named). Accounts left out of stock sync are listed in ``skipped`` with the reason;
@@ -202,6 +213,11 @@ def sync_now() -> tuple[Response, int]:
 
 @bp.get("/stock/ledger")
 @requires("viewer")
+@openapi.doc(
+    summary="The stock ledger, newest first",
+    query=LedgerQuery,
+    answer=openapi.page_of(openapi.LedgerEntry),
+)
 def entries() -> Response:
     params = validation.query(LedgerQuery())
     query = select(StockLedgerRow)
@@ -213,6 +229,7 @@ def entries() -> Response:
 
 @bp.post("/stock/adjustments")
 @requires("editor")
+@openapi.doc(body=Adjustment, answer=openapi.StockAdjusted, status=201)
 def adjustment() -> tuple[Response, int]:
     """``{"sku", "delta" | "on_hand", "reason", "client"?, "location"?, "ref"?}``: one change,
     with its reason, as a ledger entry."""
@@ -238,6 +255,13 @@ def adjustment() -> tuple[Response, int]:
 
 @bp.post("/shipments")
 @requires("editor")
+@openapi.doc(
+    summary="Record a pack confirmation",
+    body=shipments.ShipmentSchema,
+    answer=openapi.ShipmentRecorded,
+    status=(201, 200),
+    errors=(404, 409),
+)
 def ship() -> tuple[Response, int]:
     """A pack confirmation (see hub.shipments): 201 recorded, 200 the same one again."""
     body = validation.json_object()
@@ -266,17 +290,9 @@ def ship() -> tuple[Response, int]:
 
 @bp.get("/picklists")
 @requires("viewer")
+@openapi.doc(query=PicklistQuery, answer=openapi.PickList)
 def picklist() -> Response:
     """``?client=C&limit=N``: the next batch of released orders to pick, by location."""
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        raise ApiError(
-            400,
-            "bad_parameter",
-            "limit must be a whole number from 1 to 500",
-            {"parameter": "limit", "value": raw},
-        )
+    params = validation.query(PicklistQuery())
     with current_hub().db.transaction() as session:
-        return jsonify(
-            ledger.pick_list(session, request.args.get("client", "default"), limit=int(raw))
-        )
+        return jsonify(ledger.pick_list(session, params["client"], limit=params["limit"]))

@@ -21,6 +21,7 @@ from hub.web import (
     errors,
     limits,
     metrics,
+    openapi,
     pages,
     track_page,
     webhooks,
@@ -59,6 +60,7 @@ def create_app(
     app.register_blueprint(api_jobs.bp)
     app.register_blueprint(api_mappings.bp)
     app.register_blueprint(api_stock.bp)
+    app.register_blueprint(openapi.bp)  # GET /api/openapi.json and /api/docs, no token
     app.register_blueprint(track_page.bp)
     pages.install(app)  # the front page, HTML error pages, security headers
     admin.install(app)  # the operations console under /admin
