@@ -249,7 +249,8 @@ def _existing(case: Any) -> Any:
 
 def test_the_pick_list_checks_its_query_like_every_list(client, viewer):
     # found while describing it: its hand-made check let "²" through (str.isdigit) to int(),
-    # and a NUL in client through to the database; both were 500s
+    # a 500; and a NUL in client reached the database (PostgreSQL refused it: a 422
+    # unstorable_value, not the 400 naming the parameter that every other list gives)
     for query, name in (
         ("limit=%C2%B2", "limit"),
         ("limit=501", "limit"),
