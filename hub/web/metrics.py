@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from hub import observe
 from hub.jobs import account_health, outbox
 from hub.shipping.tracking import FLAGGED
-from hub.stock import changes
+from hub.stock import changes, lag
 from hub.storage.models import (
     AccountStateRow,
     ChannelItemRow,
@@ -38,11 +38,6 @@ from hub.storage.models import (
     ParcelRow,
 )
 from hub.values import now, utc
-
-try:  # the lag computation, shared with the console's overview
-    from hub.stock.lag import waiting as _stock_waiting
-except ImportError:  # pragma: no cover (an older tree keeps it in the report)
-    from hub.reports.activity import _waiting as _stock_waiting  # type: ignore[attr-defined]
 
 if TYPE_CHECKING:
     from hub.runtime import Hub
@@ -157,7 +152,7 @@ def stock_sync_lag(hub: Hub, session: Session) -> GaugeMetricFamily:
     """Per channel account that takes stock: seconds since the oldest stock change the
     channel has not confirmed yet (0 when it is up to date)."""
     names = sorted(a.name for a in changes.push_accounts(hub))
-    waiting = _stock_waiting(session, names)
+    waiting = lag.waiting(session, names)  # the console overview's figure
     at = now()
     family = GaugeMetricFamily(
         "hub_stock_sync_lag_seconds",

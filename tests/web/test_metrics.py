@@ -17,6 +17,7 @@ import pytest
 import requests
 import responses
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
 
 from hub import observe
 from hub.connectors import ratelimit
@@ -26,7 +27,7 @@ from hub.jobs import outbox
 from hub.jobs.worker import HANDLERS, job_handler
 from hub.values import now
 from tests.conftest import ROOT, free_port, send_shopify, shopify_headers, shopify_order
-from tests.processes import HUB, hub_env, serving
+from tests.processes import HUB, Processes, hub_env, serving, wait_for
 
 #: every family the hub exposes (by the name the parser gives: counters without ``_total``)
 RECORDED = {
@@ -199,17 +200,48 @@ def test_queue_wait_is_from_due_to_claimed(hub, client, worker, test_jobs):
     assert value(after, "hub_oldest_queued_job_age_seconds") == 0
 
 
-def test_stock_sync_lag_is_given_for_every_channel_account_that_takes_stock(hub, client):
-    from hub.stock import changes
+def test_stock_sync_lag_is_the_age_of_the_oldest_change_not_confirmed(hub, client):
+    from connectors.channels.woocommerce import WooCommerceConnector
+    from connectors.channels.woocommerce.client import WooCommerceClient
+    from hub.stock import changes, ledger, sync
+    from hub.storage.models import ChannelItemRow, StockLedgerRow
+    from tests.stock.test_stock_sync import STORE, FakeStore
 
-    samples = get_metrics(client)
-    lags = {
-        dict(labels)["account"]: v
-        for (name, labels), v in samples.items()
-        if name == "hub_stock_sync_lag_seconds"
-    }
-    assert set(lags) == {a.name for a in changes.push_accounts(hub)}
-    assert all(v >= 0 for v in lags.values())
+    account = hub.accounts["woo-a"]
+    woo = WooCommerceClient(account, sleep=lambda seconds: None, limiter=None)
+    hub._connectors["woo-a"] = WooCommerceConnector(account, client=woo)
+
+    def lags() -> dict[str, float]:
+        return {
+            dict(labels)["account"]: v
+            for (name, labels), v in get_metrics(client).items()
+            if name == "hub_stock_sync_lag_seconds"
+        }
+
+    def count(sku: str, n: int) -> None:
+        with hub.db.transaction() as s:
+            ledger.set_on_hand(s, "acme", sku, "A1", n, reason="count", actor="test")
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        FakeStore(rsps, STORE, 2, level=0)
+        count("SKU-0000", 4)
+        assert sync.sync_account(hub, account, "delta").failed is None
+    assert set(lags()) == {a.name for a in changes.push_accounts(hub)}
+    assert lags()["woo-a"] == 0  # nothing waits
+    # SKU-0001 counted 2 hours ago, last confirmed before that: 2 hours behind
+    count("SKU-0001", 3)
+    with hub.db.transaction() as s:
+        s.execute(
+            update(StockLedgerRow)
+            .where(StockLedgerRow.sku == "SKU-0001")
+            .values(at=now() - timedelta(hours=2))
+        )
+        s.execute(
+            update(ChannelItemRow)
+            .where(ChannelItemRow.sku == "SKU-0001")
+            .values(confirmed_at=now() - timedelta(hours=3))
+        )
+    assert 7200 <= lags()["woo-a"] < 7300
 
 
 @responses.activate
@@ -399,3 +431,37 @@ def test_promtool_accepts_the_alerts():
     subprocess.run(
         ["promtool", "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml")], check=True
     )
+
+
+@pytest.mark.slow
+def test_a_worker_process_serves_its_own_metrics(hub, client, tmp_path: Path):
+    """``hub worker --metrics-port``: the jobs it ran, from its own directory, removed when
+    it stops; a directory left by a killed worker is removed by the next one to start."""
+    port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    killed = metrics_dir / "worker-999999999"  # no such process
+    killed.mkdir(parents=True)
+    send_shopify(client, shopify_order())
+    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING", HUB_METRICS_DIR=str(metrics_dir))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    procs = Processes(env, tmp_path, cwd=ROOT)
+    try:
+        worker = procs.start("worker", "--metrics-port", str(port))
+
+        def translated() -> dict | None:
+            try:
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except requests.RequestException:
+                return None
+            samples = scrape(text)
+            done = value(samples, "hub_jobs_total", kind="translate", outcome="done")
+            return samples if done == 1 else None
+
+        samples = wait_for("the translate job counted", translated, 30, worker)
+        shopify = {"connector": "shopify", "outcome": "processed"}
+        assert value(samples, "hub_translation_seconds_count", **shopify) == 1
+        assert (metrics_dir / f"worker-{worker.pid}").is_dir()
+        assert not killed.exists()
+    finally:
+        procs.stop()
+    assert not (metrics_dir / f"worker-{worker.pid}").exists()
