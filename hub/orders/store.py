@@ -144,6 +144,7 @@ def _write(session: Session, row: OrderRow, update: OrderUpdate, status: OrderSt
     row.number, row.status, row.currency = order.number, str(status), order.currency
     row.placed_at, row.channel_updated_at, row.updated_at = order.placed_at, order.updated_at, now()
     row.email = search_email(order.customer.email)
+    row.line_count = len(order.lines)
     order.status = status
     kept = {k: row.data[k] for k in HUB_KEYS if row.data and k in row.data}
     row.data = {**order_to_json(order), **kept}

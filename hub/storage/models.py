@@ -163,6 +163,8 @@ class OrderRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
     #: when the order shipped complete (the shipment that left nothing owed), for reports
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: how many lines it has (the fill rate report counts them without reading each order)
+    line_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: the end customer's tracking page address (``/track/<token>``): random, not the id
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 

@@ -1,23 +1,25 @@
 """SQL that means the same on PostgreSQL and SQLite, for reports computed in the database:
-seconds between two times, percentiles (``percentile_cont``), and a UTC time's local date,
-hour and clock in a time zone.
+seconds between two times, percentiles (``percentile_cont``, several from one sort), and a
+UTC time's local date, hour and clock in a time zone.
 
 PostgreSQL has all of these built in. SQLite gets two functions on every connection
 (:func:`install_sqlite`): ``hub_local(time, zone)``, the local wall time as text, and the
-aggregate ``hub_percentile(value, fraction)``, interpolating as ``percentile_cont`` does.
+aggregate ``hub_percentiles(value, fraction...)``, interpolating as ``percentile_cont`` does,
+giving a JSON list.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, literal
+from sqlalchemy import Float
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import Boolean, Date, Integer
 
 
@@ -40,23 +42,32 @@ def _seconds_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
-class percentile(FunctionElement):
-    """The ``fraction`` percentile (0..1) of ``value`` over a group, interpolated."""
+class percentiles(FunctionElement):
+    """Several percentiles of ``value`` over a group from one sort: a list (PostgreSQL's
+    array) or, from SQLite, a JSON list; read it with :func:`fractions_of`."""
 
-    type = Float()
     inherit_cache = True
 
 
-@compiles(percentile, "postgresql")
-def _percentile_pg(element: Any, compiler: Any, **kw: Any) -> str:
-    value, fraction = (compiler.process(c, **kw) for c in element.clauses)
-    return f"percentile_cont({fraction}) WITHIN GROUP (ORDER BY {value})"
+@compiles(percentiles, "postgresql")
+def _percentiles_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    value, *fractions = (compiler.process(c, **kw) for c in element.clauses)
+    return f"percentile_cont(ARRAY[{', '.join(fractions)}]) WITHIN GROUP (ORDER BY {value})"
 
 
-@compiles(percentile, "sqlite")
-def _percentile_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    value, fraction = (compiler.process(c, **kw) for c in element.clauses)
-    return f"hub_percentile({value}, {fraction})"
+@compiles(percentiles, "sqlite")
+def _percentiles_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    value, *fractions = (compiler.process(c, **kw) for c in element.clauses)
+    return f"hub_percentiles({value}, {', '.join(fractions)})"
+
+
+def fractions_of(found: Any) -> list[float | None]:
+    """What :class:`percentiles` gave, as floats (None for an empty group)."""
+    if found is None:
+        return []
+    if isinstance(found, str):
+        found = json.loads(found)
+    return [None if v is None else float(v) for v in found]
 
 
 class _Local(FunctionElement):
@@ -106,8 +117,10 @@ def _hour_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
 
 
 class shipped_on_time(FunctionElement):
-    """True when ``shipped`` falls on or before the local day an order ``received`` was due
-    to ship: that day when it came before ``cutoff`` (``HH:MM:SS``), else the next."""
+    """``shipped_on_time(received, shipped, zone, cutoff)``: true when ``shipped`` falls on
+    or before the local day (in ``zone``) an order ``received`` was due to ship: that day
+    when it came before ``cutoff`` (``HH:MM:SS``), else the next. Zone and cutoff may be
+    expressions (a ``CASE`` per client)."""
 
     type = Boolean()
     inherit_cache = True
@@ -133,10 +146,6 @@ def _on_time_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     )
 
 
-def on_time(received: Any, shipped: Any, zone: str, cutoff: time) -> ColumnElement[bool]:
-    return shipped_on_time(received, shipped, literal(zone), literal(cutoff.strftime("%H:%M:%S")))
-
-
 # -- SQLite's side -------------------------------------------------------------------------------
 @lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
@@ -154,28 +163,32 @@ def _hub_local(value: Any, zone: Any) -> str | None:
         return None
 
 
-class _Percentile:
-    """SQLite: ``percentile_cont``, linear between the two nearest values."""
+class _Percentiles:
+    """SQLite: ``percentile_cont(ARRAY[...])``, as a JSON list."""
 
     def __init__(self) -> None:
         self.values: list[float] = []
-        self.fraction = 0.5
+        self.fractions: tuple[float, ...] = ()
 
-    def step(self, value: Any, fraction: Any) -> None:
+    def step(self, value: Any, *fractions: Any) -> None:
         if value is not None:
             self.values.append(float(value))
-            self.fraction = float(fraction)
+            self.fractions = tuple(float(f) for f in fractions)
 
-    def finalize(self) -> float | None:
+    def finalize(self) -> str | None:
         if not self.values:
             return None
         ordered = sorted(self.values)
-        at = self.fraction * (len(ordered) - 1)
-        low, high = math.floor(at), math.ceil(at)
-        return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+        return json.dumps([_interpolate(ordered, f) for f in self.fractions])
+
+
+def _interpolate(ordered: list[float], fraction: float) -> float:
+    at = fraction * (len(ordered) - 1)
+    low, high = math.floor(at), math.ceil(at)
+    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
 
 
 def install_sqlite(dbapi_conn: Any) -> None:
     """Give a new SQLite connection the functions above."""
     dbapi_conn.create_function("hub_local", 2, _hub_local, deterministic=True)
-    dbapi_conn.create_aggregate("hub_percentile", 2, _Percentile)
+    dbapi_conn.create_aggregate("hub_percentiles", -1, _Percentiles)

@@ -83,6 +83,7 @@ def _order(
         created_at=received,
         updated_at=received,
         shipped_at=shipped,
+        line_count=len(lines),
     )
     session.add(row)
     session.flush()

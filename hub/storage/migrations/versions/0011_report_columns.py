@@ -1,4 +1,4 @@
-"""reports: when each order was received (indexed now) and shipped complete and each parcel was delivered, and the stock
+"""reports: when each order was received (indexed now) and shipped complete, its line count and each parcel was delivered, and the stock
 passes that closed a lag, in indexed columns
 
 Revision ID: 0011
@@ -20,6 +20,7 @@ _BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 def upgrade() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('shipped_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('line_count', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index(batch_op.f('ix_orders_shipped_at'), ['shipped_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_created_at'), ['created_at'], unique=False)
     with op.batch_alter_table('parcels', schema=None) as batch_op:
@@ -47,6 +48,10 @@ def upgrade() -> None:
         "WHERE shipments.order_id = orders.id) WHERE status IN ('shipped', 'delivered')"
     )
     op.execute(
+        "UPDATE orders SET line_count = (SELECT count(*) FROM order_lines "
+        "WHERE order_lines.order_id = orders.id)"
+    )
+    op.execute(
         "UPDATE parcels SET delivered_at = coalesce((SELECT min(parcel_events.at) "
         "FROM parcel_events WHERE parcel_events.parcel_id = parcels.id "
         "AND parcel_events.status = 'delivered'), parcels.last_event_at) "
@@ -65,4 +70,5 @@ def downgrade() -> None:
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_created_at'))
         batch_op.drop_index(batch_op.f('ix_orders_shipped_at'))
+        batch_op.drop_column('line_count')
         batch_op.drop_column('shipped_at')
