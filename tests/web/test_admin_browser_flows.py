@@ -273,3 +273,44 @@ def test_deliveries_and_jobs_read_and_acted_on_in_a_browser(
     with hub.db.transaction() as session:
         assert session.get(JobRow, job_id).status == "discarded"
     assert problems == []
+
+
+def test_a_report_with_its_chart_in_a_browser(hub, server, page, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.reports.test_kpis import _order
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    with hub.db.transaction() as session:
+        for hour, channel, client in [(h, "shopify", "acme") for h in (7, 8, 8, 9, 9, 9, 13)] + [
+            (h, "woocommerce", "acme") for h in (8, 10, 10, 15)
+        ]:
+            _order(
+                session,
+                channel=channel,
+                client=client,
+                received=today + timedelta(hours=hour),
+                shipped=today + timedelta(hours=hour + 3),
+            )
+    make_person(hub, EDITOR, "viewer")
+    problems = watch(page)
+    page.set_viewport_size(LAPTOP)
+    _sign_in(page, server, EDITOR)
+    page.wait_for_url(server + "/admin/")
+    _nav(page, "Reports").click()
+    page.get_by_role("link", name="Orders by hour of day").click()
+    chart = page.get_by_role("img", name="Orders by hour of day")
+    assert chart.is_visible()
+    bars = chart.locator("rect title")
+    assert bars.count() == 2 * 24  # a bar for each channel each hour
+    assert "09:00, shopify: 3" in bars.nth(2 * 9).text_content()
+    table = page.locator("table.report")
+    assert "09:00" in table.inner_text()
+    _shoot(page, tmp_path, "report-orders-by-hour")
+    page.goto(server + "/admin/reports/order_cycle_time")
+    assert page.get_by_role("img", name="Order cycle time").is_visible()
+    _shoot(page, tmp_path, "report-cycle-time")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename.startswith("order_cycle_time_")
+    assert problems == []
