@@ -116,7 +116,9 @@ def run_gunicorn(
     migrate.upgrade(hub.db)
     hub.close()
     # every gunicorn worker records into the instance's directory; /metrics adds them up
-    observe.start(f"{'serve' if background else 'web'}-{port}", hub.settings.database_url)
+    path, owned = observe.start(
+        f"{'serve' if background else 'web'}-{port}", hub.settings.database_url
+    )
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -132,6 +134,8 @@ def run_gunicorn(
         "limit_request_line": 8190,
         # several hubs may run on one machine: no shared control socket in the home folder
         "control_socket_disable": True,
+        # the instance's metrics directory goes with it (unless the operator gave it)
+        "on_exit": lambda _arbiter: observe.stop(path, owned),
     }
     _Gunicorn(overrides, options, background).run()
 

@@ -345,6 +345,7 @@ def test_gunicorn_workers_are_summed_at_metrics(hub, tmp_path: Path):
             assert value(samples, "hub_deliveries_total", **labels) == sent
             assert value(samples, "hub_webhook_intake_seconds_count", **labels) == sent
             assert value(samples, "hub_deliveries", status="received") == sent
+    assert not stale.exists()  # removed when the instance stopped
 
 
 # -- the dashboard and the alerts name only what the hub exposes -----------------------------
