@@ -91,6 +91,14 @@ RATE_LIMIT_WAITS = Counter(
     ["account"],
     registry=REGISTRY,
 )
+WEBHOOKS_REFUSED = Counter(
+    "hub_webhooks_refused",
+    "Webhook requests refused before anything was stored, by the error code answered: "
+    "bad_signature (a wrong or rotated secret), body_too_large, unsupported_media_type, "
+    'unknown_account, no_webhooks, bad_json... (connector "unknown" for no such account).',
+    ["connector", "reason"],
+    registry=REGISTRY,
+)
 BREAKER_OPENS = Counter(
     "hub_circuit_breaker_opens",
     "Times an account's circuit breaker opened (calls paused after failures in a row).",

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Request, Response, current_app, request
 
+from hub import observe
 from hub.connectors import Account, Capability, connector_class
 from hub.intake.inbox import accept
 from hub.runtime import Hub
@@ -95,6 +96,16 @@ def takes_webhooks(account: Account) -> bool:
 
 @bp.post("/webhooks/<account_name>")
 def receive(account_name: str) -> Response:
+    try:
+        return _receive(account_name)
+    except ApiError as refused:  # counted, so a rotated secret shows before orders go missing
+        account = current_app.extensions["hub"].accounts.get(account_name)
+        connector = account.connector if account is not None else "unknown"
+        observe.WEBHOOKS_REFUSED.labels(connector, refused.code).inc()
+        raise
+
+
+def _receive(account_name: str) -> Response:
     hub: Hub = current_app.extensions["hub"]
     req = request._get_current_object()  # type: ignore[attr-defined]  # once, not per use
     account = account_or_404(account_name)

@@ -466,3 +466,19 @@ def test_a_worker_process_serves_its_own_metrics(hub, client, tmp_path: Path):
     finally:
         procs.stop()
     assert not (metrics_dir / f"worker-{worker.pid}").exists()
+
+
+def test_refused_webhooks_are_counted_by_reason(client):
+    before = get_metrics(client)
+    body = json.dumps(shopify_order()).encode()
+    headers = dict(shopify_headers(body), **{"X-Shopify-Hmac-Sha256": "bm90IGl0"})
+    assert client.post("/webhooks/shop-a", data=body, headers=headers).status_code == 401
+    assert client.post("/webhooks/no-such-shop", data=body).status_code == 404
+    after = get_metrics(client)
+    name = "hub_webhooks_refused_total"
+    assert value(after, name, connector="shopify", reason="bad_signature") - value(
+        before, name, connector="shopify", reason="bad_signature"
+    ) == 1
+    assert value(after, name, connector="unknown", reason="unknown_account") - value(
+        before, name, connector="unknown", reason="unknown_account"
+    ) == 1
