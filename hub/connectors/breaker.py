@@ -74,12 +74,17 @@ class CircuitBreaker:
             self._failures, self._opened_at, self._trial = 0, None, False
             self._open_for = self.cooldown
 
-    def failure(self) -> None:
+    def failure(self) -> bool:
+        """Count a failure; True when it opened the circuit (from closed, or a failed trial
+        opening it again), decided under the lock so two threads never both say so."""
         with self._lock:
             now = self._clock()
             self._failures += 1
             if self._opened_at is not None and self._trial:  # the trial failed: longer
                 self._open_for = min(self.max_cooldown, self._open_for * 2)
                 self._opened_at, self._trial = now, False
-            elif self._opened_at is None and self._failures >= self.threshold:
+                return True
+            if self._opened_at is None and self._failures >= self.threshold:
                 self._opened_at = now
+                return True
+            return False

@@ -43,7 +43,6 @@ from hub.connectors.answers import (
     safe_url,
     secret_values,
 )
-from hub.connectors.breaker import OPEN
 from hub.connectors.ratelimit import RateLimiter, Sleep
 from hub.errors import AuthError, PermanentError, RetryableError
 
@@ -286,11 +285,10 @@ class HttpClient:
                     if breaker is not None:
                         breaker.success()
                     return response
-            if breaker is not None and outcome.status not in (429, 408) and not outcome.cost:
-                was = breaker.state
-                breaker.failure()  # no answer, or a server error (throttling is not one)
-                if was != OPEN and breaker.state == OPEN:
-                    observe.child(observe.BREAKER_OPENS, self.account).inc()
+            # no answer, or a server error (throttling is not one), counts against the circuit
+            failed = breaker is not None and outcome.status not in (429, 408) and not outcome.cost
+            if failed and breaker.failure():
+                observe.child(observe.BREAKER_OPENS, self.account).inc()
             details = {"status": outcome.status, "attempts": attempt, "reason": outcome.reason}
             if not idempotent and not outcome.safe:
                 raise RetryableError(
