@@ -349,7 +349,13 @@ def record(
     session.flush()
     for parcel in parcels:
         session.add(
-            ParcelRow(shipment_id=shipment.id, order_id=order.id, status="label_created", **parcel)
+            ParcelRow(
+                shipment_id=shipment.id,
+                order_id=order.id,
+                status="label_created",
+                order_placed_at=order.placed_at,
+                **parcel,
+            )
         )
         for line in parcel["lines"]:
             _take_stock(
@@ -371,6 +377,9 @@ def record(
     status = OrderStatus.SHIPPED if complete else OrderStatus.PARTIALLY_SHIPPED
     if complete and order.shipped_at is None:
         order.shipped_at = shipped_at
+    order.lines_shipped = sum(  # lines nothing is owed on count as complete
+        1 for i in ordered if i not in owed or done.get(i, 0) >= ordered[i]
+    )
     tracking = ", ".join(f"{p['carrier']} {p['tracking_number']}" for p in parcels)
     move(
         session,

@@ -163,8 +163,10 @@ class OrderRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
     #: when the order shipped complete (the shipment that left nothing owed), for reports
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    #: how many lines it has (the fill rate report counts them without reading each order)
+    #: how many lines it has, and how many of them have shipped complete (the fill rate
+    #: report counts them without reading each order)
     line_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lines_shipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: the end customer's tracking page address (``/track/<token>``): random, not the id
     tracking_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
@@ -379,6 +381,8 @@ class ParcelRow(Base):
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: when the carrier says it was delivered (its delivered event), for reports
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: when its order was placed (the order's, copied: click to deliver reads parcels alone)
+    order_placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ParcelEventRow(Base):

@@ -49,19 +49,17 @@ def test_a_report_shows_its_chart_table_and_csv(hub, client):
     assert page.status_code == 200
     svg = re.search(r"<svg[^>]*>.*?</svg>", page.text, re.S).group(0)
     assert 'role="img"' in svg and "style=" not in svg and "<script" not in svg
-    bars = re.findall(r"<rect [^>]*><title>([^<]+)</title>", svg)
-    assert bars == [
-        "shopify, Received to shipped p50: 4.0 h",
-        "shopify, Received to shipped p90: 5.6 h",
-        "shopify, Received to shipped p99: 6.0 h",
-    ]
+    bars = re.findall(r"<rect [^>]*><title>shopify, Received to shipped (p\d\d): ([\d.]+) h", svg)
+    assert [name for name, _ in bars] == ["p50", "p90", "p99"]
+    for (_, shown), hours in zip(bars, (4.0, 5.6, 5.96), strict=True):
+        assert abs(float(shown) - hours) <= 0.1  # percentiles within 1 %, shown to 0.1 h
     assert '<td data-label="Orders shipped" class="num">3</td>' in page.text
     assert "Download CSV" in page.text
     download = client.get("/admin/reports/order_cycle_time/csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(download.text)))
     assert rows[0][:2] == ["channel", "orders"] and rows[1][:2] == ["shopify", "3"]
-    assert rows[1][rows[0].index("received_to_shipped_p50")] == "14400.0"
+    assert abs(float(rows[1][rows[0].index("received_to_shipped_p50")]) - 14400) < 144
 
 
 def test_a_bad_filter_is_named_and_a_person_sees_only_their_clients(hub, client):

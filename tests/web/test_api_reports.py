@@ -46,7 +46,7 @@ def test_a_report_as_json_and_as_csv(hub, client, viewer):
         "/api/reports/order_cycle_time", query_string={"client": "acme"}, headers=viewer
     ).get_json()
     assert only["rows"][0]["orders"] == 2 and only["filters"]["client"] == "acme"
-    assert only["rows"][0]["received_to_shipped_p50"] == 3 * 3600
+    assert abs(only["rows"][0]["received_to_shipped_p50"] - 3 * 3600) < 3 * 36  # within 1 %
     as_csv = client.get(
         "/api/reports/orders_by_channel", query_string={"format": "csv"}, headers=viewer
     )
