@@ -144,7 +144,41 @@ class OrderRemoved:
     external_id: str
 
 
-Translation = OrderUpdate | OrderRemoved
+#: why a customer sends something back (Shopify's return reasons, lower-cased)
+RETURN_REASONS = (
+    "color", "defective", "not_as_described", "other", "size_too_large", "size_too_small",
+    "style", "unknown", "unwanted", "wrong_item",
+)  # fmt: skip
+
+
+@dataclass
+class ReturnLineRequest:
+    """One line of a return as a channel names it: its own line id, else the SKU."""
+
+    quantity: int
+    line_id: str | None = None
+    sku: str | None = None
+    reason: str = "unknown"
+
+
+@dataclass
+class ReturnRequest:
+    """A translator's answer for a return (or a refund that returns goods) on a channel.
+
+    ``status``: what the channel says of it: ``requested``, ``authorised``, ``rejected``,
+    ``cancelled`` or ``closed`` (refunded there). The hub opens the return the first time it
+    hears of ``external_id`` and moves it on after, once per step (a webhook sent twice
+    changes nothing)."""
+
+    order_external_id: str
+    external_id: str
+    status: str
+    lines: list[ReturnLineRequest]
+    note: str | None = None
+    reason_text: str | None = None
+
+
+Translation = OrderUpdate | OrderRemoved | ReturnRequest
 
 NO_SHIPPING_ADDRESS = "no shipping address for lines that need shipping"
 NO_SHIPPING_COUNTRY = "shipping address has no country code"

@@ -34,7 +34,15 @@ FLOORS: list[tuple[str, set[str]]] = [
     ("jobs", {"hub.jobs"}),
     (
         "domain",
-        {"hub.orders", "hub.mapping", "hub.stock", "hub.shipping", "hub.intake", "hub.reports"},
+        {
+            "hub.orders",
+            "hub.mapping",
+            "hub.stock",
+            "hub.shipping",
+            "hub.returns",
+            "hub.intake",
+            "hub.reports",
+        },
     ),
     ("top", {"hub.web", "hub.cli"}),
 ]

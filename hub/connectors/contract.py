@@ -245,6 +245,42 @@ class FulfilmentPush:
 
 
 @dataclass(frozen=True)
+class RefundPush:
+    """A return to refund on a sales channel. ``order`` is the canonical order JSON; ``lines``
+    what came back, ``[{"external_id", "sku", "quantity"}]`` (the channel's line ids);
+    ``restock``: the channel should put the goods back in its own stock count (the account's
+    ``returns.restock_on_channel``); ``key`` is the same on every retry of this refund (the
+    channel's idempotency key, where it takes one)."""
+
+    order: dict[str, Any]
+    return_id: int
+    key: str
+    lines: list[dict[str, Any]]
+    restock: bool
+    note: str | None = None
+
+
+class ReturnsSettingsMixin(Schema):
+    """``returns = {refund = "none" | "on_receipt" | "on_inspection", restock_on_channel}``:
+    whether the hub refunds a return on the channel, and when (default ``none``: the hub
+    records and restocks, the merchant refunds)."""
+
+    returns = fields.Dict(load_default=dict)
+
+    @validates_schema
+    def _returns(self, data: dict[str, Any], **kwargs: Any) -> None:
+        given = data.get("returns") or {}
+        unknown = set(given) - {"refund", "restock_on_channel", "api_refund"}
+        if unknown:
+            raise ValidationError(f"unknown key {sorted(unknown)[0]!r}", "returns")
+        if given.get("refund", "none") not in ("none", "on_receipt", "on_inspection"):
+            raise ValidationError("refund: none, on_receipt or on_inspection", "returns")
+        for flag in ("restock_on_channel", "api_refund"):
+            if flag in given and not isinstance(given[flag], bool):
+                raise ValidationError(f"{flag}: true or false", "returns")
+
+
+@dataclass(frozen=True)
 class Delivery:
     """What a connector reads off an incoming webhook, before any translation.
 
@@ -320,6 +356,12 @@ class Connector:
         """Tell the channel the parcel shipped, with its tracking; return the channel's id for
         the fulfilment. Exactly once: when the channel already holds a fulfilment for this
         tracking number (a retry after a lost answer), return its id instead of making one."""
+        raise NotImplementedError
+
+    # -- refunds (channels with ``returns``) ------------------------------------------------
+    def push_refund(self, push: RefundPush) -> str:
+        """Refund the return's lines on the channel; return the channel's id for the refund.
+        Exactly once: a retry with the same ``push.key`` must not refund twice."""
         raise NotImplementedError
 
     def push_tracking_event(

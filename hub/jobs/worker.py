@@ -46,6 +46,7 @@ BUILTIN_HANDLER_MODULES = (
     "hub.shipping.tracking",
     "hub.shipping.fulfilment",
     "hub.stock.sync",
+    "hub.returns.refunds",
     "hub.jobs.scheduler",
 )
 

@@ -260,7 +260,10 @@ def _take_stock(
         session.execute(
             select(StockLevelRow)
             .where(
-                StockLevelRow.client == client, StockLevelRow.sku == sku, StockLevelRow.on_hand > 0
+                StockLevelRow.client == client,
+                StockLevelRow.sku == sku,
+                StockLevelRow.on_hand > 0,
+                StockLevelRow.location.not_in(ledger.NON_SELLABLE),  # never damaged goods
             )
             .order_by(StockLevelRow.location)
             .with_for_update()

@@ -24,6 +24,9 @@ from hub.values import iso, now
 
 DEFAULT_LOCATION = "default"
 REASONS = ("import", "count", "adjustment", "receipt", "shipment", "return", "damage")
+#: locations whose stock is held but not for sale: returns set aside as damaged or to be
+#: looked at; never offered to a channel, allocated or shipped
+NON_SELLABLE = ("damaged", "quarantine")
 
 
 class StockError(ValueError):
@@ -316,7 +319,11 @@ def _allocated(session: Session, client: str, skus: list[str] | None) -> dict[st
 def _on_hand(session: Session, client: str, skus: list[str], lock: bool = False) -> dict[str, int]:
     query = (
         select(StockLevelRow.sku, StockLevelRow.on_hand)
-        .where(StockLevelRow.client == client, StockLevelRow.sku.in_(skus))
+        .where(
+            StockLevelRow.client == client,
+            StockLevelRow.sku.in_(skus),
+            StockLevelRow.location.not_in(NON_SELLABLE),
+        )
         .order_by(StockLevelRow.sku, StockLevelRow.location)
     )
     totals: dict[str, int] = {}
@@ -484,12 +491,12 @@ def available_to_sell(
     share: float = 1.0,
 ) -> dict[str, int]:
     """What one sales channel may sell of each SKU: the ``share`` of (on hand at
-    ``locations`` - allocated to unshipped orders), rounded down, less the SKU's safety
+    ``locations``, never the :data:`NON_SELLABLE` ones, - allocated to unshipped orders), rounded down, less the SKU's safety
     buffer (``buffers`` over ``buffer``), never below zero. ``skus`` None: every SKU the
     client holds or has allocated."""
     query = (
         select(StockLevelRow.sku, func.sum(StockLevelRow.on_hand))
-        .where(StockLevelRow.client == client)
+        .where(StockLevelRow.client == client, StockLevelRow.location.not_in(NON_SELLABLE))
         .group_by(StockLevelRow.sku)
     )
     if skus is not None:

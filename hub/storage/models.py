@@ -429,6 +429,75 @@ class ChannelItemRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
+class ReturnRow(Base):
+    """A return (RMA) of an order: what comes back, its state and its timeline's dates.
+
+    requested -> authorised (or rejected) -> in_transit (optional) -> received -> inspected ->
+    closed; cancelled at any point before received."""
+
+    __tablename__ = "returns"
+    __table_args__ = (UniqueConstraint("account", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    client: Mapped[str] = mapped_column(String(100), index=True)
+    account: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    #: who opened it: api, console or channel
+    source: Mapped[str] = mapped_column(String(20))
+    #: the channel's own id for it (a Shopify return, a WooCommerce refund), when it has one
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+    label_carrier: Mapped[str | None] = mapped_column(String(50))
+    label_tracking: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the parcel came in at the dock, and when its goods were put back (or set aside)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the refund on the channel: None (not the hub's to make), queued, done or failed
+    refund_status: Mapped[str | None] = mapped_column(String(20))
+    refund_ref: Mapped[str | None] = mapped_column(String(200))
+
+
+class ReturnLineRow(Base):
+    """One order line of a return: how many come back and why; what came in, in what state."""
+
+    __tablename__ = "return_lines"
+
+    return_id: Mapped[int] = mapped_column(
+        ForeignKey("returns.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: the order line's position (``lines[i]``)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str | None] = mapped_column(String(200), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(50))
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    #: resellable, damaged or quarantine (set at receipt)
+    condition: Mapped[str | None] = mapped_column(String(20))
+    grade: Mapped[str | None] = mapped_column(String(1))
+
+
+class ReturnEventRow(Base):
+    """One entry on a return's timeline."""
+
+    __tablename__ = "return_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    return_id: Mapped[int] = mapped_column(
+        ForeignKey("returns.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    kind: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+
+
 class StockSyncPassRow(Base):
     """One stock pass that brought a channel up to date on something: when it ended and the
     oldest change it had to carry (its lag is the difference), for the stock sync lag report."""

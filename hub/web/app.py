@@ -18,6 +18,7 @@ from hub.web import (
     api_jobs,
     api_mappings,
     api_reports,
+    api_returns,
     api_stock,
     errors,
     limits,
@@ -62,6 +63,7 @@ def create_app(
     app.register_blueprint(api_mappings.bp)
     app.register_blueprint(api_stock.bp)
     app.register_blueprint(api_reports.bp)
+    app.register_blueprint(api_returns.bp)
     app.register_blueprint(openapi.bp)  # GET /api/openapi.json and /api/docs, no token
     app.register_blueprint(track_page.bp)
     pages.install(app)  # the front page, HTML error pages, security headers

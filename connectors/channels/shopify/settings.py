@@ -38,7 +38,12 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from connectors.channels.shopify.stock import location_gid
-from hub.connectors import AccountSchema, StockSettingsMixin, WebhookSecretsMixin
+from hub.connectors import (
+    AccountSchema,
+    ReturnsSettingsMixin,
+    StockSettingsMixin,
+    WebhookSecretsMixin,
+)
 
 DEFAULT_API_VERSION = "2026-10"
 #: ``changeFromQuantity`` and ``@idempotent`` exist from this version on
@@ -71,7 +76,7 @@ class LocationId(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
-class ShopifySettings(AccountSchema, WebhookSecretsMixin, StockSettingsMixin):
+class ShopifySettings(AccountSchema, WebhookSecretsMixin, StockSettingsMixin, ReturnsSettingsMixin):
     shop = fields.String(required=True)
     access_token = fields.String(required=True, metadata={"secret": True})
     api_version = fields.String(load_default=DEFAULT_API_VERSION, validate=_check_api_version)

@@ -21,10 +21,17 @@ host.
 
 from marshmallow import fields, validate
 
-from hub.connectors import AccountSchema, StockSettingsMixin, WebhookSecretsMixin
+from hub.connectors import (
+    AccountSchema,
+    ReturnsSettingsMixin,
+    StockSettingsMixin,
+    WebhookSecretsMixin,
+)
 
 
-class WooCommerceSettings(AccountSchema, WebhookSecretsMixin, StockSettingsMixin):
+class WooCommerceSettings(
+    AccountSchema, WebhookSecretsMixin, StockSettingsMixin, ReturnsSettingsMixin
+):
     url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
     consumer_key = fields.String(required=True, metadata={"secret": True})
     consumer_secret = fields.String(required=True, metadata={"secret": True})

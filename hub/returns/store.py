@@ -1,0 +1,539 @@
+"""A return's life, in the caller's transaction: opened (through the API, the console or a
+channel), authorised or rejected, on its way back, received, inspected (each line resellable,
+damaged or quarantine, with an optional grade), closed; cancelled at any point before it is
+received. Every step is on the return's timeline and the order's.
+
+Quantities never exceed what was shipped of a line less what other returns (not rejected or
+cancelled) already take back. At inspection resellable goods go back to on-hand stock through
+the ledger (the delta stock sync then tells every channel); damaged and quarantined goods go
+to the ``damaged`` and ``quarantine`` locations, held but never sold. When the account's
+policy says so (``returns.refund``: ``on_receipt`` or ``on_inspection``; default ``none``) a
+``return.refund`` job tells the channel, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.canonical import RETURN_REASONS, ReturnRequest
+from hub.connectors import Account
+from hub.jobs import outbox
+from hub.orders.store import add_event
+from hub.shipping.shipments import shipped_so_far
+from hub.stock import ledger
+from hub.storage.models import OrderRow, ReturnEventRow, ReturnLineRow, ReturnRow
+from hub.values import iso, now
+
+REQUESTED, AUTHORISED, REJECTED, IN_TRANSIT = "requested", "authorised", "rejected", "in_transit"
+RECEIVED, INSPECTED, CLOSED, CANCELLED = "received", "inspected", "closed", "cancelled"
+STATUSES = (REQUESTED, AUTHORISED, REJECTED, IN_TRANSIT, RECEIVED, INSPECTED, CLOSED, CANCELLED)
+#: returns that no longer take anything back
+VOID = (REJECTED, CANCELLED)
+CONDITIONS = ("resellable", "damaged", "quarantine")
+GRADES = ("A", "B", "C")
+#: where each condition's goods go in the ledger (resellable: the location given, or this)
+SELLABLE_LOCATION = "default"
+LOCATION = {"damaged": "damaged", "quarantine": "quarantine"}
+REFUND_POLICIES = ("none", "on_receipt", "on_inspection")
+REFUND = "return.refund"
+#: which states each step may start from
+_FROM = {
+    AUTHORISED: (REQUESTED,),
+    REJECTED: (REQUESTED,),
+    IN_TRANSIT: (AUTHORISED,),
+    RECEIVED: (REQUESTED, AUTHORISED, IN_TRANSIT),
+    INSPECTED: (RECEIVED,),
+    CLOSED: (RECEIVED, INSPECTED),
+    CANCELLED: (REQUESTED, AUTHORISED, IN_TRANSIT),
+}
+
+
+class ReturnError(ValueError):
+    """A return that cannot be made or moved: ``status`` 404 (no such order or line), 409
+    (the wrong state, more than can come back) or 422 (a value that makes no sense)."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One line of a request: the order line by the channel's line id or by SKU."""
+
+    quantity: int | None = None
+    line_id: str | None = None
+    sku: str | None = None
+    reason: str | None = None
+    condition: str | None = None
+    grade: str | None = None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> LineRequest:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+def policy(account: Account | None) -> dict[str, Any]:
+    """The account's returns policy (``returns = {refund, restock_on_channel}``)."""
+    given = dict((account.settings.get("returns") or {}) if account is not None else {})
+    return {
+        "refund": given.get("refund", "none"),
+        "restock_on_channel": bool(given.get("restock_on_channel", False)),
+    }
+
+
+# -- reading ------------------------------------------------------------------------------------
+def lines_of(session: Session, return_id: int) -> list[ReturnLineRow]:
+    return list(
+        session.execute(
+            select(ReturnLineRow)
+            .where(ReturnLineRow.return_id == return_id)
+            .order_by(ReturnLineRow.position)
+        ).scalars()
+    )
+
+
+def events_of(session: Session, return_id: int) -> list[ReturnEventRow]:
+    return list(
+        session.execute(
+            select(ReturnEventRow)
+            .where(ReturnEventRow.return_id == return_id)
+            .order_by(ReturnEventRow.at, ReturnEventRow.id)
+        ).scalars()
+    )
+
+
+def to_json(session: Session, row: ReturnRow, *, events: bool = False) -> dict[str, Any]:
+    """A return as the API shows it; with ``events``, its timeline too."""
+    order = session.get(OrderRow, row.order_id)
+    order_lines = (order.data.get("lines") or []) if order is not None else []
+    out: dict[str, Any] = {
+        "id": row.id,
+        "order_id": row.order_id,
+        "order_number": order.number if order is not None else None,
+        "client": row.client,
+        "account": row.account,
+        "channel": row.channel,
+        "status": row.status,
+        "source": row.source,
+        "external_id": row.external_id,
+        "note": row.note,
+        "rejected_reason": row.rejected_reason,
+        "label": {"carrier": row.label_carrier, "tracking_number": row.label_tracking}
+        if row.label_tracking
+        else None,
+        "lines": [
+            {
+                "position": line.position,
+                "line_id": (
+                    order_lines[line.position].get("external_id")
+                    if line.position < len(order_lines)
+                    else None
+                ),
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "reason": line.reason,
+                "received": line.received,
+                "condition": line.condition,
+                "grade": line.grade,
+            }
+            for line in lines_of(session, row.id)
+        ],
+        "refund": {"status": row.refund_status, "ref": row.refund_ref},
+        "created_at": iso(row.created_at),
+        "authorised_at": iso(row.authorised_at),
+        "received_at": iso(row.received_at),
+        "restocked_at": iso(row.restocked_at),
+        "closed_at": iso(row.closed_at),
+        "dock_to_stock_seconds": round((row.restocked_at - row.received_at).total_seconds(), 1)
+        if row.restocked_at and row.received_at
+        else None,
+    }
+    if events:
+        out["events"] = [
+            {"at": iso(e.at), "kind": e.kind, "message": e.message, "actor": e.actor}
+            for e in events_of(session, row.id)
+        ]
+    return out
+
+
+# -- steps --------------------------------------------------------------------------------------
+def record(session: Session, row: ReturnRow, kind: str, message: str, actor: str) -> None:
+    at = now()
+    row.updated_at = at
+    session.add(ReturnEventRow(return_id=row.id, at=at, kind=kind, message=message, actor=actor))
+    order = session.get(OrderRow, row.order_id)
+    if order is not None:
+        add_event(
+            session, order, f"return_{kind}", f"return {row.id}: {message}",
+            data={"return_id": row.id},
+        )  # fmt: skip
+
+
+def _move(row: ReturnRow, to: str) -> None:
+    if row.status not in _FROM[to]:
+        raise ReturnError(
+            409,
+            "wrong_state",
+            f"return {row.id} is {row.status}; it can become {to} only from "
+            f"{' or '.join(_FROM[to])}",
+            {"status": row.status},
+        )
+    row.status = to
+
+
+def _position(order: OrderRow, line: LineRequest, index: int, field: str) -> int:
+    """The order line a request names, by the channel's line id or else by SKU."""
+    lines = order.data.get("lines") or []
+    if line.line_id is not None:
+        for position, found in enumerate(lines):
+            if str(found.get("external_id")) == str(line.line_id):
+                return position
+        raise ReturnError(
+            422, "unknown_line", f"{field}[{index}].line_id: order {order.id} has no line "
+            f"{line.line_id!r}", {"field": f"{field}[{index}].line_id"},
+        )  # fmt: skip
+    if line.sku is not None:
+        matches = [p for p, found in enumerate(lines) if found.get("sku") == line.sku]
+        if not matches:
+            raise ReturnError(
+                422, "unknown_line", f"{field}[{index}].sku: order {order.id} has no line "
+                f"with SKU {line.sku!r}", {"field": f"{field}[{index}].sku"},
+            )  # fmt: skip
+        return matches[0]
+    raise ReturnError(
+        422, "unknown_line", f"{field}[{index}]: give line_id or sku",
+        {"field": f"{field}[{index}]"},
+    )  # fmt: skip
+
+
+def returnable(session: Session, order: OrderRow, excluding: int | None = None) -> dict[int, int]:
+    """Per order line position: shipped less what returns not rejected or cancelled take."""
+    shipped = shipped_so_far(session, order.id)
+    taken = dict(
+        session.execute(
+            select(ReturnLineRow.position, func.sum(ReturnLineRow.quantity))
+            .join(ReturnRow, ReturnRow.id == ReturnLineRow.return_id)
+            .where(
+                ReturnRow.order_id == order.id,
+                ReturnRow.status.not_in(VOID),
+                ReturnRow.id != (excluding or 0),
+            )
+            .group_by(ReturnLineRow.position)
+        ).all()
+    )
+    return {p: n - int(taken.get(p, 0)) for p, n in shipped.items()}
+
+
+def open_return(
+    session: Session,
+    order: OrderRow,
+    lines: Iterable[LineRequest],
+    *,
+    actor: str,
+    source: str,
+    note: str | None = None,
+    external_id: str | None = None,
+) -> ReturnRow:
+    """Open a return of ``order`` for ``lines`` (each with a quantity and a reason)."""
+    wanted: dict[int, tuple[int, str]] = {}
+    for index, line in enumerate(lines):
+        if line.quantity is None or line.quantity < 1:
+            raise ReturnError(
+                422, "bad_quantity", f"lines[{index}].quantity: at least 1",
+                {"field": f"lines[{index}].quantity"},
+            )  # fmt: skip
+        reason = line.reason or "unknown"
+        if reason not in RETURN_REASONS:
+            raise ReturnError(
+                422, "bad_reason",
+                f"lines[{index}].reason: one of {', '.join(RETURN_REASONS)}, not {reason!r}",
+                {"field": f"lines[{index}].reason"},
+            )  # fmt: skip
+        position = _position(order, line, index, "lines")
+        before = wanted.get(position, (0, reason))[0]
+        wanted[position] = (before + line.quantity, reason)
+    if not wanted:
+        raise ReturnError(422, "no_lines", "lines: a return takes back at least one line")
+    left = returnable(session, order)
+    over = [
+        f"lines {p} ({(order.data['lines'][p].get('sku'))}): {n} asked, {max(left.get(p, 0), 0)} "
+        "shipped and not returned yet"
+        for p, (n, _) in sorted(wanted.items())
+        if n > left.get(p, 0)
+    ]
+    if over:
+        raise ReturnError(409, "too_many", "more than can come back: " + "; ".join(over), over)
+    at = now()
+    row = ReturnRow(
+        order_id=order.id,
+        client=order.client,
+        account=order.account,
+        channel=order.channel,
+        status=REQUESTED,
+        source=source,
+        external_id=external_id,
+        note=note,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(row)
+    session.flush()
+    for position, (quantity, reason) in sorted(wanted.items()):
+        session.add(
+            ReturnLineRow(
+                return_id=row.id,
+                position=position,
+                sku=order.data["lines"][position].get("sku"),
+                quantity=quantity,
+                reason=reason,
+                received=0,
+            )
+        )
+    count = sum(q for q, _ in wanted.values())
+    record(session, row, "requested", f"{count} item(s) to come back ({source})", actor)
+    return row
+
+
+def authorise(
+    session: Session,
+    row: ReturnRow,
+    *,
+    actor: str,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+) -> ReturnRow:
+    """Authorise it; with a return label's tracking number it is on its way back."""
+    _move(row, AUTHORISED)
+    row.authorised_at = now()
+    record(session, row, "authorised", "authorised", actor)
+    if tracking_number:
+        in_transit(session, row, actor=actor, carrier=carrier, tracking_number=tracking_number)
+    return row
+
+
+def in_transit(
+    session: Session, row: ReturnRow, *, actor: str, carrier: str | None, tracking_number: str
+) -> ReturnRow:
+    _move(row, IN_TRANSIT)
+    row.label_carrier, row.label_tracking = carrier, tracking_number
+    where = f"{carrier} {tracking_number}" if carrier else tracking_number
+    record(session, row, "in_transit", f"on its way back ({where})", actor)
+    return row
+
+
+def reject(session: Session, row: ReturnRow, *, actor: str, reason: str) -> ReturnRow:
+    _move(row, REJECTED)
+    row.rejected_reason = reason
+    record(session, row, "rejected", f"rejected: {reason}", actor)
+    return row
+
+
+def cancel(session: Session, row: ReturnRow, *, actor: str, reason: str | None = None) -> ReturnRow:
+    _move(row, CANCELLED)
+    record(session, row, "cancelled", "cancelled" + (f": {reason}" if reason else ""), actor)
+    return row
+
+
+def close(session: Session, row: ReturnRow, *, actor: str) -> ReturnRow:
+    _move(row, CLOSED)
+    row.closed_at = now()
+    record(session, row, "closed", "closed", actor)
+    return row
+
+
+def receive(
+    session: Session,
+    hub: Any,
+    row: ReturnRow,
+    lines: Iterable[LineRequest],
+    *,
+    actor: str,
+    received_at: datetime | None = None,
+    location: str | None = None,
+) -> ReturnRow:
+    """What came back, per line. Lines given a condition are inspected at once (their stock
+    moves); the return is ``inspected`` when every line received has one, else ``received``
+    (:func:`inspect` gives the rest)."""
+    order = _order(session, row)
+    _move(row, RECEIVED)
+    row.received_at = received_at or now()
+    kept = {line.position: line for line in lines_of(session, row.id)}
+    given = _per_line(order, kept, lines, "lines")
+    for position, (quantity, _condition, _grade) in given.items():
+        line = kept[position]
+        if quantity > line.quantity - line.received:
+            raise ReturnError(
+                409, "too_many", f"lines: {quantity} of {line.sku or position} received; the "
+                f"return expects {line.quantity - line.received}",
+            )  # fmt: skip
+        line.received += quantity
+    total = sum(q for q, _, _ in given.values())
+    record(session, row, "received", f"{total} item(s) received", actor)
+    _refund_if(hub, session, row, "on_receipt")
+    conditions = {p: (c, g) for p, (_, c, g) in given.items() if c}
+    if conditions:
+        _inspect(session, hub, row, order, kept, conditions, actor=actor, location=location)
+    return row
+
+
+def inspect(
+    session: Session,
+    hub: Any,
+    row: ReturnRow,
+    lines: Iterable[LineRequest],
+    *,
+    actor: str,
+    location: str | None = None,
+) -> ReturnRow:
+    """The condition (and grade) of each received line, and its stock put away."""
+    if row.status != RECEIVED:
+        raise ReturnError(
+            409, "wrong_state", f"return {row.id} is {row.status}; only a received one is "
+            "inspected", {"status": row.status},
+        )  # fmt: skip
+    order = _order(session, row)
+    kept = {line.position: line for line in lines_of(session, row.id)}
+    given = _per_line(order, kept, lines, "lines")
+    missing = [p for p, (_, c, _) in given.items() if not c]
+    if missing:
+        raise ReturnError(422, "no_condition", "lines: each needs a condition to be inspected")
+    conditions = {p: (c, g) for p, (_, c, g) in given.items()}
+    _inspect(session, hub, row, order, kept, conditions, actor=actor, location=location)
+    return row
+
+
+def _order(session: Session, row: ReturnRow) -> OrderRow:
+    order = session.get(OrderRow, row.order_id)
+    if order is None:  # pragma: no cover - returns go with their order
+        raise ReturnError(404, "not_found", f"return {row.id}'s order is gone")
+    return order
+
+
+def _per_line(
+    order: OrderRow,
+    kept: Mapping[int, ReturnLineRow],
+    lines: Iterable[LineRequest],
+    field: str,
+) -> dict[int, tuple[int, str | None, str | None]]:
+    given: dict[int, tuple[int, str | None, str | None]] = {}
+    for index, line in enumerate(lines):
+        position = _position(order, line, index, field)
+        if position not in kept:
+            raise ReturnError(
+                422, "unknown_line", f"{field}[{index}]: the return does not take back order "
+                f"line {position}", {"field": f"{field}[{index}]"},
+            )  # fmt: skip
+        if line.condition is not None and line.condition not in CONDITIONS:
+            raise ReturnError(
+                422, "bad_condition",
+                f"{field}[{index}].condition: one of {', '.join(CONDITIONS)}, "
+                f"not {line.condition!r}",
+                {"field": f"{field}[{index}].condition"},
+            )  # fmt: skip
+        if line.grade is not None and line.grade not in GRADES:
+            raise ReturnError(
+                422, "bad_grade", f"{field}[{index}].grade: A, B or C, not {line.grade!r}",
+                {"field": f"{field}[{index}].grade"},
+            )  # fmt: skip
+        quantity = line.quantity if line.quantity is not None else kept[position].quantity
+        if quantity < 0:
+            raise ReturnError(422, "bad_quantity", f"{field}[{index}].quantity: not below 0")
+        given[position] = (quantity, line.condition, line.grade)
+    if not given:
+        raise ReturnError(422, "no_lines", f"{field}: name at least one line")
+    return given
+
+
+def _inspect(
+    session: Session,
+    hub: Any,
+    row: ReturnRow,
+    order: OrderRow,
+    kept: Mapping[int, ReturnLineRow],
+    conditions: Mapping[int, tuple[str, str | None]],
+    *,
+    actor: str,
+    location: str | None,
+) -> None:
+    words = []
+    for position, (condition, grade) in sorted(conditions.items()):
+        line = kept[position]
+        line.condition, line.grade = condition, grade
+        if line.sku and line.received:
+            where = LOCATION.get(condition, location or SELLABLE_LOCATION)
+            ledger.adjust(
+                session, order.client, line.sku, where, line.received,
+                reason="return", actor=actor, ref=f"return:{row.id}",
+            )  # fmt: skip
+        words.append(f"{line.received} x {line.sku or position} {condition}"
+                     + (f" (grade {grade})" if grade else ""))  # fmt: skip
+    if all(line.condition for line in kept.values() if line.received):
+        row.status = INSPECTED
+        row.restocked_at = now()
+        record(session, row, "inspected", "; ".join(words), actor)
+        _refund_if(hub, session, row, "on_inspection")
+
+
+def _refund_if(hub: Any, session: Session, row: ReturnRow, moment: str) -> None:
+    """Queue the refund on the channel once, when the account's policy is ``moment``."""
+    account = hub.accounts.get(row.account) if hub is not None else None
+    if policy(account)["refund"] != moment or row.refund_status is not None:
+        return
+    row.refund_status = "queued"
+    outbox.enqueue(
+        session,
+        REFUND,
+        {"return_id": row.id, "account": row.account},
+        max_attempts=hub.settings.job_max_attempts,
+        dedupe_key=f"{REFUND}:{row.id}",
+    )
+    record(session, row, "refund_queued", f"refund queued for {row.account} ({moment})", "hub")
+
+
+# -- from a channel -------------------------------------------------------------------------------
+def from_channel(
+    session: Session, hub: Any, account: Account, request: ReturnRequest, *, actor: str
+) -> ReturnRow | None:
+    """Apply what a channel says of a return: open it the first time, then move it on (a step
+    already taken, or one that no longer applies, changes nothing). None when the order is not
+    the hub's."""
+    order = session.execute(
+        select(OrderRow).where(
+            OrderRow.account == account.name, OrderRow.external_id == request.order_external_id
+        )
+    ).scalar_one_or_none()
+    if order is None:
+        return None
+    row = session.execute(
+        select(ReturnRow).where(
+            ReturnRow.account == account.name, ReturnRow.external_id == request.external_id
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = open_return(
+            session,
+            order,
+            [LineRequest(quantity=l.quantity, line_id=l.line_id, sku=l.sku, reason=l.reason)
+             for l in request.lines],  # noqa: E741
+            actor=actor,
+            source="channel",
+            note=request.note,
+            external_id=request.external_id,
+        )  # fmt: skip
+    if request.status in _FROM and row.status in _FROM[request.status]:
+        if request.status == AUTHORISED:
+            authorise(session, row, actor=actor)
+        elif request.status == REJECTED:
+            reject(session, row, actor=actor, reason=request.reason_text or "by the channel")
+        elif request.status == CANCELLED:
+            cancel(session, row, actor=actor, reason=request.reason_text)
+        elif request.status == CLOSED:
+            close(session, row, actor=actor)
+    return row
