@@ -1,0 +1,185 @@
+"""Amazon end to end, on SQLite and PostgreSQL: the reconciliation's poll (searchOrders)
+brings a merchant-fulfilled order and an FBA order through the inbox; the first is released
+and its stock pushed to Amazon (delta only), the FBA one is kept and never released; a parcel
+recorded for the first is confirmed to Amazon exactly once, even when Amazon's answer to the
+confirmation is lost.
+
+Amazon is a fake built on ``responses`` from the Orders API model's sandbox answers (see
+``connectors/channels/amazon/tests/payloads/SOURCES.md``); it keeps the packages confirmed
+to it, so a second confirmation would show.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import responses
+from sqlalchemy import select
+
+from hub.intake import reconcile
+from hub.stock import sync
+from hub.storage.models import JobRow, OrderRow, ParcelRow
+from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, receive
+
+PAYLOADS = Path(__file__).parents[1] / "connectors/channels/amazon/tests/payloads"
+API = "https://sellingpartnerapi-eu.amazon.com"
+SELLER = "A3TH9S8BH6GOGM"
+MFN_ID = "171-2345678-9012345"  # sandbox case 3: merchant-fulfilled, UNSHIPPED
+FBA_ID = "250-1234567-8901234"  # sandbox case 1: fulfilled by Amazon
+SKU = "DELL-I15-BR-001"
+
+accounts_file = accounts_fixture(
+    QUIET_ROYALMAIL
+    + f"""
+[accounts.amazon-br]
+connector = "amazon"
+client = "acme"
+region = "eu"
+marketplace_ids = ["A2Q3Y263D00KWC"]
+client_id = "amzn1.application-oa2-client.e2e"
+client_secret = "e2e-client-secret"
+refresh_token = "Atzr|e2e-refresh"
+seller_id = "{SELLER}"
+"""
+)
+
+
+def sandbox(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+
+
+class FakeAmazon:
+    """LWA, searchOrders, getOrder, Listings and confirmShipment for two orders."""
+
+    def __init__(self, mock: responses.RequestsMock):
+        self.orders = {MFN_ID: sandbox("searchOrders_sandbox_3.json")["orders"][0]}
+        fba = copy.deepcopy(sandbox("searchOrders_sandbox_1.json")["orders"][0])
+        fba["fulfillment"]["fulfillmentStatus"] = "UNSHIPPED"  # Amazon has yet to ship it
+        self.orders[FBA_ID] = fba
+        self.confirmed: list[dict[str, Any]] = []
+        self.patched: list[dict[str, Any]] = []
+        self.lose_next_answer = False
+        mock.post(
+            "https://api.amazon.com/auth/o2/token",
+            json={"access_token": "Atza|e2e", "token_type": "bearer", "expires_in": 3600},
+        )
+        mock.get(f"{API}/orders/2026-01-01/orders", json={"orders": list(self.orders.values())})
+        for order_id in self.orders:
+            mock.add_callback(
+                responses.GET,
+                f"{API}/orders/2026-01-01/orders/{order_id}",
+                callback=lambda request, oid=order_id: (
+                    200,
+                    {},
+                    json.dumps({"order": self.orders[oid]}),
+                ),
+            )
+            mock.add_callback(
+                responses.POST,
+                f"{API}/orders/v0/orders/{order_id}/shipmentConfirmation",
+                callback=lambda request, oid=order_id: self._confirm(oid, request),
+            )
+        listing = sandbox("searchListingsItems_sandbox.json")["items"][0]
+        mock.get(
+            f"{API}/listings/2021-08-01/items/{SELLER}",
+            json={"numberOfResults": 1, "items": [{**listing, "sku": SKU}]},
+        )
+        mock.add_callback(
+            responses.PATCH,
+            f"{API}/listings/2021-08-01/items/{SELLER}/{SKU}",
+            callback=self._patch,
+        )
+
+    def _confirm(self, order_id: str, request: Any) -> tuple[int, dict, str]:
+        body = json.loads(request.body)
+        self.confirmed.append(body)
+        detail = body["packageDetail"]
+        package = {
+            "packageReferenceId": detail["packageReferenceId"],
+            "carrier": detail["carrierCode"],
+            "trackingNumber": detail["trackingNumber"],
+            "packageItems": detail["orderItems"],
+        }
+        self.orders[order_id].setdefault("packages", []).append(package)
+        if self.lose_next_answer:  # Amazon acted, but its answer never arrives
+            self.lose_next_answer = False
+            return 500, {}, json.dumps({"errors": [{"code": "InternalFailure", "message": "x"}]})
+        return 204, {}, ""
+
+    def _patch(self, request: Any) -> tuple[int, dict, str]:
+        self.patched.append(json.loads(request.body))
+        answer = sandbox("patchListingsItem_2021-08-01_response.json")
+        return 200, {}, json.dumps({**answer, "sku": SKU})
+
+
+def drain_until_quiet(worker, hub) -> None:
+    """Run jobs, waiting out the short test backoff of retried ones."""
+    for _ in range(40):
+        worker.drain()
+        with hub.db.transaction() as s:
+            waiting = s.execute(
+                select(JobRow.id).where(JobRow.status == "queued", JobRow.kind == "fulfilment.push")
+            ).first()
+        if waiting is None:
+            return
+        time.sleep(0.05)
+
+
+def test_poll_fba_stock_and_shipment_exactly_once(hub, client, worker, viewer, editor):
+    receive(hub, SKU, 5)
+    account = hub.accounts["amazon-br"]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        amazon = FakeAmazon(mock)
+        report = reconcile.reconcile_account(hub, account)
+        assert (report["seen"], report["missing"], report["taken_in"]) == (2, 2, 2)
+        worker.drain()
+        with hub.db.transaction() as s:
+            rows = {o.external_id: o for o in s.execute(select(OrderRow)).scalars()}
+            assert rows[MFN_ID].status == "released"
+            assert rows[FBA_ID].status == "on_hold"  # recorded, never released
+            assert "FBA" in rows[FBA_ID].data["tags"]
+            assert "Ship by 2024-12-24T23:59:59Z" in rows[MFN_ID].data["notes"]
+            mfn_id = rows[MFN_ID].id
+
+        # the next poll overlaps the last window: nothing is taken in twice
+        again = reconcile.reconcile_account(hub, account)
+        assert again["current"] == 2 and again["taken_in"] == 0
+
+        # stock: 5 on hand, 1 allocated to the released order -> 4, once
+        first = sync.sync_account(hub, account, "delta")
+        assert amazon.patched and amazon.patched[-1]["patches"][0]["value"] == [
+            {"fulfillment_channel_code": "DEFAULT", "quantity": 4}
+        ]
+        assert not first.errors
+        pushed = len(amazon.patched)
+        sync.sync_account(hub, account, "delta")
+        assert len(amazon.patched) == pushed  # delta only: nothing changed, nothing sent
+
+        # the shipment: Amazon acts on the confirmation but the answer is lost; the retry
+        # finds the package and sends nothing more
+        amazon.lose_next_answer = True
+        parcel = {
+            "carrier": "royalmail",
+            "service": "TPN24",
+            "tracking_number": "TT123456785GB",
+            "lines": [{"sku": SKU, "quantity": 1}],
+        }
+        answer = client.post(
+            "/api/shipments", json={"order_id": mfn_id, "parcels": [parcel]}, headers=editor
+        )
+        assert answer.status_code == 201, answer.get_json()
+        drain_until_quiet(worker, hub)
+        assert len(amazon.confirmed) == 1
+        detail = amazon.confirmed[0]["packageDetail"]
+        assert amazon.confirmed[0]["marketplaceId"] == "A2Q3Y263D00KWC"
+        assert (detail["carrierCode"], detail["trackingNumber"]) == ("Royal Mail", "TT123456785GB")
+        assert detail["orderItems"] == [{"orderItemId": "17123456789012", "quantity": 1}]
+        with hub.db.transaction() as s:
+            ref = s.execute(select(ParcelRow.channel_ref)).scalar_one()
+            assert ref == f"{MFN_ID}/{detail['packageReferenceId']}"
+    order = client.get(f"/api/orders/{mfn_id}", headers=viewer).get_json()
+    assert order["status"] == "shipped"
