@@ -324,6 +324,14 @@ class Connector:
         """An unsigned liveness probe that must get a 2xx (none by default)."""
         return False
 
+    def fetch(self, topic: str, payload: Any) -> Any:
+        """For channels whose webhooks are thin (ids only): the document :meth:`translate`
+        reads, fetched from the channel's API. The worker calls it on every stored delivery
+        before translating (never inside the request); the default gives the payload back.
+        Raise ``RetryableError`` or ``AuthError`` to have the job run again later,
+        ``PermanentError`` or ``TranslationError`` to fail the delivery with the reason."""
+        return payload
+
     def translate(self, topic: str, payload: Any) -> Translation:
         """Pure: a parsed payload to a canonical translation. Raises TranslationError."""
         raise NotImplementedError
@@ -334,7 +342,19 @@ class Connector:
 
     def orders_updated(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
         """Every order the channel changed between ``since`` and ``until`` (both included),
-        each exactly as its webhook would carry it."""
+        each exactly as its webhook would carry it (a thin-webhook channel: as :meth:`fetch`
+        gives it)."""
+        raise NotImplementedError
+
+    # -- webhook subscriptions (channels whose hooks the hub can see and make) -------------
+    def webhook_subscriptions(self, url: str) -> dict[str, Any]:
+        """The channel's hooks to ``url`` (the account's webhook address): ``{"ok": bool,
+        "inactive": [topic...], "missing": [topic...]}``. NotImplementedError: the channel
+        cannot say."""
+        raise NotImplementedError
+
+    def sync_webhook_subscriptions(self, url: str) -> list[str]:
+        """Make every topic's hook to ``url`` exist and be active; what was done, a line each."""
         raise NotImplementedError
 
     # -- stock push (channels with ``stock_push``) -----------------------------------------

@@ -30,6 +30,7 @@ log = logging.getLogger("hub.reconcile")
 RECONCILE = "orders.reconcile"
 RECONCILE_ALL = "orders.reconcile_all"
 STATE = "reconcile"
+WEBHOOKS = "webhooks"
 
 
 def poll_accounts(hub: Hub) -> list[Account]:
@@ -101,9 +102,47 @@ def reconcile_account(hub: Hub, account: Account, since: datetime | None = None)
     report = {**counts, "since": iso(start), "until": iso(until), "at": iso(now())}
     with hub.db.transaction() as session:
         account_state.save(session, account.name, STATE, report)
+    check_webhooks(hub, account)
     if counts["missing"] or counts["stale"]:
         log.warning("%s: reconciliation took in %s", account.name, counts)
     return report
+
+
+def webhook_url(hub: Hub, account: Account) -> str | None:
+    """The account's webhook address as the channel must call it (``HUB_PUBLIC_URL``)."""
+    base = hub.settings.public_url
+    return f"{str(base).rstrip('/')}/webhooks/{account.name}" if base else None
+
+
+def check_webhooks(hub: Hub, account: Account) -> dict[str, Any] | None:
+    """For a channel that can list its hooks (``webhook_subscriptions``): whether every topic's
+    hook to the hub is there and active, kept as the account's ``webhooks`` state for its
+    health (a channel that deactivates a failing hook, as BigCommerce does after 48 hours,
+    shows here; ``hub accounts hooks sync NAME`` turns it back on). None: nothing to check,
+    or the channel could not be asked (the next pass asks again)."""
+    url = webhook_url(hub, account)
+    if url is None:
+        return None
+    connector = hub.connector(account)
+    try:
+        found = connector.webhook_subscriptions(url)
+    except NotImplementedError:
+        return None
+    except HubError as exc:
+        log.warning("%s: could not read the channel's webhooks: %s", account.name, exc)
+        return None
+    state = {**found, "url": url, "at": iso(now())}
+    with hub.db.transaction() as session:
+        account_state.save(session, account.name, WEBHOOKS, state)
+    if not found.get("ok"):
+        log.warning(
+            "%s: webhooks inactive %s, missing %s; run hub accounts hooks sync %s",
+            account.name,
+            found.get("inactive"),
+            found.get("missing"),
+            account.name,
+        )
+    return state
 
 
 @job_handler(RECONCILE, own_transactions=True)

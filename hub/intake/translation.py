@@ -14,13 +14,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from hub import observe
-from hub.canonical import NOT_TO_FULFIL, OrderStatus, OrderUpdate
+from hub.canonical import NOT_TO_FULFIL, CustomerErasure, OrderStatus, OrderUpdate
 from hub.connectors import Account, ParcelTracking
-from hub.errors import MappingError, RetryableError, TranslationError
+from hub.errors import AuthError, MappingError, PermanentError, RetryableError, TranslationError
 from hub.intake.inbox import FAILED, IGNORED, PROCESSED, RECEIVED, TRANSLATE
-from hub.jobs import outbox
+from hub.jobs import account_health, outbox
 from hub.jobs.worker import job_handler
 from hub.mapping import compiled, store
+from hub.orders import privacy
 from hub.orders import store as orders
 from hub.runtime import Hub
 from hub.shipping import release, tracking
@@ -117,12 +118,18 @@ def _translate(hub: Hub, session: Session, row: DeliveryRow) -> None:
         except ValueError as exc:
             raise TranslationError(f"body is not valid JSON: {exc}") from None
         connector = hub.connector(account)
+        # A thin webhook (ids only) is completed from the channel's API first; an outage or
+        # refused credentials there raise past this block and the job runs again.
+        data = connector.fetch(row.topic, data)
         if connector.kind == "carrier":
             _apply_tracking(
                 hub, session, row, account, connector.translate_tracking(row.topic, data)
             )
             return
         translation = connector.translate(row.topic, data)
+        if isinstance(translation, CustomerErasure):
+            privacy.erase_customer(session, account, connector, translation, row)
+            return
         version: int | None = None
         if isinstance(translation, OrderUpdate):
             current = store.current(session, account)
@@ -138,9 +145,17 @@ def _translate(hub: Hub, session: Session, row: DeliveryRow) -> None:
                 row.error = f"ignored by {orders.mapping_label(current.number)}: {mapped.reason}"
                 return
             translation, version = mapped, current.number
-    except (TranslationError, MappingError) as exc:
+    except (TranslationError, MappingError, PermanentError) as exc:
         _failed(session, row, account, data, exc.message)
         return
+    except RetryableError:
+        raise  # the channel could not be asked now (``fetch``): the job retries
+    except AuthError as exc:
+        # The channel refused the account's keys (``fetch``): the account is flagged, so its
+        # other jobs wait for new keys, and this one tries again later.
+        with hub.db.transaction() as other:
+            account_health.flag(other, account, f"AuthError: {exc}")
+        raise RetryableError(f"AuthError: {exc}", retry_after=account_health.WAIT) from exc
     except Exception as exc:  # a translator bug must not stop the worker or lose the delivery
         log.exception("translator %s crashed on delivery %s", account.connector, row.id)
         last = traceback.extract_tb(exc.__traceback__)[-1]

@@ -29,6 +29,8 @@ from hub.storage.models import AccountStateRow, JobRow
 from hub.values import iso, now
 
 KEY = "auth_refused"
+#: the account's webhooks as the channel last listed them (``hub.intake.reconcile``)
+WEBHOOKS = "webhooks"
 #: seconds a job of a flagged account waits before looking again
 WAIT = 600.0
 
@@ -109,8 +111,10 @@ def _held_back(session: Session) -> dict[str, dict[str, Any]]:
 def report(session: Session, accounts: Mapping[str, Account]) -> list[dict[str, Any]]:
     """Every account by name: connector, kind, client, ``status`` (``credentials_refused``
     when flagged, ``paused`` when its jobs wait on an open circuit, ``throttled`` when on a
-    rate limit, else ``ok``), the flag (``refused``), ``circuit`` (``open`` or ``closed``),
-    ``rate_limit`` (``throttled`` or ``ok``), how many jobs wait and until when (ISO)."""
+    rate limit, ``webhooks_inactive`` when the channel has turned off or lacks a hook of the
+    hub's, else ``ok``), the flag (``refused``), ``webhooks`` (as last listed, or None),
+    ``circuit`` (``open`` or ``closed``), ``rate_limit`` (``throttled`` or ``ok``), how many
+    jobs wait and until when (ISO)."""
     held = _held_back(session)
     items = []
     for name, account in sorted(accounts.items()):
@@ -118,8 +122,11 @@ def report(session: Session, accounts: Mapping[str, Account]) -> list[dict[str, 
         waits = held.get(name, {"circuit_open": 0, "throttled": 0, "until": None})
         circuit = "open" if waits["circuit_open"] else "closed"
         rate = "throttled" if waits["throttled"] else "ok"
+        hooks = account_state.load(session, name, WEBHOOKS) or None
         if refused:
             status = "credentials_refused"
+        elif hooks is not None and not hooks.get("ok", True):
+            status = "webhooks_inactive"
         elif circuit == "open":
             status = "paused"
         else:
@@ -136,6 +143,7 @@ def report(session: Session, accounts: Mapping[str, Account]) -> list[dict[str, 
                 "rate_limit": rate,
                 "jobs_held": waits["circuit_open"] + waits["throttled"],
                 "held_until": iso(waits["until"]) if waits["until"] else None,
+                "webhooks": hooks,
             }
         )
     return items

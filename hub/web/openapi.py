@@ -279,7 +279,9 @@ class Account(Answer):
     client = fields.String()
     status = fields.String(
         required=True,
-        validate=validate.OneOf(["ok", "credentials_refused", "paused", "throttled"]),
+        validate=validate.OneOf(
+            ["ok", "credentials_refused", "webhooks_inactive", "paused", "throttled"]
+        ),
     )
     refused = fields.Dict(
         allow_none=True, metadata={"description": "`reason` and `at` when credentials were refused"}
@@ -288,6 +290,13 @@ class Account(Answer):
     rate_limit = fields.String(validate=validate.OneOf(["throttled", "ok"]))
     jobs_held = fields.Integer()
     held_until = _when()
+    webhooks = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "the channel's hooks to the hub as last listed: `ok`, `inactive` "
+            "and `missing` topics, `url`, `at` (null: the channel cannot list them)"
+        },
+    )
 
 
 class StockLevel(Answer):

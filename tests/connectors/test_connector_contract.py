@@ -19,6 +19,7 @@ import inspect
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,6 +30,7 @@ import pytest
 from marshmallow import ValidationError
 from werkzeug.datastructures import Headers
 
+from connectors.channels.bigcommerce import sign as bigcommerce_sign
 from hub.canonical import OrderRemoved, OrderUpdate, order_to_json
 from hub.connectors import (
     AccountSchema,
@@ -64,6 +66,11 @@ class Sender:
     account: dict[str, Any]
     #: how the sender computes the signature
     sign: Callable[[str, bytes], str] = field(default=hmac_sha256_base64)
+    #: for a sender that signs the event's headers with the body (Standard Webhooks):
+    #: ``(secret, body, event headers)`` to the signature; ``sign`` is then not used
+    sign_event: Callable[[str, bytes, dict[str, str]], str] | None = None
+    #: the account keys holding the signing secret, one and a list (rotation)
+    secret_keys: tuple[str, str] = ("webhook_secret", "webhook_secrets")
 
 
 SENDERS: dict[str, Sender] = {
@@ -92,6 +99,21 @@ SENDERS: dict[str, Sender] = {
             "consumer_key": "ck_contract",
             "consumer_secret": "cs_contract",
         },
+    ),
+    # Standard Webhooks, keyed with the app's client secret; the scope is in the thin body,
+    # and in the X-Hub-Scope header of hooks the hub creates (read when the body has none)
+    "bigcommerce": Sender(
+        signature="webhook-signature",
+        topic="X-Hub-Scope",
+        event=lambda n: {
+            "webhook-id": f"msg_contract_{n:04d}",
+            "webhook-timestamp": str(int(time.time())),
+        },
+        account={"store_hash": "contract", "client_id": "contract-client", "access_token": "t"},
+        sign_event=lambda secret, body, event: bigcommerce_sign(
+            secret, event["webhook-id"], event["webhook-timestamp"], body
+        ),
+        secret_keys=("client_secret", "client_secrets"),
     ),
 }
 
@@ -155,8 +177,14 @@ def _toml(value: Any) -> str:
 
 
 def make_connector(name: str, **secrets: Any) -> Connector:
-    """The connector for an account built the way start-up builds it (through the file)."""
-    keys = {"connector": name, **SENDERS[name].account, **(secrets or {"webhook_secret": SECRET})}
+    """The connector for an account built the way start-up builds it (through the file).
+    ``webhook_secret`` / ``webhook_secrets`` name the sender's secret keys, whatever the
+    connector calls them."""
+    renamed = dict(
+        zip(("webhook_secret", "webhook_secrets"), SENDERS[name].secret_keys, strict=True)
+    )
+    secrets = {renamed[k]: v for k, v in (secrets or {"webhook_secret": SECRET}).items()}
+    keys = {"connector": name, **SENDERS[name].account, **secrets}
     text = f"[accounts.{name}-contract]\n" + "".join(
         f"{key} = {_toml(value)}\n" for key, value in keys.items()
     )
@@ -186,12 +214,17 @@ def headers_for(
 ) -> Headers:
     """The headers the sender would send with delivery ``n`` of ``body``."""
     sender = SENDERS[name]
+    event = sender.event(n)
+    if sender.sign_event is not None:
+        signature = sender.sign_event(secret, body, event)
+    else:
+        signature = sender.sign(secret, body)
     return Headers(
         {
             "Content-Type": "application/json",
             sender.topic: topic or a_topic(name),
-            **sender.event(n),
-            sender.signature: sender.sign(secret, body),
+            **event,
+            sender.signature: signature,
         }
     )
 
@@ -238,7 +271,8 @@ def documented_keys(cls: type[Connector]) -> list[str]:
 def test_settings_schema_requires_its_documented_keys(name):
     cls = connector_class(name)
     documented = documented_keys(cls)
-    assert "webhook_secret" in documented
+    secret_key = SENDERS[name].secret_keys[0]
+    assert secret_key in documented
     declared = cls.settings_schema().fields
     assert set(documented) <= set(declared), "a documented key the schema does not know"
     # Every key the connector adds to the common ones is documented somewhere in the docstring.
@@ -248,7 +282,7 @@ def test_settings_schema_requires_its_documented_keys(name):
     required = {key for key, f in declared.items() if f.required}
     assert required <= set(documented) | {"connector"}, "a required key that is not documented"
 
-    valid = {"connector": name, **SENDERS[name].account, "webhook_secret": SECRET}
+    valid = {"connector": name, **SENDERS[name].account, secret_key: SECRET}
     cls.settings_schema().load(valid)  # the baseline is valid
     for key in [*documented, "connector"]:
         data = {k: v for k, v in valid.items() if k != key}
@@ -259,7 +293,7 @@ def test_settings_schema_requires_its_documented_keys(name):
 
 @pytest.mark.parametrize("name", WEBHOOK_CHANNELS)
 def test_settings_schema_refuses_an_unknown_key(name):
-    valid = {"connector": name, **SENDERS[name].account, "webhook_secret": SECRET}
+    valid = {"connector": name, **SENDERS[name].account, SENDERS[name].secret_keys[0]: SECRET}
     with pytest.raises(ValidationError) as caught:
         connector_class(name).settings_schema().load({**valid, "webhook_secert": "typo"})
     assert "webhook_secert" in caught.value.normalized_messages()
@@ -268,7 +302,7 @@ def test_settings_schema_refuses_an_unknown_key(name):
 @pytest.mark.parametrize("name", WEBHOOK_CHANNELS)
 def test_secrets_are_flagged_in_the_schema(name):
     declared = connector_class(name).settings_schema().fields
-    for key in ("webhook_secret", "webhook_secrets"):
+    for key in SENDERS[name].secret_keys:
         assert declared[key].metadata.get("secret") is True
 
 

@@ -1,0 +1,377 @@
+"""BigCommerce's APIs as the connector calls them, every call answered by ``responses``:
+reconciliation reads, rate limits, stock adjustments, shipments, hooks."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import responses
+from responses import matchers
+
+from connectors.channels.bigcommerce import fulfilment, hooks, stock, translate
+from connectors.channels.bigcommerce.tests.helpers import ROOT, connector, document, payload
+from hub.connectors import ChannelItem, FulfilmentPush, StockUpdate
+from hub.errors import PermanentError
+
+SINCE = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+UNTIL = datetime(2026, 12, 7, 11, 0, 0, 500_000, tzinfo=UTC)
+
+
+def serve_parts(mock, doc):
+    mock.get(f"{ROOT}/v2/orders/{doc['id']}/products", json=doc["products"])
+    mock.get(f"{ROOT}/v2/orders/{doc['id']}/shipping_addresses", json=doc["shipping_addresses"])
+
+
+def bare(doc):
+    return {k: v for k, v in doc.items() if k not in ("products", "shipping_addresses")}
+
+
+# -- reconciliation ---------------------------------------------------------------------------
+
+
+def test_orders_modified_in_a_window_are_read_page_by_page_as_documents():
+    bc, _ = connector()
+    docs = [document(id=n) for n in range(1, 252)]  # two pages of 250
+    window = {
+        "min_date_modified": "2026-12-07T10:00:00+00:00",
+        "max_date_modified": "2026-12-07T11:00:01+00:00",
+        "sort": "date_modified:asc",
+        "limit": "250",
+    }
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{ROOT}/v2/orders",
+            json=[bare(d) for d in docs[:250]],
+            match=[matchers.query_param_matcher({**window, "page": "1"})],
+        )
+        mock.get(
+            f"{ROOT}/v2/orders",
+            json=[bare(d) for d in docs[250:]],
+            match=[matchers.query_param_matcher({**window, "page": "2"})],
+        )
+        for d in docs:
+            serve_parts(mock, d)
+        read = list(bc.orders_updated(SINCE, UNTIL))
+    assert [d["id"] for d in read] == list(range(1, 252))
+    assert read[0] == docs[0]
+
+
+def test_an_empty_window_is_a_204():
+    bc, _ = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders", status=204, body=b"")
+        assert list(bc.orders_updated(SINCE, UNTIL)) == []
+
+
+def test_a_window_that_ends_before_it_starts_is_refused_at_once():
+    bc, _ = connector()
+    with pytest.raises(ValueError):
+        bc.orders_updated(UNTIL, SINCE)
+
+
+# -- rate limits ------------------------------------------------------------------------------
+
+
+def test_a_store_nearly_out_of_requests_pauses_until_its_window_resets():
+    bc, clock = connector()
+    quota = {"X-Rate-Limit-Requests-Left": "2", "X-Rate-Limit-Time-Reset-Ms": "15000"}
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/1/shipments", json=[], headers=quota)
+        mock.get(f"{ROOT}/v2/orders/2/shipments", json=[])
+        bc.client.shipments("1")
+        bc.client.shipments("2")
+    assert clock.slept and sum(clock.slept) == pytest.approx(15.0)
+
+
+def test_a_429_is_waited_out_for_the_reset_it_names_and_then_answered():
+    bc, clock = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{ROOT}/v2/orders/1/shipments",
+            status=429,
+            headers={"X-Rate-Limit-Time-Reset-Ms": "4000", "X-Rate-Limit-Requests-Left": "0"},
+        )
+        mock.get(f"{ROOT}/v2/orders/1/shipments", json=[{"id": 3}])
+        assert bc.client.shipments("1") == [{"id": 3}]
+    assert sum(clock.slept) >= 4.0
+
+
+# -- stock ------------------------------------------------------------------------------------
+
+
+def item(sku: str, variant: int, location: str | None = "1") -> ChannelItem:
+    return ChannelItem(sku=sku, item_id=str(variant), location_id=location)
+
+
+def test_stock_items_are_the_variants_with_skus():
+    bc, _ = connector()
+    page = {
+        "data": [
+            {"id": 7, "product_id": 77, "sku": "S-ORAN", "inventory_level": 4},
+            {"id": 8, "product_id": 77, "sku": "", "inventory_level": 1},
+            {"id": 9, "product_id": 86, "sku": "ABS", "inventory_level": 0},
+        ],
+        "meta": {"pagination": {"total_pages": 1}},
+    }
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{ROOT}/v3/catalog/variants",
+            json=page,
+            match=[
+                matchers.query_param_matcher(
+                    {"include_fields": stock.VARIANT_FIELDS, "limit": "250", "page": "1"}
+                )
+            ],
+        )
+        items = list(bc.stock_items())
+    assert [(i.sku, i.item_id, i.location_id, i.quantity) for i in items] == [
+        ("S-ORAN", "7", "1", 4),
+        ("ABS", "9", "1", 0),
+    ]
+
+
+def test_at_another_location_the_level_is_not_known():
+    bc, _ = connector(location_id=3)
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{ROOT}/v3/catalog/variants",
+            json={"data": [{"id": 7, "sku": "A", "inventory_level": 4}]},
+        )
+        (found,) = list(bc.stock_items())
+    assert (found.location_id, found.quantity) == ("3", None)
+
+
+def test_push_stock_is_one_absolute_adjustment_of_variants():
+    bc, _ = connector()
+    updates = [StockUpdate(item("S-ORAN", 7), 5), StockUpdate(item("ABS", 9, "2"), 0)]
+    expected = {
+        "reason": stock.REASON,
+        "items": [
+            {"location_id": 1, "variant_id": 7, "quantity": 5},
+            {"location_id": 2, "variant_id": 9, "quantity": 0},
+        ],
+    }
+    with responses.RequestsMock() as mock:
+        mock.put(
+            f"{ROOT}/v3/inventory/adjustments/absolute",
+            json={"transaction_id": "a1b2"},
+            match=[matchers.json_params_matcher(expected)],
+        )
+        outcomes = bc.push_stock(updates, "key-1")
+    assert [(o.sku, o.ok, o.quantity) for o in outcomes] == [("S-ORAN", True, 5), ("ABS", True, 0)]
+
+
+def test_the_recorded_request_shape_is_what_is_sent():
+    recorded = payload("inventory_adjustments_absolute_v3_request.json")
+    body = stock.adjustment_body([StockUpdate(item("x", 1), 1)], 1)
+    assert set(body) == set(recorded)
+    assert set(body["items"][0]) == set(recorded["items"][0])
+
+
+def test_a_batch_is_at_most_2000_items():
+    assert stock.MAX_ITEMS == 2000
+    bc, _ = connector()
+    assert bc.stock_batch_size == 2000
+    with pytest.raises(ValueError):
+        stock.adjustment_body([StockUpdate(item(f"s{n}", n + 1), 1) for n in range(2001)], 1)
+
+
+def test_a_refused_adjustment_names_the_item_and_the_others_go_again():
+    bc, _ = connector()
+    updates = [StockUpdate(item("A", 105), 5), StockUpdate(item("B", 106), 2)]
+    title = "[Item with variant_id 106 is tracked by product, please update stock by product id]"
+    with responses.RequestsMock() as mock:
+        mock.put(
+            f"{ROOT}/v3/inventory/adjustments/absolute",
+            status=422,
+            json={"status": 422, "title": title, "errors": {}},
+        )
+        first, second = bc.push_stock(updates, "key-2")
+    assert (first.ok, first.again) == (False, True)
+    assert (second.ok, second.again) == (False, False) and "tracked by product" in second.error
+
+
+def test_an_item_that_is_no_bigcommerce_id_is_not_sent():
+    bc, _ = connector()
+    with responses.RequestsMock() as mock:
+        mock.put(f"{ROOT}/v3/inventory/adjustments/absolute", json={"transaction_id": "t"})
+        bad, good = bc.push_stock(
+            [StockUpdate(item("A", "gid"), 1), StockUpdate(item("B", 5), 1)], "k"
+        )
+        sent = json.loads(mock.calls[0].request.body)
+    assert not bad.ok and good.ok
+    assert [i["variant_id"] for i in sent["items"]] == [5]
+
+
+# -- fulfilment -------------------------------------------------------------------------------
+
+
+def push(lines, carrier="royalmail", carrier_name="Royal Mail", url=None) -> FulfilmentPush:
+    return FulfilmentPush(
+        order={"external_id": "218"},
+        parcel_id=1,
+        carrier=carrier,
+        carrier_name=carrier_name,
+        service=None,
+        tracking_number="EJ958083578UK",
+        tracking_url=url,
+        lines=lines,
+        complete=False,
+        shipped_at=datetime(2026, 12, 7, tzinfo=UTC),
+    )
+
+
+def test_a_parcel_becomes_one_shipment_of_its_lines_to_their_address():
+    bc, _ = connector()
+    products = document()["products"]
+    expected = {
+        "order_address_id": 132,
+        "tracking_number": "EJ958083578UK",
+        "shipping_provider": "royalmail",
+        "items": [{"order_product_id": 65, "quantity": 1}],
+    }
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/218/shipments", status=204, body=b"")
+        mock.get(f"{ROOT}/v2/orders/218/products", json=products)
+        mock.post(
+            f"{ROOT}/v2/orders/218/shipments",
+            json=payload("order_v2_shipment_create_response.json"),
+            match=[matchers.json_params_matcher(expected)],
+        )
+        assert (
+            bc.push_fulfilment(push([{"external_id": "65", "sku": "S-ORAN", "quantity": 1}]))
+            == "11"
+        )
+
+
+def test_a_shipment_already_there_with_the_tracking_number_is_the_answer():
+    bc, _ = connector()
+    existing = [
+        payload("order_v2_shipment_create_response.json") | {"tracking_number": "ej958083578uk"}
+    ]
+    with responses.RequestsMock() as mock:  # no POST: it would fail the test
+        mock.get(f"{ROOT}/v2/orders/218/shipments", json=existing)
+        assert bc.push_fulfilment(push([{"external_id": "65", "quantity": 1}])) == "11"
+
+
+@pytest.mark.parametrize(
+    ("carrier", "name", "url", "fields"),
+    [
+        ("royalmail", "Royal Mail", None, {"shipping_provider": "royalmail"}),
+        ("ups", "UPS", "https://ups.example/1", {"shipping_provider": "ups"}),
+        ("dhl", "DHL", None, {"shipping_provider": "", "tracking_carrier": "dhl"}),
+        (
+            "evri",
+            "Evri",
+            "https://evri.example/t/1",
+            {
+                "shipping_provider": "",
+                "tracking_carrier": "hermes-uk",
+                "tracking_link": "https://evri.example/t/1",
+            },
+        ),
+        ("acme", "Acme", None, {"shipping_provider": "", "tracking_carrier": ""}),
+        ("acme", "auspost", None, {"shipping_provider": "auspost"}),  # the mapping names one
+    ],
+)
+def test_the_carrier_is_a_provider_from_bigcommerces_list_else_a_tracking_carrier(
+    carrier, name, url, fields
+):
+    assert fulfilment.carrier_fields(push([], carrier, name, url)) == fields
+
+
+def test_the_recorded_request_shape_is_what_is_sent_for_a_shipment():
+    recorded = payload("order_v2_shipment_create_request.json")
+    body = fulfilment.shipment_body(
+        push([{"external_id": "65", "quantity": 1}]), "X1", document()["products"]
+    )
+    assert set(body) <= set(recorded) | {"tracking_carrier", "tracking_link"}
+    assert set(body["items"][0]) <= set(recorded["items"][0])
+
+
+def test_a_parcel_across_two_addresses_or_with_unknown_lines_is_refused():
+    products = document()["products"]
+    products[1]["order_address_id"] = 133
+    lines = [{"external_id": "65", "quantity": 1}, {"external_id": "66", "quantity": 1}]
+    with pytest.raises(PermanentError, match="2 shipping addresses"):
+        fulfilment.shipment_body(push(lines), "X1", products)
+    with pytest.raises(PermanentError, match="no product"):
+        fulfilment.shipment_body(push([{"external_id": "99", "quantity": 1}]), "X1", products)
+
+
+# -- hooks ------------------------------------------------------------------------------------
+
+URL = "https://hub.example/webhooks/bc-a"
+
+
+def hook(n, scope, active=True, destination=URL, headers=None):
+    return {
+        "id": n,
+        "scope": scope,
+        "destination": destination,
+        "is_active": active,
+        "headers": headers,
+    }
+
+
+def test_hooks_status_finds_the_deactivated_and_the_missing():
+    listed = [
+        hook(1, translate.CREATED),
+        hook(2, translate.UPDATED, active=False),
+        hook(3, translate.STATUS_UPDATED, destination="https://elsewhere"),
+    ]
+    bc, _ = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{ROOT}/v3/hooks", json={"data": listed, "meta": {"pagination": {"total_pages": 1}}}
+        )
+        state = bc.webhook_subscriptions(URL)
+    assert state == {
+        "ok": False,
+        "inactive": [translate.UPDATED],
+        "missing": sorted({translate.STATUS_UPDATED, translate.ARCHIVED, translate.REFUND_CREATED}),
+    }
+
+
+def test_sync_reactivates_and_creates_with_the_scope_and_secret_headers():
+    secret = "header-secret-0123456789"
+    scope_headers = {hooks.SCOPE_HEADER: translate.CREATED, "X-Hub-Webhook-Secret": secret}
+    listed = [
+        hook(1, translate.CREATED, headers=scope_headers),
+        hook(2, translate.UPDATED, active=False),
+    ]
+    bc, _ = connector(webhook_header_secret=secret)
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{ROOT}/v3/hooks", json={"data": listed, "meta": {"pagination": {"total_pages": 1}}}
+        )
+        mock.put(
+            f"{ROOT}/v3/hooks/2",
+            json={"data": {}},
+            match=[
+                matchers.json_params_matcher(
+                    {
+                        "is_active": True,
+                        "headers": {
+                            hooks.SCOPE_HEADER: translate.UPDATED,
+                            "X-Hub-Webhook-Secret": secret,
+                        },
+                    }
+                )
+            ],
+        )
+        mock.post(f"{ROOT}/v3/hooks", json={"data": {}})
+        done = bc.sync_webhook_subscriptions(URL)
+        created = [json.loads(c.request.body) for c in mock.calls if c.request.method == "POST"]
+    assert done[0] == f"{translate.UPDATED}: updated (inactive)"
+    assert sorted(c["scope"] for c in created) == sorted(
+        [translate.STATUS_UPDATED, translate.ARCHIVED, translate.REFUND_CREATED]
+    )
+    assert all(
+        c["destination"] == URL
+        and c["is_active"]
+        and c["headers"][hooks.SCOPE_HEADER] == c["scope"]
+        for c in created
+    )

@@ -1,0 +1,188 @@
+"""BigCommerce webhooks: Standard Webhooks signatures, the custom header, dedupe, and the
+worker's fetch of the order a thin body names (``responses`` stands in for the API)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+import responses
+
+from connectors.channels.bigcommerce import sign, translate
+from connectors.channels.bigcommerce.tests.helpers import (
+    NOW,
+    ROOT,
+    SECRET,
+    STORE,
+    connector,
+    document,
+    payload,
+    raw,
+    signed,
+)
+from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
+
+CREATED = "webhook_store_order_created.json"
+
+
+def thin(name: str = CREATED, **changes) -> bytes:
+    body = payload(name)
+    body["producer"] = f"stores/{STORE}"
+    body.update(changes)
+    return json.dumps(body).encode()
+
+
+def test_sign_is_standard_webhooks_with_the_secret_bytes_as_key():
+    # BigCommerce's docs build the verifier as Webhook(base64(client_secret)); the Standard
+    # Webhooks libraries base64-decode that key again, so HMAC is keyed with the secret itself
+    verifier_key = base64.b64decode(base64.b64encode(SECRET.encode()))
+    expected = hmac.new(verifier_key, b"msg_1.1765000000.{}", hashlib.sha256).digest()
+    assert sign(SECRET, "msg_1", "1765000000", b"{}") == "v1," + base64.b64encode(expected).decode()
+
+
+def test_a_signed_delivery_verifies():
+    bc, _ = connector()
+    body = thin()
+    assert bc.verify(signed(body), body) is True
+
+
+def test_several_signatures_in_the_header_one_good_is_enough():
+    bc, _ = connector()
+    body = thin()
+    headers = signed(body)
+    headers["webhook-signature"] = "v1,AAAA v1a,xyz " + headers["webhook-signature"]
+    assert bc.verify(headers, body) is True
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -10_000])
+def test_a_stale_or_future_timestamp_is_refused(offset):
+    bc, _ = connector()
+    body = thin()
+    assert bc.verify(signed(body, at=NOW + offset), body) is False
+    assert bc.verify(signed(body, at=NOW + (299 if offset > 0 else -299)), body) is True
+
+
+def test_a_wrong_secret_a_tampered_body_or_missing_headers_are_refused():
+    bc, _ = connector()
+    body = thin()
+    assert bc.verify(signed(body, secret="another"), body) is False
+    assert bc.verify(signed(body), body + b" ") is False
+    for header in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+        headers = signed(body)
+        del headers[header]
+        assert bc.verify(headers, body) is False
+    headers = signed(body)
+    headers["webhook-id"] = "msg_2"  # the id is signed too
+    assert bc.verify(headers, body) is False
+
+
+def test_a_delivery_for_another_store_is_refused():
+    bc, _ = connector()
+    body = thin(producer="stores/otherstore")
+    assert bc.verify(signed(body), body) is False
+
+
+def test_a_reset_client_secret_verifies_alongside_the_old_one():
+    bc, _ = connector(client_secret="new-secret", client_secrets=[SECRET])
+    body = thin()
+    assert bc.verify(signed(body), body) is True
+    assert bc.verify(signed(body, secret="new-secret"), body) is True
+
+
+def test_an_older_hook_with_the_custom_header_secret_verifies():
+    secret = "header-secret-0123456789"
+    bc, _ = connector(webhook_header_secret=secret)
+    body = thin()
+    assert bc.verify({"X-Hub-Webhook-Secret": secret}, body) is True
+    assert bc.verify({"X-Hub-Webhook-Secret": secret + "x"}, body) is False
+    assert bc.verify({"X-Other": secret}, body) is False
+    plain, _ = connector()  # without the key the header means nothing
+    assert plain.verify({"X-Hub-Webhook-Secret": secret}, body) is False
+
+
+def test_read_delivery_takes_the_scope_and_dedupes_on_the_hash():
+    bc, _ = connector()
+    body = thin()
+    first = bc.read_delivery(signed(body, msg="msg_1"), body)
+    again = bc.read_delivery(signed(body, msg="msg_9"), body)  # a duplicate fire
+    assert first.topic == "store/order/created"
+    assert first.dedupe_key == again.dedupe_key == "hash:dd70c0976e06b67aaf671e73f49dcb79230ebf9d"
+    assert first.event_id == "msg_1"
+    assert "webhook-signature" in first.headers
+    status = thin("webhook_store_order_statusUpdated.json")
+    assert bc.read_delivery(signed(status), status).dedupe_key != first.dedupe_key
+
+
+def test_the_custom_secret_header_is_never_kept():
+    bc, _ = connector(webhook_header_secret="header-secret-0123456789")
+    body = thin()
+    headers = {**signed(body), "X-Hub-Webhook-Secret": "header-secret-0123456789"}
+    assert "X-Hub-Webhook-Secret" not in bc.read_delivery(headers, body).headers
+
+
+def _serve_order(mock: responses.RequestsMock, doc: dict) -> None:
+    order = {k: v for k, v in doc.items() if k not in ("products", "shipping_addresses")}
+    order_id = doc["id"]
+    order["products"] = {"resource": f"/orders/{order_id}/products"}
+    mock.get(f"{ROOT}/v2/orders/{order_id}", json=order)
+    mock.get(f"{ROOT}/v2/orders/{order_id}/products", json=doc["products"])
+    mock.get(f"{ROOT}/v2/orders/{order_id}/shipping_addresses", json=doc["shipping_addresses"])
+
+
+def test_fetch_reads_the_order_its_products_and_addresses():
+    bc, _ = connector()
+    doc = document(id=250)
+    with responses.RequestsMock() as mock:
+        _serve_order(mock, doc)
+        fetched = bc.fetch(translate.CREATED, payload(CREATED))
+        sent = mock.calls[0].request
+    assert fetched == doc
+    assert sent.headers["X-Auth-Token"] == "bc-token"
+    assert sent.headers["X-Auth-Client"] == "bc-client-id"
+    assert sent.headers["Accept"] == "application/json"
+    assert translate.translate_order(fetched, topic=translate.CREATED).order.external_id == "250"
+
+
+def test_fetch_leaves_a_document_alone_and_reads_nothing_for_an_archived_order():
+    bc, _ = connector()
+    with responses.RequestsMock():  # any call would fail the test
+        assert bc.fetch(translate.UPDATED, document()) == document()
+        archived = payload(CREATED)
+        archived["scope"] = translate.ARCHIVED
+        assert bc.fetch(translate.ARCHIVED, archived) == {"id": "250", "is_deleted": True}
+
+
+def test_fetch_of_an_order_the_store_lacks_is_permanent_and_an_outage_retryable():
+    bc, _ = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/250", status=404, json=[{"status": 404}])
+        with pytest.raises(PermanentError):
+            bc.fetch(translate.CREATED, payload(CREATED))
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/250", status=401, json={})
+        with pytest.raises(AuthError):
+            bc.fetch(translate.CREATED, payload(CREATED))
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/250", status=500, json={})
+        with pytest.raises(RetryableError):
+            bc.fetch(translate.CREATED, payload(CREATED))
+
+
+def test_fetch_refuses_a_body_that_names_no_order_and_an_account_without_api_calls():
+    bc, _ = connector()
+    with pytest.raises(TranslationError):
+        bc.fetch(
+            translate.CREATED, {"scope": translate.CREATED, "data": {"type": "product", "id": 1}}
+        )
+    quiet, _ = connector(api_calls=False)
+    with pytest.raises(PermanentError, match="api_calls"):
+        quiet.fetch(translate.CREATED, payload(CREATED))
+
+
+def test_recorded_bodies_are_what_the_connector_reads():
+    bc, _ = connector()
+    body = raw(CREATED)
+    assert bc.read_delivery({}, body).topic == "store/order/created"
