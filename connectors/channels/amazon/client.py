@@ -3,7 +3,8 @@
 Every call goes through the hub's :class:`~hub.connectors.http.HttpClient` (timeouts,
 retries, typed errors, 429 and ``Retry-After``). SP-API limits each operation on its own
 token bucket per seller and app, so each operation has its own shared limiter,
-``amazon-<operation>:<account>``, at the model's default usage plan (``RATES``); a thread that
+``amazon-<operation>:<account>``, at the model's default usage plan (``RATES``), retuned to
+the rate each answer's ``x-amzn-RateLimit-Limit`` states; a thread that
 would wait longer than the client's ``max_wait`` gets a ``RetryableError`` and the outbox
 runs the job later, so nothing sleeps in a loop.
 
@@ -130,17 +131,17 @@ class AmazonClient:
         http = self._http[op]
         if restricted and self.settings.get("restricted_data"):
             token = self._restricted_token(method, path)
-            return http.request(method, path, headers={"x-amz-access-token": token}, **kwargs)
+            return _adopt_rate(http, http.request(method, path, headers=_auth(token), **kwargs))
         fetched = self.tokens.fetched
         token = self.tokens.token()
         try:
-            return http.request(method, path, headers={"x-amz-access-token": token}, **kwargs)
+            response = http.request(method, path, headers=_auth(token), **kwargs)
         except AuthError as exc:
             if self.tokens.fetched != fetched or http_status(exc) not in (401, 403):
                 raise
             self.tokens.invalidate(token)
-            fresh = self.tokens.token()
-            return http.request(method, path, headers={"x-amz-access-token": fresh}, **kwargs)
+            response = http.request(method, path, headers=_auth(self.tokens.token()), **kwargs)
+        return _adopt_rate(http, response)
 
     def _restricted_token(self, method: str, path: str) -> str:
         """A Restricted Data Token for ``method path``, cached until shortly before it expires."""
@@ -357,6 +358,23 @@ class AmazonClient:
         from connectors.channels.amazon.fulfilment import confirm_path
 
         self.call("confirmShipment", "POST", confirm_path(order_id), json=dict(body))
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"x-amz-access-token": token}
+
+
+def _adopt_rate(http: HttpClient, response: requests.Response) -> requests.Response:
+    """Take the operation's applied rate from ``x-amzn-RateLimit-Limit`` (requests per
+    second; a seller with a raised usage plan gets more than the default), when present."""
+    header = response.headers.get("x-amzn-RateLimit-Limit")
+    try:
+        rate = float(header) if header else None
+    except ValueError:
+        rate = None
+    if rate and rate > 0 and http.limiter is not None and rate != http.limiter.rate:
+        http.limiter.update_from_shopify_cost({"restoreRate": rate})
+    return response
 
 
 def _json(response: requests.Response, label: str) -> Any:

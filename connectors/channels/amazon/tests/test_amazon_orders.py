@@ -304,3 +304,16 @@ def test_search_params_never_send_last_updated_before() -> None:
     assert "lastUpdatedBefore" not in params and params["marketplaceIds"] == "A,B"
     assert urlsplit(orders.order_path("1/2")).path.endswith("1%2F2")
     assert RetryableError  # the limiter's overflow is a RetryableError (see hub.connectors.http)
+
+
+@responses.activate
+def test_the_applied_rate_header_retunes_the_operations_limiter() -> None:
+    token_answer(responses)
+    responses.get(
+        SEARCH,
+        json=payload("searchOrders_sandbox_3.json"),
+        headers={"x-amzn-RateLimit-Limit": "0.0167"},
+    )
+    api = client()
+    list(api.search_orders(SINCE))
+    assert api._http["searchOrders"].limiter.rate == pytest.approx(0.0167)
