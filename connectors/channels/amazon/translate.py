@@ -13,6 +13,10 @@ and ``PACKAGES``), parsed with :func:`hub.values.loads`. Field names are the mod
   and never released to the warehouse: an FBA order that is not shipped, cancelled or
   pending is ``on_hold`` (Amazon ships it from its own stock), and it is never held for a
   missing address or SKU.
+* **A buyer's cancellation request** (an item's ``cancellation.cancellationRequest``) holds a
+  merchant-fulfilled order that is still to ship (``on_hold``, tagged
+  ``BUYER_REQUESTED_CANCEL``, the reason in ``notes``) until the seller cancels it on Amazon
+  or the request goes.
 * **Programs** (``PRIME``, ``AMAZON_BUSINESS``, ...) become tags; the ship-by and deliver-by
   windows, the buyer's purchase order number and gift messages go in ``notes``.
 * **Money**: each line's ``unit_price`` is ``product.price.unitPrice`` (else its ``ITEM``
@@ -48,6 +52,7 @@ CHANNEL = "amazon"
 ORDER_TOPIC = "order"
 ORDER_TOPICS = (ORDER_TOPIC,)
 FBA_TAG = "FBA"
+CANCEL_TAG = "BUYER_REQUESTED_CANCEL"
 
 STATUSES = {
     "PENDING_AVAILABILITY": OrderStatus.AWAITING_PAYMENT,
@@ -168,8 +173,23 @@ def translate_order(payload: Any, *, topic: str = ORDER_TOPIC) -> OrderUpdate:
         problems: list[str] = []
     else:
         problems = fulfilment_problems(order, line_path="orderItems")
+        if order.status == OrderStatus.READY and _cancel_requested(items):
+            # the seller decides on Amazon (cancel, or ship anyway): nothing leaves meanwhile
+            order.status = OrderStatus.ON_HOLD
+            order.tags.append(CANCEL_TAG)
     channel_status = f"{'FBA' if fba else 'MFN'}:{raw_status}"
     return OrderUpdate(order=order, problems=problems, channel_status=channel_status)
+
+
+def _cancel_requested(items: list[dict[str, Any]]) -> bool:
+    """Whether the buyer asked to cancel an item (``cancellation.cancellationRequest``)."""
+    for item in items:
+        cancellation = item.get("cancellation")
+        if isinstance(cancellation, dict) and isinstance(
+            cancellation.get("cancellationRequest"), dict
+        ):
+            return True
+    return False
 
 
 def _line(item: dict[str, Any], currency: str, *, path: str) -> tuple[Line, Decimal, Decimal]:
@@ -268,6 +288,14 @@ def _notes(
         when = _window(fulfilment, key)
         if when is not None:
             notes.append(f"{label} {values.iso(when)}")
+    for item in items:
+        cancellation = item.get("cancellation")
+        request = (
+            cancellation.get("cancellationRequest") if isinstance(cancellation, dict) else None
+        )
+        if isinstance(request, dict):
+            reason = values.text(request.get("cancelReason")) or "no reason given"
+            notes.append(f"Cancellation requested ({item.get('orderItemId')}): {reason}")
     po = values.text(buyer.get("buyerPurchaseOrderNumber"))
     if po:
         notes.append(f"Buyer PO {po}")

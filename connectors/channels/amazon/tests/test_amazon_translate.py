@@ -109,3 +109,16 @@ def test_bad_payloads_are_typed_errors_naming_the_field(change: Any, path: str) 
 def test_an_unknown_topic_is_refused() -> None:
     with pytest.raises(TranslationError):
         translate_order(order("searchOrders_sandbox_2.json"), topic="orders/create")
+
+
+def test_a_buyers_cancellation_request_holds_an_order_still_to_ship() -> None:
+    # built from sandbox case 3 (UNSHIPPED) with the documented example's cancellation request
+    payload = copy.deepcopy(order("searchOrders_sandbox_3.json"))
+    documented = order("searchOrders_docs_example.json")["orderItems"][0]["cancellation"]
+    payload["orderItems"][0]["cancellation"] = {
+        "cancellationRequest": documented["cancellationRequest"]
+    }
+    got = translate_order(payload).order
+    assert got.status == OrderStatus.ON_HOLD
+    assert "BUYER_REQUESTED_CANCEL" in got.tags
+    assert "Changed mind about purchase" in (got.notes or "")
