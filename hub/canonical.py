@@ -178,7 +178,18 @@ class ReturnRequest:
     reason_text: str | None = None
 
 
-Translation = OrderUpdate | OrderRemoved | ReturnRequest
+@dataclass
+class CustomerErasure:
+    """The channel asks that everything kept about one of its customers be erased (eBay's
+    marketplace account deletion). ``customer_refs`` are the channel's own names for the
+    customer (a username, a user id), as :meth:`hub.connectors.Connector.customer_of` reads
+    them off stored payloads; ``reason`` goes on the audit log and the orders' timelines."""
+
+    customer_refs: tuple[str, ...]
+    reason: str
+
+
+Translation = OrderUpdate | OrderRemoved | ReturnRequest | CustomerErasure
 
 NO_SHIPPING_ADDRESS = "no shipping address for lines that need shipping"
 NO_SHIPPING_COUNTRY = "shipping address has no country code"

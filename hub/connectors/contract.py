@@ -324,6 +324,26 @@ class Connector:
         """An unsigned liveness probe that must get a 2xx (none by default)."""
         return False
 
+    #: what ``POST /webhooks/<account>`` answers a stored delivery with (eBay: 204, empty), and
+    #: a refused signature with (eBay: 412)
+    webhook_accepted_status: ClassVar[int] = 202
+    webhook_refused_status: ClassVar[int] = 401
+
+    def challenge(self, args: Mapping[str, str]) -> dict[str, Any] | None:
+        """The JSON answer to the sender's ``GET /webhooks/<account>?...`` check of the
+        address (eBay's ``challenge_code``); None: there is nothing to answer (404)."""
+        return None
+
+    def customer_of(self, topic: str, payload: Any) -> str | None:
+        """The channel's name for the customer a stored payload belongs to (matched against
+        :class:`~hub.canonical.CustomerErasure` ``customer_refs``); None by default."""
+        return None
+
+    def erase_customer(self, topic: str, payload: Any) -> Any:
+        """The payload without its customer's personal data, to store in place of the raw
+        body once the customer asked to be erased."""
+        return payload
+
     def fetch(self, topic: str, payload: Any) -> Any:
         """For channels whose webhooks are thin (ids only): the document :meth:`translate`
         reads, fetched from the channel's API. The worker calls it on every stored delivery

@@ -1,4 +1,9 @@
-"""``POST /webhooks/<account>``: verify, store raw, answer 202. Nothing is translated here."""
+"""``POST /webhooks/<account>``: verify, store raw, answer 202. Nothing is translated here.
+
+A connector may answer differently where its sender insists (eBay: 204 for a stored
+notification, 412 for a bad signature: ``webhook_accepted_status`` /
+``webhook_refused_status``), and ``GET /webhooks/<account>`` answers the sender's check of the
+address (eBay's ``?challenge_code=``) with what :meth:`Connector.challenge` says, or 404."""
 
 from __future__ import annotations
 
@@ -132,7 +137,7 @@ def _receive(account_name: str) -> Response:
         return _json({"status": "pong"}, 200)
     if not connector.verify(headers, body):
         raise ApiError(
-            401,
+            connector.webhook_refused_status,
             "bad_signature",
             f"the signature does not match any webhook secret of account "
             f"{account_name!r}, or the delivery is for another shop",
@@ -146,6 +151,8 @@ def _receive(account_name: str) -> Response:
         )
     delivery = connector.read_delivery(headers, body)
     accepted = accept(hub, account, delivery, body, content_type)
+    if connector.webhook_accepted_status == 204:
+        return Response(status=204)
     return _json(
         {
             "delivery_id": accepted.delivery_id,
@@ -153,5 +160,23 @@ def _receive(account_name: str) -> Response:
             "status": accepted.status,
             "topic": delivery.topic,
         },
-        202,
+        connector.webhook_accepted_status,
     )
+
+
+@bp.get("/webhooks/<account_name>")
+def challenge(account_name: str) -> Response:
+    """The sender's check of the webhook address (eBay: ``?challenge_code=``), answered by
+    the connector; unsigned by design, it reveals nothing but a hash the sender can check."""
+    hub: Hub = current_app.extensions["hub"]
+    account = account_or_404(account_name)
+    answer = None
+    if takes_webhooks(account):
+        answer = hub.connector(account).challenge(request.args)
+    if answer is None:
+        raise ApiError(
+            404,
+            "no_challenge",
+            f"account {account_name!r} ({account.connector}) answers no GET check here",
+        )
+    return _json(answer, 200)

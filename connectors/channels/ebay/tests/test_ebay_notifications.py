@@ -1,0 +1,124 @@
+"""Notification API deliveries: eBay's own signed test vector verifies (and a tampered body
+does not), the public key is fetched once an hour with an application token, the endpoint
+challenge, and the dedupe key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from urllib.parse import parse_qs
+
+import pytest
+import responses
+
+from connectors.channels.ebay import notifications
+from connectors.channels.ebay.tests.helpers import (
+    API,
+    ENDPOINT,
+    VERIFICATION_TOKEN,
+    connector,
+    tokens,
+    vector,
+    vector_body,
+)
+from hub.errors import RetryableError
+
+KEY_URL = f"{API}/commerce/notification/v1/public_key/9936261a-7d7b-4621-a0f1-96ccb428af49"
+
+
+def _headers() -> dict[str, str]:
+    return {"X-EBAY-SIGNATURE": vector()["signature"], "Content-Type": "application/json"}
+
+
+def test_the_signed_test_vector_verifies_and_a_tampered_body_does_not():
+    ebay = connector()
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(KEY_URL, json=vector()["response"])
+        assert ebay.verify(_headers(), vector_body())
+        assert not ebay.verify(_headers(), vector_body().replace(b"test_user", b"test_usex"))
+        assert not ebay.verify(_headers(), vector_body().replace(b"jySJC", b"jySJD"))
+        token_call, key_call = mock.calls[0], mock.calls[1]
+    # the key is fetched once, with an application token made by client credentials
+    form = parse_qs(token_call.request.body)
+    assert form == {
+        "grant_type": ["client_credentials"],
+        "scope": ["https://api.ebay.com/oauth/api_scope"],
+    }
+    basic = base64.b64decode(token_call.request.headers["Authorization"].split()[1]).decode()
+    assert basic == "AcmeHub-PRD-0123456789-abcdef01:PRD-0123456789ab-cdef-0123-4567-89ab"
+    assert key_call.request.headers["Authorization"] == "Bearer v^1.1#i^1#application-token-built"
+    assert ebay.keys.fetched == 1
+
+
+def test_the_body_is_checked_as_sent_or_in_json_stringify_form():
+    # eBay's SDKs verify JSON.stringify(message); a body with other spacing still verifies
+    spaced = json.dumps(vector()["message"], indent=2).encode()
+    signature = notifications.read_signature(vector()["signature"])
+    assert signature is not None and signature.kid.startswith("9936261a")
+    assert notifications.verify(spaced, signature, vector()["response"])
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "not base64!",
+        base64.b64encode(b"not json").decode(),
+        base64.b64encode(b'{"kid": "k"}').decode(),
+    ],
+)
+def test_a_missing_or_unreadable_signature_header_is_refused_without_a_call(header):
+    headers = {} if header is None else {"X-EBAY-SIGNATURE": header}
+    with responses.RequestsMock():  # any call would fail the test
+        assert not connector().verify(headers, vector_body())
+
+
+def test_a_key_id_ebay_does_not_know_is_a_bad_signature():
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(KEY_URL, status=404, json={"errors": [{"errorId": 195000, "message": "x"}]})
+        assert not connector().verify(_headers(), vector_body())
+
+
+def test_ebay_unreachable_for_the_key_is_retryable_so_the_sender_tries_again():
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(KEY_URL, status=503)
+        with pytest.raises(RetryableError, match="public key"):
+            connector().verify(_headers(), vector_body())
+
+
+def test_keys_are_kept_for_an_hour():
+    now = [0.0]
+    fetched = []
+    keys = notifications.PublicKeys(
+        lambda kid: fetched.append(kid) or {"key": kid}, clock=lambda: now[0]
+    )
+    keys.get("a"), keys.get("a")
+    now[0] = 3599
+    keys.get("a")
+    assert fetched == ["a"]
+    now[0] = 3601
+    keys.get("a")
+    assert fetched == ["a", "a"]
+
+
+def test_the_challenge_answer_is_the_hash_of_code_token_and_endpoint():
+    answer = connector().challenge({"challenge_code": "a8628072-3d33-45ee-9004-bee86830a22d"})
+    expected = hashlib.sha256(
+        ("a8628072-3d33-45ee-9004-bee86830a22d" + VERIFICATION_TOKEN + ENDPOINT).encode()
+    ).hexdigest()
+    assert answer == {"challengeResponse": expected}
+    assert connector().challenge({}) is None
+
+
+def test_a_notification_is_deduplicated_by_its_notification_id():
+    delivery = connector().read_delivery(_headers(), vector_body())
+    assert delivery.topic == "MARKETPLACE_ACCOUNT_DELETION"
+    assert delivery.dedupe_key == (
+        "notification:49feeaeb-4982-42d9-a377-9645b8479411_33f7e043-fed8-442b-9d44-791923bd9a6d"
+    )
+    assert delivery.headers == {"X-EBAY-SIGNATURE": vector()["signature"]}

@@ -1,0 +1,145 @@
+"""eBay orders to canonical orders: the built order (fields from eBay's type pages, see
+payloads/SOURCES.md) against its expected JSON, the status rules, typed errors, and the
+erasure of a buyer's data."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from connectors.channels.ebay import translate
+from connectors.channels.ebay.tests.helpers import HERE, payload, vector
+from hub.canonical import CustomerErasure, OrderStatus, order_to_json
+from hub.errors import TranslationError
+
+
+def _order(**changes):
+    order = copy.deepcopy(payload("order_paid_built.json"))
+    order.update(changes)
+    return order
+
+
+def test_the_built_order_translates_to_its_expected_canonical_json():
+    update = translate.translate_order(payload("order_paid_built.json"))
+    expected = json.loads((HERE / "expected" / "order_paid_built.json").read_text())
+    got = {
+        "order": order_to_json(update.order),
+        "problems": update.problems,
+        "channel_status": update.channel_status,
+    }
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "problem"),
+    [
+        ({}, OrderStatus.READY, None),
+        ({"orderPaymentStatus": "PENDING"}, OrderStatus.AWAITING_PAYMENT, None),
+        ({"orderPaymentStatus": "FAILED"}, OrderStatus.AWAITING_PAYMENT, None),
+        ({"orderPaymentStatus": "FULLY_REFUNDED"}, OrderStatus.CANCELLED, None),
+        ({"orderPaymentStatus": "PARTIALLY_REFUNDED"}, OrderStatus.READY, None),
+        ({"orderFulfillmentStatus": "FULFILLED"}, OrderStatus.SHIPPED, None),
+        ({"orderFulfillmentStatus": "IN_PROGRESS"}, OrderStatus.READY, None),
+        ({"cancelStatus": {"cancelState": "CANCELED"}}, OrderStatus.CANCELLED, None),
+        (
+            {"cancelStatus": {"cancelState": "IN_PROGRESS", "cancelRequests": [{}]}},
+            OrderStatus.ON_HOLD,
+            translate.CANCEL_REQUESTED,
+        ),
+        ({"orderPaymentStatus": "SOMETHING_NEW"}, OrderStatus.ON_HOLD, "unknown eBay payment"),
+    ],
+)
+def test_statuses_follow_payment_fulfilment_and_cancel_requests(changes, status, problem):
+    update = translate.translate_order(_order(**changes))
+    assert update.order.status is status
+    if problem is None:
+        assert update.problems == []
+    else:
+        assert any(problem in p for p in update.problems)
+        assert update.status_problem and problem in update.status_problem
+
+
+def test_a_pending_payment_inside_a_paid_order_waits_for_payment():
+    order = _order()
+    order["paymentSummary"]["payments"][0]["paymentStatus"] = "PENDING"
+    assert translate.translate_order(order).order.status is OrderStatus.AWAITING_PAYMENT
+
+
+def test_a_payment_hold_on_the_sellers_funds_does_not_stop_the_order_but_shows():
+    order = _order()
+    order["paymentSummary"]["payments"][0]["paymentHolds"] = [
+        {
+            "holdReason": "New seller",
+            "holdAmount": {"value": "37.45", "currency": "GBP"},
+            "holdState": "HELD",
+            "expectedReleaseDate": "2026-12-20T00:00:00.000Z",
+        }
+    ]
+    update = translate.translate_order(order)
+    assert update.order.status is OrderStatus.READY
+    assert update.order.tags == [translate.HELD_PAYMENT_TAG]
+    order["paymentSummary"]["payments"][0]["paymentHolds"][0]["holdState"] = "RELEASED"
+    assert translate.translate_order(order).order.tags == []
+
+
+def test_totals_that_do_not_add_up_are_named():
+    order = _order()
+    order["pricingSummary"]["total"]["value"] = "40.00"
+    problems = translate.translate_order(order).problems
+    assert any("difference 2.55" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"orderId": None}, "orderId"),
+        ({"pricingSummary": {"total": {"value": "1.00"}}}, "pricingSummary.total.currency"),
+        ({"lineItems": [{"lineItemId": "1", "quantity": "two"}]}, "lineItems[0].quantity"),
+        ({"lineItems": "nope"}, "lineItems"),
+        ({"creationDate": "yesterday"}, "creationDate"),
+    ],
+)
+def test_a_bad_order_is_a_typed_error_naming_the_field(changes, path):
+    with pytest.raises(TranslationError) as caught:
+        translate.translate_order(_order(**changes))
+    assert caught.value.path == path
+
+
+def test_an_amount_in_another_currency_is_refused():
+    order = _order()
+    order["lineItems"][0]["lineItemCost"]["currency"] = "EUR"
+    with pytest.raises(TranslationError, match="amount in EUR"):
+        translate.translate_order(order)
+
+
+def test_erasing_the_buyer_keeps_the_order_but_no_personal_data():
+    erased = translate.erase_buyer(payload("order_paid_built.json"))
+    text = json.dumps(erased)
+    for personal in (
+        "Jane",
+        "High Street",
+        "07700900123",
+        "jane.buyer@example.com",
+        "members.ebay.com",
+        "jane_buyer_uk",
+        "neighbour",
+    ):
+        assert personal not in text
+    assert erased["orderId"] == "12-34567-89012" and len(erased["lineItems"]) == 2
+    assert translate.buyer_username(erased) == translate.ERASED
+
+
+def test_the_deletion_notice_names_the_user_to_erase():
+    message = vector()["message"]
+    deletion = translate.read_deletion(message)
+    assert (deletion.username, deletion.user_id) == ("test_user", "ma8vp1jySJC")
+    from connectors.channels.ebay.tests.helpers import connector
+
+    erasure = connector().translate(translate.DELETION_TOPIC, message)
+    assert isinstance(erasure, CustomerErasure)
+    assert erasure.customer_refs == ("test_user", "ma8vp1jySJC")
+    assert "test_user" not in json.dumps(translate.erase_deletion(message))
+    with pytest.raises(TranslationError):
+        translate.read_deletion({"notification": {"data": {}}})
