@@ -2,7 +2,8 @@
 brings a merchant-fulfilled order and an FBA order through the inbox; the first is released
 and its stock pushed to Amazon (delta only), the FBA one is kept and never released; a parcel
 recorded for the first is confirmed to Amazon exactly once, even when Amazon's answer to the
-confirmation is lost.
+confirmation is lost; and an ORDER_CHANGE notification on the account's SQS queue (botocore's
+Stubber) has its order fetched and stored by the reconcile job before its message is deleted.
 
 Amazon is a fake built on ``responses`` from the Orders API model's sandbox answers (see
 ``connectors/channels/amazon/tests/payloads/SOURCES.md``); it keeps the packages confirmed
@@ -17,10 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import responses
+from botocore.stub import Stubber
 from sqlalchemy import select
 
-from hub.intake import reconcile
+import connectors.channels.amazon as amazon_connector
+from hub.intake import inbox, reconcile
+from hub.jobs import outbox
 from hub.stock import sync
 from hub.storage.models import JobRow, OrderRow, ParcelRow
 from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, receive
@@ -31,6 +36,7 @@ SELLER = "A3TH9S8BH6GOGM"
 MFN_ID = "171-2345678-9012345"  # sandbox case 3: merchant-fulfilled, UNSHIPPED
 FBA_ID = "250-1234567-8901234"  # sandbox case 1: fulfilled by Amazon
 SKU = "DELL-I15-BR-001"
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/sp-api-orders"
 
 accounts_file = accounts_fixture(
     QUIET_ROYALMAIL
@@ -44,6 +50,17 @@ client_id = "amzn1.application-oa2-client.e2e"
 client_secret = "e2e-client-secret"
 refresh_token = "Atzr|e2e-refresh"
 seller_id = "{SELLER}"
+
+[accounts.amazon-sqs]
+connector = "amazon"
+client = "acme"
+region = "eu"
+marketplace_ids = ["A2Q3Y263D00KWC"]
+client_id = "amzn1.application-oa2-client.e2e"
+client_secret = "e2e-client-secret"
+refresh_token = "Atzr|e2e-refresh"
+seller_id = "{SELLER}"
+sqs_queue_url = "{QUEUE}"
 """
 )
 
@@ -183,3 +200,52 @@ def test_poll_fba_stock_and_shipment_exactly_once(hub, client, worker, viewer, e
             assert ref == f"{MFN_ID}/{detail['packageReferenceId']}"
     order = client.get(f"/api/orders/{mfn_id}", headers=viewer).get_json()
     assert order["status"] == "shipped"
+
+
+def test_an_order_change_notification_brings_its_order_in_through_the_reconcile_job(
+    hub, worker, monkeypatch
+):
+    sqs = boto3.client(
+        "sqs", region_name="eu-west-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: sqs)
+    # notification ids are remembered per process: the other database's run saw this one
+    monkeypatch.setattr(amazon_connector, "_SEEN", {})
+    notice = sandbox("notification_ORDER_CHANGE_example.json")
+    notice["Payload"]["OrderChangeNotification"]["AmazonOrderId"] = MFN_ID
+    steps: list[str] = []
+    accept = inbox.accept
+
+    def storing(*args: Any, **kwargs: Any) -> Any:
+        accepted = accept(*args, **kwargs)  # returns once the delivery is committed
+        steps.append("stored")
+        return accepted
+
+    monkeypatch.setattr(inbox, "accept", storing)
+    sqs.meta.events.register(
+        "before-parameter-build.sqs.DeleteMessageBatch", lambda **kw: steps.append("deleted")
+    )
+    receive_params = {"QueueUrl": QUEUE, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 20}
+    with Stubber(sqs) as stub, responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        stub.add_response(
+            "receive_message",
+            {"Messages": [{"MessageId": "m", "ReceiptHandle": "r-1", "Body": json.dumps(notice)}]},
+            receive_params,
+        )
+        stub.add_response(
+            "delete_message_batch",
+            {"Successful": [{"Id": "0"}], "Failed": []},
+            {"QueueUrl": QUEUE, "Entries": [{"Id": "0", "ReceiptHandle": "r-1"}]},
+        )
+        stub.add_response("receive_message", {}, {**receive_params, "WaitTimeSeconds": 0})
+        amazon = FakeAmazon(mock)
+        mock.replace(responses.GET, f"{API}/orders/2026-01-01/orders", json={"orders": []})
+        with hub.db.transaction() as s:
+            outbox.enqueue(s, reconcile.RECONCILE, {"account": "amazon-sqs"}, max_attempts=3)
+        worker.drain()
+        stub.assert_no_pending_responses()
+    assert steps == ["stored", "deleted"]  # the delivery was in the inbox before the delete
+    assert amazon.orders  # the fake answered getOrder for the notified order
+    with hub.db.transaction() as s:
+        row = s.execute(select(OrderRow).where(OrderRow.account == "amazon-sqs")).scalar_one()
+        assert row.external_id == MFN_ID
