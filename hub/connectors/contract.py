@@ -9,7 +9,7 @@ entry-point group as third-party packages do.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -159,6 +159,10 @@ class WarehouseBatch:
     handle: Any = None  # the connector's own (a claimed file's path, say)
     #: set when the connector could not read the batch: nothing is applied, it is refused
     error: str | None = None
+    #: returns received (``{"return_id", "lines": [{"sku", "quantity", "condition"}],
+    #: "received_at"?}``, as ``POST /api/returns/<id>/receive`` takes them), for warehouses
+    #: with ``returns``
+    returns: list[dict[str, Any]] = field(default_factory=list)
 
 
 #: canonical tracking statuses (DESIGN.md); each carrier code maps to exactly one
@@ -441,6 +445,13 @@ class Connector:
     def release_order(self, order: dict[str, Any]) -> str | None:
         """Send a canonical order (JSON as the API shows it) to be picked and packed; return
         the warehouse's reference for it. Sending the same order twice makes one order."""
+        raise NotImplementedError
+
+    def expect_return(self, expected: dict[str, Any]) -> str | None:
+        """Tell the warehouse a return is on its way (advance notice): ``expected`` holds
+        ``return_id``, the order's ``order_id``, ``number`` and ``external_id``, ``lines``
+        (``sku``, ``quantity``, ``reason``), ``label`` and ``note``; return its reference.
+        Sending the same return twice makes one."""
         raise NotImplementedError
 
     def cancel_order(self, order: dict[str, Any], reference: str | None) -> None:

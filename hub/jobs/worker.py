@@ -47,6 +47,7 @@ BUILTIN_HANDLER_MODULES = (
     "hub.shipping.fulfilment",
     "hub.stock.sync",
     "hub.returns.refunds",
+    "hub.returns.warehouse",
     "hub.jobs.scheduler",
 )
 

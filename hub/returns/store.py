@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.canonical import RETURN_REASONS, ReturnRequest
-from hub.connectors import Account
+from hub.connectors import Account, Capability, connector_class
 from hub.jobs import outbox
 from hub.orders.store import add_event
 from hub.shipping.shipments import shipped_so_far
+from hub.shipping.warehouse import warehouse_for
 from hub.stock import ledger
 from hub.storage.models import OrderRow, ReturnEventRow, ReturnLineRow, ReturnRow
 from hub.values import iso, now
@@ -42,6 +43,8 @@ SELLABLE_LOCATION = "default"
 LOCATION = {"damaged": "damaged", "quarantine": "quarantine"}
 REFUND_POLICIES = ("none", "on_receipt", "on_inspection")
 REFUND = "return.refund"
+#: the advance notice to the client's outside warehouse (:mod:`hub.returns.warehouse`)
+EXPECT = "return.expect"
 #: which states each step may start from
 _FROM = {
     AUTHORISED: (REQUESTED,),
@@ -306,13 +309,17 @@ def authorise(
     row: ReturnRow,
     *,
     actor: str,
+    hub: Any = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
 ) -> ReturnRow:
-    """Authorise it; with a return label's tracking number it is on its way back."""
+    """Authorise it; with a return label's tracking number it is on its way back. Given the
+    ``hub``, the client's outside warehouse is told to expect it (when it takes returns)."""
     _move(row, AUTHORISED)
     row.authorised_at = now()
     record(session, row, "authorised", "authorised", actor)
+    if hub is not None:
+        notify_warehouse(hub, session, row)
     if tracking_number:
         in_transit(session, row, actor=actor, carrier=carrier, tracking_number=tracking_number)
     return row
@@ -326,6 +333,22 @@ def in_transit(
     where = f"{carrier} {tracking_number}" if carrier else tracking_number
     record(session, row, "in_transit", f"on its way back ({where})", actor)
     return row
+
+
+def notify_warehouse(hub: Any, session: Session, row: ReturnRow) -> bool:
+    """Queue the advance notice to the client's outside warehouse, once, when its connector
+    takes returns; False when there is none to tell."""
+    account = warehouse_for(hub, row.client)
+    if account is None or Capability.RETURNS not in connector_class(account.connector).capabilities:
+        return False
+    outbox.enqueue(
+        session,
+        EXPECT,
+        {"return_id": row.id, "account": account.name},
+        max_attempts=hub.settings.job_max_attempts,
+        dedupe_key=f"{EXPECT}:{row.id}",
+    )
+    return True
 
 
 def reject(session: Session, row: ReturnRow, *, actor: str, reason: str) -> ReturnRow:
@@ -529,7 +552,7 @@ def from_channel(
         )  # fmt: skip
     if request.status in _FROM and row.status in _FROM[request.status]:
         if request.status == AUTHORISED:
-            authorise(session, row, actor=actor)
+            authorise(session, row, actor=actor, hub=hub)
         elif request.status == REJECTED:
             reject(session, row, actor=actor, reason=request.reason_text or "by the channel")
         elif request.status == CANCELLED:

@@ -10,6 +10,7 @@ ledger (reason ``count``), shipments are recorded as ``POST /api/shipments`` rec
 
 from __future__ import annotations
 
+import importlib
 import logging
 import traceback
 from pathlib import Path
@@ -38,6 +39,9 @@ LEDGER = "ledger"
 RELEASE = "warehouse.release"
 CANCEL = "warehouse.cancel"
 POLL = "warehouse.poll"
+#: the module that applies the returns a warehouse reports received (named, not imported:
+#: returns sit above shipping)
+RETURNS_RECEIVER = "hub.returns.warehouse"
 POLL_ALL = "warehouse.poll_all"
 
 
@@ -202,6 +206,9 @@ def apply_batch(hub: Hub, session: Session, account: Account, batch: WarehouseBa
         )
         if not recorded.duplicate:
             fulfilment.after_shipment(hub, session, recorded.shipment_id)
+    if batch.returns:  # receipts of returns: applied by hub.returns, above this floor
+        receiver = importlib.import_module(RETURNS_RECEIVER)
+        receiver.apply_receipts(hub, session, account, batch.returns)
     if batch.state is not None:
         account_state.save(session, account.name, "poll", batch.state)
 

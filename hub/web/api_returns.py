@@ -235,7 +235,7 @@ def authorise(return_id: int) -> tuple[Response, int]:
     return _step(
         return_id, "authorise", Authorise(),
         lambda hub, session, row, body: store.authorise(
-            session, row, actor=g.token_name, carrier=body.get("carrier"),
+            session, row, actor=g.token_name, hub=hub, carrier=body.get("carrier"),
             tracking_number=body.get("tracking_number"),
         ),
     )  # fmt: skip

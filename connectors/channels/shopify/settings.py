@@ -28,6 +28,8 @@ plus the keys every account has (``client``, ``api_base``) and the stock keys of
 channel: ``stock_locations`` (the hub's warehouse locations whose stock is offered here; not
 to be confused with ``location_id``), ``stock_buffer``, ``stock_buffers``, ``stock_share``
 and ``stock_sync``.
+Optional ``returns``, the returns policy: ``{refund = "none" | "on_receipt" |
+"on_inspection", restock_on_channel = false}`` (default: no refund through the hub)
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ The hub writes ``order-<id>.json|csv`` into ``orders_out`` when it releases an o
 warehouse drops stock counts into ``stock_in`` and shipment confirmations into
 ``shipments_in``; every poll claims each new file, reads it (formats in :mod:`.translate`),
 hands it to the hub as one batch applied all or nothing, and moves it to ``done/`` or
-``failed/`` (with the reason in ``<name>.error.txt``). Stock files go first, then shipments:
-a first shipment after the warehouse's first count then finds the stock it moves out.
+``failed/`` (with the reason in ``<name>.error.txt``). Stock files go first, then shipments,
+then returns received: a first shipment after the warehouse's first count then finds the
+stock it moves out. An authorised return's advance notice is written into ``returns_out``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class FileDropConnector(Connector):
     name = "file_drop"
     kind = "warehouse"
     title = "File drop (files in a shared folder)"
-    capabilities = frozenset({Capability.RELEASE, Capability.WAREHOUSE_FEED})
+    capabilities = frozenset({Capability.RELEASE, Capability.WAREHOUSE_FEED, Capability.RETURNS})
     settings_schema = FileDropSettings
 
     def __init__(self, account: Account):
@@ -62,6 +63,13 @@ class FileDropConnector(Connector):
         self._send(name, data)
         return name
 
+    def expect_return(self, expected: dict[str, Any]) -> str:
+        """Write the return's advance notice (once) into ``returns_out``; its name."""
+        s = self.account.settings
+        name, data = translate.return_file(expected)
+        self.folder.send(s["returns_out"], s["orders_sent"], name, data)
+        return name
+
     def cancel_order(self, order: dict[str, Any], reference: str | None) -> None:
         """Write the cancellation file (once). It is written even when the order file still
         waits in ``orders_out``: the warehouse may be reading it at this moment."""
@@ -77,6 +85,10 @@ class FileDropConnector(Connector):
             yield WarehouseBatch(ref=claim.name, counts=counts, shipments=[], handle=claim)
         for claim, bodies in self._read(s["shipments_in"], translate.parse_shipments):
             yield WarehouseBatch(ref=claim.name, counts=[], shipments=bodies, handle=claim)
+        for claim, receipts in self._read(s["returns_in"], translate.parse_returns):
+            yield WarehouseBatch(
+                ref=claim.name, counts=[], shipments=[], returns=receipts, handle=claim
+            )
 
     def _read(self, box: str, parse: Callable[[str, bytes], T]) -> Iterator[tuple[Claim, T]]:
         """Claim and parse ``box``'s files. One that cannot be read goes to ``failed/`` here,

@@ -12,6 +12,12 @@
 ``orders_sent``         sub-folder keeping a copy of every order and cancellation file written;
                         a file there is never written again, even after the warehouse took the
                         original away (default ``sent``)
+``returns_out``         sub-folder where the advance notice of each authorised return is written
+                        (``return-<id>.json``; default ``returns``)
+``returns_in``          sub-folder where the warehouse drops returns it received (JSON:
+                        ``{"return_id", "received_at"?, "lines": [{"sku" or "line_id",
+                        "quantity", "condition"?, "grade"?}]}`` or a list of them; default
+                        ``returns_received``); a line with a condition is inspected at once
 ``order_format``        ``json`` (the canonical order, as ``GET /api/orders/<id>`` shows it;
                         the default) or ``csv`` (one row per line to pick)
 ``default_location``    where a stock count that names no location is counted (default: the
@@ -40,7 +46,7 @@ from marshmallow import ValidationError, fields, post_load, validate, validates,
 from connectors.warehouses.file_drop.translate import FORMATS
 from hub.connectors import AccountSchema
 
-SUB_FOLDERS = ("orders_out", "stock_in", "shipments_in", "orders_sent")
+SUB_FOLDERS = ("orders_out", "stock_in", "shipments_in", "orders_sent", "returns_out", "returns_in")
 #: names the hub gives sub-folders of each incoming folder
 RESERVED = ("processing", "done", "failed")
 
@@ -55,6 +61,8 @@ class FileDropSettings(AccountSchema):
     stock_in = _sub_folder("stock")
     shipments_in = _sub_folder("shipments")
     orders_sent = _sub_folder("sent")
+    returns_out = _sub_folder("returns")
+    returns_in = _sub_folder("returns_received")
     order_format = fields.String(load_default="json", validate=validate.OneOf(FORMATS))
     default_location = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     settle_seconds = fields.Integer(load_default=5, validate=validate.Range(min=0, max=3600))

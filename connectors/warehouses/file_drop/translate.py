@@ -543,3 +543,62 @@ def parse_shipments(name: str, data: bytes) -> list[dict[str, Any]]:
     if problems:
         raise FileProblem(name, problems)
     return bodies
+
+
+#: a return receipt's conditions and grades (as ``POST /api/returns/<id>/receive`` takes them)
+CONDITIONS = ("resellable", "damaged", "quarantine")
+GRADES = ("A", "B", "C")
+
+
+def return_file(expected: dict[str, Any]) -> tuple[str, bytes]:
+    """The advance notice of a return: ``return-<id>.json``, the hub's notice as it is."""
+    return f"return-{int(expected['return_id'])}.json", _json(expected)
+
+
+def _choice(value: Any, choices: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if value not in choices:
+        raise _Bad(f"one of {', '.join(choices)}")
+    return value
+
+
+def _receipt_json(item: Any) -> dict[str, Any]:
+    _object(item, ("return_id", "received_at", "lines"))
+    body: dict[str, Any] = {"return_id": _field(item, "return_id", _whole, 1, MAX_ID)}
+    if item.get("received_at") is not None:
+        body["received_at"] = _field(item, "received_at", _time)
+    if not isinstance(item.get("lines"), list) or not item["lines"]:
+        raise _Bad("lines: give at least one line")
+    body["lines"] = []
+    for i, line in enumerate(item["lines"]):
+        try:
+            _object(line, ("sku", "line_id", "quantity", "condition", "grade"))
+            found = {**_line_ref(line), "quantity": _field(line, "quantity", _whole, 0)}
+            for key, choices in (("condition", CONDITIONS), ("grade", GRADES)):
+                value = _field(line, key, _choice, choices)
+                if value is not None:
+                    found[key] = value
+            body["lines"].append(found)
+        except _Bad as exc:
+            raise _Bad(f"lines[{i}]: {exc}") from None
+    return body
+
+
+def parse_returns(name: str, data: bytes) -> list[dict[str, Any]]:
+    """A returns file (JSON: one receipt or a list): what came back of each return, as
+    ``POST /api/returns/<id>/receive`` takes it with the ``return_id``."""
+    if file_format(name) != "json":
+        raise FileProblem(name, ["at top: returns files are JSON"])
+    found = _load_json(name, data)
+    items = found if isinstance(found, list) else [found]
+    problems: list[str] = []
+    receipts = []
+    for i, item in enumerate(items):
+        try:
+            receipts.append(_receipt_json(item))
+        except _Bad as exc:
+            problems.append(f"{f'at [{i}]' if isinstance(found, list) else 'at top'}: {exc}")
+    if problems:
+        raise FileProblem(name, problems)
+    return receipts
