@@ -30,6 +30,9 @@ class Capability(StrEnum):
     ORDERS_POLL = "orders_poll"
     STOCK_PUSH = "stock_push"
     FULFILMENT_PUSH = "fulfilment_push"
+    #: the channel posts signed notices that are not orders (eBay's Notification API:
+    #: account deletions); its orders come by polling
+    NOTIFICATIONS = "notifications"
     RETURNS = "returns"
     # carriers
     TRACKING_POLL = "tracking_poll"  # tracking read from the carrier's API

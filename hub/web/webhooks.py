@@ -91,7 +91,9 @@ def _read_body(req: Request, limit: int) -> bytes:
 
 
 #: what a connector declares when it is sent webhooks
-WEBHOOK_CAPABILITIES = frozenset({Capability.ORDERS_WEBHOOK, Capability.TRACKING_WEBHOOK})
+WEBHOOK_CAPABILITIES = frozenset(
+    {Capability.ORDERS_WEBHOOK, Capability.TRACKING_WEBHOOK, Capability.NOTIFICATIONS}
+)
 
 
 def takes_webhooks(account: Account) -> bool:

@@ -42,7 +42,7 @@ class EbayConnector(Connector):
     title = "eBay"
     capabilities = frozenset(
         {
-            Capability.ORDERS_WEBHOOK,
+            Capability.NOTIFICATIONS,  # not ORDERS_WEBHOOK: orders come by polling
             Capability.ORDERS_POLL,
             Capability.STOCK_PUSH,
             Capability.FULFILMENT_PUSH,
