@@ -28,6 +28,7 @@ from hub.connectors import (
     StockOutcome,
     StockUpdate,
 )
+from hub.errors import RetryableError
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,12 @@ class AmazonConnector(Connector):
         handled (SQS delivers at least once) is deleted without fetching again."""
         seen = _seen(self.account.name)
         for round_ in range(MAX_ROUNDS):
-            notices = self.client.receive(notifications.LONG_POLL if round_ == 0 else 0)
+            try:
+                notices = self.client.receive(notifications.LONG_POLL if round_ == 0 else 0)
+            except RetryableError as exc:
+                # the queue is away (or its credentials): the poll below still runs
+                log.warning("%s: notifications not read: %s", self.account.name, exc)
+                return
             if not notices:
                 return
             by_order: dict[str, list[notifications.Notice]] = {}

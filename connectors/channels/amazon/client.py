@@ -209,11 +209,16 @@ class AmazonClient:
 
     def receive(self, wait: int) -> list[notifications.Notice]:
         """Up to 10 messages, waiting up to ``wait`` seconds for the first (long polling)."""
-        answer = self.sqs.receive_message(
-            QueueUrl=self.settings["sqs_queue_url"],
-            MaxNumberOfMessages=notifications.BATCH,
-            WaitTimeSeconds=wait,
-        )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self.sqs.receive_message(
+                QueueUrl=self.settings["sqs_queue_url"],
+                MaxNumberOfMessages=notifications.BATCH,
+                WaitTimeSeconds=wait,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise RetryableError(f"SQS ReceiveMessage: {exc}") from None
         return [notifications.read_message(m) for m in answer.get("Messages") or []]
 
     def delete(self, receipts: Sequence[str]) -> None:

@@ -317,3 +317,16 @@ def test_the_applied_rate_header_retunes_the_operations_limiter() -> None:
     api = client()
     list(api.search_orders(SINCE))
     assert api._http["searchOrders"].limiter.rate == pytest.approx(0.0167)
+
+
+@responses.activate
+def test_an_unreachable_queue_does_not_stop_the_poll() -> None:
+    token_answer(responses)
+    responses.get(SEARCH, json=payload("searchOrders_sandbox_3.json"))
+    sqs, stub = stubbed_sqs()
+    stub.add_client_error("receive_message", "AccessDenied", "not allowed", 403)
+    acct = account(sqs_queue_url=QUEUE)
+    connector = AmazonConnector(acct, client=client(acct, sqs=sqs))
+    with stub:
+        got = list(connector.orders_updated(SINCE, SINCE))
+    assert [o["orderId"] for o in got] == ["171-2345678-9012345"]
