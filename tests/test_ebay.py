@@ -18,7 +18,13 @@ from typing import Any
 import responses
 from sqlalchemy import select, update
 
-from connectors.channels.ebay.tests.helpers import payload, vector, vector_body
+from connectors.channels.ebay.tests.helpers import (
+    order_notification,
+    own_key_signer,
+    payload,
+    vector,
+    vector_body,
+)
 from hub.intake import reconcile
 from hub.shipping import fulfilment
 from hub.stock import sync
@@ -115,6 +121,19 @@ def test_a_signed_notification_is_accepted_with_204_and_a_bad_one_refused_with_4
             "notification:49feeaeb-4982-42d9-a377-9645b8479411_33f7e043-fed8-442b-9d44-791923bd9a6d",
         )
     ]
+
+
+def test_an_order_notification_brings_the_order_in_through_get_order(hub, client, worker, viewer):
+    sign, key = own_key_signer()
+    body = order_notification("12-34567-89012")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        _tokens(mock)
+        mock.get(f"{API}/commerce/notification/v1/public_key/test-kid-0001", json=key)
+        mock.get(f"{ORDERS}/12-34567-89012", json=_order())
+        assert _signed(client, body, sign(body)).status_code == 204
+        worker.drain()
+    items = client.get("/api/orders?channel=ebay", headers=viewer).get_json()["items"]
+    assert [(o["external_id"], o["status"]) for o in items] == [("12-34567-89012", "ready")]
 
 
 def test_the_endpoint_challenge_is_answered_and_other_accounts_have_none(client):

@@ -49,7 +49,7 @@ class EbayConnector(Connector):
         }
     )
     settings_schema = EbaySettings
-    topics = frozenset({translate.ORDER_TOPIC, translate.DELETION_TOPIC})
+    topics = frozenset({*translate.ORDER_TOPICS, translate.DELETION_TOPIC})
     reconcile_topic = translate.ORDER_TOPIC
     line_path = "lineItems"
     stock_batch_size = stock.BATCH
@@ -114,6 +114,13 @@ class EbayConnector(Connector):
         key = f"notification:{found}" if found else f"body:{_digest(body)}"
         kept = {h: headers[h] for h in KEPT_HEADERS if h in headers}
         return Delivery(topic=topic, dedupe_key=key, event_id=found, headers=kept)
+
+    def fetch(self, topic: str, payload: Any) -> Any:
+        """An order notification (``ORDER_CONFIRMATION``, ``ITEM_MARKED_SHIPPED``) carries only
+        the order's id: the worker reads the order with getOrder before translating."""
+        if topic in translate.ORDER_NOTIFICATION_TOPICS:
+            return self.client.order(translate.notified_order_id(payload))
+        return payload
 
     def translate(self, topic: str, payload: Any) -> Translation:
         if topic == translate.DELETION_TOPIC:

@@ -178,6 +178,14 @@ class EbayClient:
             )
             yield from page
 
+    def order(self, order_id: str) -> dict[str, Any]:
+        """``getOrder``: one ``Order`` (its cancel requests in full)."""
+        path = f"{orders.ORDERS_PATH}/{quote(order_id, safe='')}"
+        body = self._json(self._call("GET", path), f"GET {path}")
+        if not isinstance(body, dict):
+            raise PermanentError(f"GET {path}: the answer is not an order")
+        return body
+
     # -- stock ---------------------------------------------------------------------------------
 
     def inventory_levels(self) -> Iterator[tuple[str, int | None, str | None]]:

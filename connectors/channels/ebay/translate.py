@@ -63,7 +63,14 @@ CHANNEL = "ebay"
 #: the topic orders read back from getOrders are taken in under
 ORDER_TOPIC = "order"
 DELETION_TOPIC = "MARKETPLACE_ACCOUNT_DELETION"
-ORDER_TOPICS = (ORDER_TOPIC,)
+#: Notification API topics about an order: their data names the order (``orderId``), which
+#: the worker fetches with getOrder before translating (``Connector.fetch``). "An
+#: ORDER_CONFIRMATION notification is generated for each line item in the order. The seller
+#: looks up the orderId from the notification" — eBay's AsyncAPI contract
+#: ``commerce/notification/asyncapi/order_confirmation.yaml``; ITEM_MARKED_SHIPPED likewise
+#: (``item_marked_shipped.yaml``)
+ORDER_NOTIFICATION_TOPICS = ("ORDER_CONFIRMATION", "ITEM_MARKED_SHIPPED")
+ORDER_TOPICS = (ORDER_TOPIC, *ORDER_NOTIFICATION_TOPICS)
 HELD_PAYMENT_TAG = "ebay:payment_held"
 CANCEL_REQUESTED = "the buyer asked eBay to cancel the order (cancelState IN_PROGRESS)"
 _UNPAID = {"PENDING", "FAILED"}
@@ -185,6 +192,16 @@ def translate_order(payload: Any, *, topic: str = ORDER_TOPIC) -> OrderUpdate:
         channel_status=_channel_status(payload),
         status_problem=held_because if status is OrderStatus.ON_HOLD else None,
     )
+
+
+def notified_order_id(payload: Any) -> str:
+    """The orderId an order notification names (``notification.data.orderId``)."""
+    notification = payload.get("notification") if isinstance(payload, dict) else None
+    data = notification.get("data") if isinstance(notification, dict) else None
+    found = values.text(data.get("orderId")) if isinstance(data, dict) else None
+    if found is None:
+        raise TranslationError("the notification names no orderId", path="notification.data")
+    return found
 
 
 def buyer_username(payload: Any) -> str | None:

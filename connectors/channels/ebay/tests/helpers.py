@@ -92,3 +92,46 @@ def tokens(mock: responses.RequestsMock, base: str = API) -> None:
         return 200, {"Content-Type": "application/json"}, raw(name)
 
     mock.add_callback(responses.POST, f"{base}/identity/v1/oauth2/token", callback=answer)
+
+
+def own_key_signer(kid: str = "test-kid-0001"):  # type: ignore[no-untyped-def]
+    """A key pair of the test's own: ``(sign(body) -> X-EBAY-SIGNATURE, getPublicKey answer)``,
+    signed the way eBay signs (ECDSA P-256 over the body, SHA-1, DER, base64 JSON header)."""
+    import base64 as b64
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    one_line = "".join(pem.decode().splitlines())  # as eBay gives it: no line breaks
+
+    def sign(body: bytes) -> str:
+        signature = private.sign(body, ec.ECDSA(hashes.SHA1()))
+        header = {
+            "alg": "ecdsa",
+            "kid": kid,
+            "signature": b64.b64encode(signature).decode(),
+            "digest": "SHA1",
+        }
+        return b64.b64encode(json.dumps(header).encode()).decode()
+
+    return sign, {"key": one_line, "algorithm": "ECDSA", "digest": "SHA1"}
+
+
+def order_notification(order_id: str, topic: str = "ORDER_CONFIRMATION") -> bytes:
+    return json.dumps(
+        {
+            "metadata": {"topic": topic, "schemaVersion": "1.0", "deprecated": False},
+            "notification": {
+                "notificationId": f"n-{order_id}-{topic}",
+                "eventDate": "2026-12-01T09:15:05.000Z",
+                "publishDate": "2026-12-01T09:15:06.000Z",
+                "publishAttemptCount": 1,
+                "data": {"orderId": order_id},
+            },
+        },
+        separators=(",", ":"),
+    ).encode()

@@ -122,3 +122,34 @@ def test_a_notification_is_deduplicated_by_its_notification_id():
         "notification:49feeaeb-4982-42d9-a377-9645b8479411_33f7e043-fed8-442b-9d44-791923bd9a6d"
     )
     assert delivery.headers == {"X-EBAY-SIGNATURE": vector()["signature"]}
+
+
+def test_an_order_notification_is_completed_with_get_order_before_translating():
+    from connectors.channels.ebay.tests.helpers import order_notification, payload
+
+    ebay = connector()
+    body = order_notification("12-34567-89012")
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(
+            f"{API}/sell/fulfillment/v1/order/12-34567-89012", json=payload("order_paid_built.json")
+        )
+        order = ebay.fetch("ORDER_CONFIRMATION", json.loads(body))
+    assert ebay.translate("ORDER_CONFIRMATION", order).order.external_id == "12-34567-89012"
+    assert ebay.fetch("order", {"orderId": "x"}) == {"orderId": "x"}  # polled: whole already
+    with pytest.raises(Exception, match="names no orderId"):
+        ebay.fetch("ORDER_CONFIRMATION", {"notification": {"data": {}}})
+
+
+def test_a_body_signed_with_another_key_of_the_same_shape_verifies_only_with_that_key():
+    from connectors.channels.ebay.tests.helpers import order_notification, own_key_signer
+
+    sign, key = own_key_signer()
+    body = order_notification("12-1")
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(f"{API}/commerce/notification/v1/public_key/test-kid-0001", json=key)
+        ebay = connector()
+        assert ebay.verify({"X-EBAY-SIGNATURE": sign(body)}, body)
+        other, _ = own_key_signer()
+        assert not ebay.verify({"X-EBAY-SIGNATURE": other(body)}, body)
