@@ -169,12 +169,17 @@ class BigCommerceClient:
     def _v2_list(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every item of a V2 list, page by page until a short page or a 204."""
         page = 1
+        previous: list[dict[str, Any]] | None = None
         while page <= MAX_PAGES:
             query = {"limit": orders.PAGE_SIZE, **params, "page": page}
             items = orders.read_list(self._json(self.http.get(path, params=query), path), path)
+            if items and items == previous:
+                # a proxy or cache that ignores ``page`` would otherwise be read 1000 times
+                raise PermanentError(f"GET {path}: page {page} repeats page {page - 1}")
             yield from items
             if len(items) < int(query["limit"]):
                 return
+            previous = items
             page += 1
         raise PermanentError(f"GET {path}: more than {MAX_PAGES} pages")
 

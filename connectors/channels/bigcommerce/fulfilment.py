@@ -42,8 +42,10 @@ PROVIDERS = frozenset(
 )
 #: the hub's carrier connectors BigCommerce has a provider for
 CARRIER_PROVIDERS = {"royalmail": "royalmail", "ups": "ups", "fedex": "fedex", "usps": "usps"}
-#: the others, as AfterShip courier slugs (``tracking_carrier``)
-CARRIER_SLUGS = {"dhl": "dhl", "dpd_uk": "dpd-uk", "dpd": "dpd", "evri": "hermes-uk"}
+#: the others, as AfterShip courier slugs (``tracking_carrier``); the account's mapping
+#: (``mappings/bigcommerce.yaml``) names them first
+CARRIER_SLUGS = {"dhl": "dhl", "dpd_uk": "dpd-uk", "dpd": "dpd", "evri": "myhermes-uk"}
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 _ID = re.compile(r"[1-9][0-9]*")
 
@@ -78,13 +80,16 @@ def existing_shipment(shipments: list[dict[str, Any]], number: str) -> str | Non
 
 
 def carrier_fields(push: FulfilmentPush) -> dict[str, str]:
-    """``shipping_provider`` from BigCommerce's list, else ``tracking_carrier``; plus the
-    tracking link when BigCommerce cannot make one."""
-    named = (push.carrier_name or "").strip().lower()
-    provider = named if named in PROVIDERS else CARRIER_PROVIDERS.get(push.carrier)
+    """``shipping_provider`` from BigCommerce's list, else ``tracking_carrier`` (an AfterShip
+    slug); plus the tracking link when BigCommerce cannot make one. ``carrier_name`` is the
+    account's mapping's word for the carrier; a name that is neither (a carrier's title)
+    falls back to this module's own tables."""
+    named = (push.carrier_name or "").strip()
+    provider = named.lower() if named.lower() in PROVIDERS else CARRIER_PROVIDERS.get(push.carrier)
     if provider:
         return {"shipping_provider": provider}
-    out = {"shipping_provider": "", "tracking_carrier": CARRIER_SLUGS.get(push.carrier, "")}
+    slug = named if _SLUG.fullmatch(named) else CARRIER_SLUGS.get(push.carrier, "")
+    out = {"shipping_provider": "", "tracking_carrier": slug}
     if push.tracking_url:
         out["tracking_link"] = push.tracking_url[:500]  # the field's maxLength
     return out

@@ -10,7 +10,7 @@ import pytest
 import responses
 from responses import matchers
 
-from connectors.channels.bigcommerce import fulfilment, hooks, stock, translate
+from connectors.channels.bigcommerce import fulfilment, hooks, orders, stock, translate
 from connectors.channels.bigcommerce.tests.helpers import ROOT, connector, document, payload
 from hub.connectors import ChannelItem, FulfilmentPush, StockUpdate
 from hub.errors import PermanentError
@@ -31,31 +31,41 @@ def bare(doc):
 # -- reconciliation ---------------------------------------------------------------------------
 
 
-def test_orders_modified_in_a_window_are_read_page_by_page_as_documents():
+def test_orders_modified_in_a_window_are_read_page_by_page_as_documents(monkeypatch):
+    monkeypatch.setattr(orders, "PAGE_SIZE", 3)  # 250 in life
     bc, _ = connector()
-    docs = [document(id=n) for n in range(1, 252)]  # two pages of 250
+    docs = [document(id=n) for n in range(1, 5)]  # two pages
     window = {
         "min_date_modified": "2026-12-07T10:00:00+00:00",
         "max_date_modified": "2026-12-07T11:00:01+00:00",
         "sort": "date_modified:asc",
-        "limit": "250",
+        "limit": "3",
     }
     with responses.RequestsMock() as mock:
         mock.get(
             f"{ROOT}/v2/orders",
-            json=[bare(d) for d in docs[:250]],
+            json=[bare(d) for d in docs[:3]],
             match=[matchers.query_param_matcher({**window, "page": "1"})],
         )
         mock.get(
             f"{ROOT}/v2/orders",
-            json=[bare(d) for d in docs[250:]],
+            json=[bare(d) for d in docs[3:]],
             match=[matchers.query_param_matcher({**window, "page": "2"})],
         )
         for d in docs:
             serve_parts(mock, d)
         read = list(bc.orders_updated(SINCE, UNTIL))
-    assert [d["id"] for d in read] == list(range(1, 252))
+    assert [d["id"] for d in read] == [1, 2, 3, 4]
     assert read[0] == docs[0]
+
+
+def test_a_store_that_ignores_the_page_is_refused_rather_than_read_forever(monkeypatch):
+    monkeypatch.setattr(orders, "PAGE_SIZE", 2)
+    bc, _ = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/1/shipments", json=[{"id": 1}, {"id": 2}])
+        with pytest.raises(PermanentError, match="repeats"):
+            bc.client.shipments("1")
 
 
 def test_an_empty_window_is_a_204():
@@ -268,12 +278,18 @@ def test_a_shipment_already_there_with_the_tracking_number_is_the_answer():
             "https://evri.example/t/1",
             {
                 "shipping_provider": "",
-                "tracking_carrier": "hermes-uk",
+                "tracking_carrier": "myhermes-uk",
                 "tracking_link": "https://evri.example/t/1",
             },
         ),
         ("acme", "Acme", None, {"shipping_provider": "", "tracking_carrier": ""}),
         ("acme", "auspost", None, {"shipping_provider": "auspost"}),  # the mapping names one
+        (
+            "acme",
+            "acme-couriers",
+            None,
+            {"shipping_provider": "", "tracking_carrier": "acme-couriers"},
+        ),
     ],
 )
 def test_the_carrier_is_a_provider_from_bigcommerces_list_else_a_tracking_carrier(
