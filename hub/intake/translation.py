@@ -151,10 +151,8 @@ def _translate(hub: Hub, session: Session, row: DeliveryRow) -> None:
     except RetryableError:
         raise  # the channel could not be asked now (``fetch``): the job retries
     except AuthError as exc:
-        # The channel refused the account's keys (``fetch``): the account is flagged, so its
-        # other jobs wait for new keys, and this one tries again later.
-        with hub.db.transaction() as other:
-            account_health.flag(other, account, f"AuthError: {exc}")
+        # The channel refused the account's keys (``fetch``): tried again later, the delivery
+        # kept (a second transaction here to flag the account would wait on this one's lock)
         raise RetryableError(f"AuthError: {exc}", retry_after=account_health.WAIT) from exc
     except Exception as exc:  # a translator bug must not stop the worker or lose the delivery
         log.exception("translator %s crashed on delivery %s", account.connector, row.id)
