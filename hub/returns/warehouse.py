@@ -17,6 +17,7 @@ from hub.errors import PermanentError, TranslationError
 from hub.jobs.worker import job_handler
 from hub.returns import store
 from hub.runtime import Hub
+from hub.shipping.warehouse import default_location
 from hub.storage.models import OrderRow, ReturnRow
 from hub.values import utc
 
@@ -101,4 +102,6 @@ def apply_receipts(
             [store.LineRequest.of(line) for line in lines if isinstance(line, dict)],
             actor=account.name,
             received_at=at,
+            # where the warehouse counts the client's stock: its next count then agrees
+            location=default_location(hub, account.client),
         )

@@ -165,7 +165,7 @@ def _answer(session: Any, row: ReturnRow, status: int = 200) -> tuple[Response, 
 
 @bp.post("/returns")
 @requires("editor")
-@openapi.doc(body=OpenReturn, answer=ReturnAnswer, status=201, errors=(409,))
+@openapi.doc(body=OpenReturn, answer=ReturnAnswer, status=201, errors=(404, 409))
 def open_return() -> tuple[Response, int]:
     """Open a return of an order's shipped lines"""
     body = validation.body(OpenReturn(), status=422)

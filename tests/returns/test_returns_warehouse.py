@@ -70,7 +70,7 @@ def test_the_warehouse_is_told_and_its_receipt_puts_the_goods_back(
         assert (
             session.execute(
                 select(StockLevelRow.on_hand).where(
-                    StockLevelRow.sku == SKU, StockLevelRow.location == "default"
+                    StockLevelRow.sku == SKU, StockLevelRow.location == "MAIN"
                 )
             ).scalar_one()
             == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from connectors.warehouses.rest_wms import translate
@@ -28,7 +29,7 @@ class RestWmsConnector(Connector):
     name = "rest_wms"
     kind = "warehouse"
     title = "Generic REST WMS"
-    capabilities = frozenset({Capability.RELEASE, Capability.WAREHOUSE_FEED})
+    capabilities = frozenset({Capability.RELEASE, Capability.WAREHOUSE_FEED, Capability.RETURNS})
     settings_schema = RestWmsSettings
 
     def __init__(self, account: Account, *, client: WmsClient | None = None):
@@ -74,6 +75,18 @@ class RestWmsConnector(Connector):
             )
         return reference
 
+    def expect_return(self, expected: dict[str, Any]) -> str | None:
+        """POST the return's advance notice, when the account names ``returns_endpoint``;
+        the WMS's id for it (None when it names none, or returns are not configured)."""
+        if not self.settings.get("returns_endpoint"):
+            return None
+        key = f"hub-return-{int(expected['return_id'])}"
+        created = self.client.post_return(expected, key)
+        if created.duplicate is not None:
+            return None  # sent before: the WMS has it
+        found = translate.dig(created.answer, self.settings["reference_field"])
+        return str(found) if found not in (None, "") else None
+
     def cancel_order(self, order: dict[str, Any], reference: str | None) -> None:
         """Cancel at the WMS by its reference (looked up when the release got none); an order
         the WMS does not know is nothing to stop. A refusal (409) raises PermanentError."""
@@ -97,8 +110,39 @@ class RestWmsConnector(Connector):
         own), then every stock level as one batch of counts."""
         # Shipments first: a stock level read afterwards already reflects them, so the count
         # sets what the shipment left, instead of a shipment taking its units twice.
-        yield from self._shipments(state)
+        since = state.get("returns_since")
+        for batch in self._shipments(state):
+            if batch.state is not None and since is not None:  # keep the returns' position
+                batch = replace(batch, state={**batch.state, "returns_since": since})
+            if batch.state is not None:
+                state = batch.state
+            yield batch
+        yield from self._returns(state)
         yield from self._stock()
+
+    def _returns(self, state: dict[str, Any]) -> Iterator[WarehouseBatch]:
+        """The returns the WMS received since the latest ``received_at`` read, one batch
+        each (a refused one leaves the others standing), the position moved with each."""
+        s = self.settings
+        if not s.get("returns_received_endpoint"):
+            return
+        since = state.get("returns_since")
+        params = {s["returns_since_param"]: since} if since else {}
+        items_path = s["returns_items_path"]
+        items_path = s["items_path"] if items_path is None else items_path
+        for page in self.client.pages(s["returns_received_endpoint"], items_path, params):
+            for item in page.items:
+                at = item.get("received_at") if isinstance(item, dict) else None
+                if isinstance(at, str) and (since is None or at > since):
+                    since = at
+                yield WarehouseBatch(
+                    ref=f"return {item.get('return_id') if isinstance(item, dict) else '?'}"[:200],
+                    counts=[],
+                    shipments=[],
+                    returns=[item] if isinstance(item, dict) else [],
+                    state={**state, "returns_since": since} if since else None,
+                    error=None if isinstance(item, dict) else "a return must be an object",
+                )
 
     def _shipments(self, state: dict[str, Any]) -> Iterator[WarehouseBatch]:
         s = self.settings

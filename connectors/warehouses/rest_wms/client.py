@@ -113,6 +113,17 @@ class WmsClient:
             raise
         return Created(self._json(response, path, empty_ok=True), response.headers.get("Location"))
 
+    def post_return(self, body: dict[str, Any], key: str) -> Created:
+        """POST a return's advance notice. A 409 (sent before) comes back as ``duplicate``."""
+        path = self.settings["returns_endpoint"]
+        try:
+            response = self.http.post(path, json=body, headers={"Idempotency-Key": key})
+        except PermanentError as exc:
+            if _status(exc) == 409:
+                return Created(duplicate=exc.message)
+            raise
+        return Created(self._json(response, path, empty_ok=True), response.headers.get("Location"))
+
     def find_order(self, order_id: int) -> Any:
         """The lookup's answer for the hub's order id (None on a 404)."""
         path = _fill(self.settings["lookup_endpoint"], order_id=translate.order_reference(order_id))

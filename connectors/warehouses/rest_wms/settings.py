@@ -88,6 +88,21 @@ Shipments, read since the last poll; each becomes a ``POST /api/shipments`` reco
                            (default: ``shipped_at_field``); shipments at exactly the saved time
                            that were read already are skipped, so ``since`` may be inclusive
 
+Returns (optional; none of these set: the WMS hears nothing of returns):
+
+``returns_endpoint``          POST each authorised return's advance notice (the hub's notice as
+                              it is: ``return_id``, ``order_id``, ``number``, ``external_id``,
+                              ``lines`` of ``sku``, ``quantity``, ``reason``, ``label``,
+                              ``note``), with an ``Idempotency-Key``; a 409 is one sent already
+``returns_received_endpoint`` GET the returns the WMS received, each as the hub takes it:
+                              ``{"return_id", "received_at"?, "lines": [{"sku" or "line_id",
+                              "quantity", "condition"?, "grade"?}]}`` (a line with a condition is
+                              inspected at once); asked with ``returns_since_param`` = the
+                              latest ``received_at`` read, and a receipt read twice changes
+                              nothing
+``returns_items_path``        where that list holds its items (default: ``items_path``)
+``returns_since_param``       its query parameter (default ``since``)
+
 Each shipment is its own batch: one the hub refuses (an unknown order, more shipped than
 ordered) is audited as ``warehouse.batch_failed`` and the others go on. Shipments are read
 before stock, so a count that already reflects a shipment is not taken twice.
@@ -247,6 +262,11 @@ class RestWmsSettings(AccountSchema):
     line_quantity_field = _path("quantity")
     line_id_field = _path(None)
     since_param = _param("since")
+    # returns
+    returns_endpoint = _endpoint(None)
+    returns_received_endpoint = _endpoint(None)
+    returns_items_path = _path(None, empty=True)
+    returns_since_param = _param("since")
     since_start = _Position(load_default=None)
     since_value = fields.String(load_default="field", validate=validate.OneOf(["field", "cursor"]))
     since_field = _path(None)

@@ -35,7 +35,7 @@ def test_the_connector_is_registered_as_a_warehouse_that_releases_and_reports():
     cls = registry()["rest_wms"]
     assert cls is RestWmsConnector
     assert (cls.name, cls.kind) == ("rest_wms", "warehouse")
-    assert cls.capabilities == {Capability.RELEASE, Capability.WAREHOUSE_FEED}
+    assert cls.capabilities == {Capability.RELEASE, Capability.WAREHOUSE_FEED, Capability.RETURNS}
 
 
 def test_the_smallest_account_is_an_address_and_a_key():
