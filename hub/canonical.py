@@ -135,6 +135,9 @@ class OrderUpdate:
     #: the entry of ``problems`` that says the channel status could not be judged, if any;
     #: a mapping that maps the status drops it
     status_problem: str | None = None
+    #: returns the same payload tells of (WooCommerce: the order's refunds), applied after
+    #: the order
+    returns: list[ReturnRequest] = field(default_factory=list)
 
 
 @dataclass

@@ -312,6 +312,8 @@ class Connector:
     settings_schema: ClassVar[type[Schema]] = AccountSchema
     #: webhook topics this connector translates; others are stored and marked ignored
     topics: ClassVar[frozenset[str]] = frozenset()
+    #: those of ``topics`` whose bodies are returns or refunds (a ``ReturnRequest``), not orders
+    return_topics: ClassVar[frozenset[str]] = frozenset()
     #: how problems name the payload's order lines (``line_items[2]: no SKU``)
     line_path: ClassVar[str] = "lines"
 

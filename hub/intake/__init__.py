@@ -3,7 +3,7 @@ delivery before answering (``inbox``), its translation into canonical orders and
 worker (``translation``), and reconciliation, which reads a channel's recent orders to find the
 ones whose webhooks never came (``reconcile``).
 
-It may import the other domain packages (orders, mapping, stock, shipping), ``hub.jobs``,
+It may import the other domain packages (orders, mapping, stock, shipping, returns), ``hub.jobs``,
 ``hub.runtime``, ``hub.storage``, ``hub.connectors`` and the leaf modules; nothing else in the
 domain imports intake.
 """

@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from hub import observe
-from hub.canonical import NOT_TO_FULFIL, CustomerErasure, OrderStatus, OrderUpdate
+from hub.canonical import NOT_TO_FULFIL, CustomerErasure, OrderStatus, OrderUpdate, ReturnRequest
 from hub.connectors import Account, ParcelTracking
 from hub.errors import AuthError, MappingError, PermanentError, RetryableError, TranslationError
 from hub.intake.inbox import FAILED, IGNORED, PROCESSED, RECEIVED, TRANSLATE
@@ -23,6 +23,7 @@ from hub.jobs.worker import job_handler
 from hub.mapping import compiled, store
 from hub.orders import privacy
 from hub.orders import store as orders
+from hub.returns import store as returns
 from hub.runtime import Hub
 from hub.shipping import release, tracking
 from hub.storage.models import DeliveryRow, OrderRow, ParcelRow
@@ -130,8 +131,13 @@ def _translate(hub: Hub, session: Session, row: DeliveryRow) -> None:
         if isinstance(translation, CustomerErasure):
             privacy.erase_customer(session, account, connector, translation, row)
             return
+        if isinstance(translation, ReturnRequest):
+            _apply_returns(hub, session, row, account, [translation])
+            return
         version: int | None = None
+        told: list[ReturnRequest] = []
         if isinstance(translation, OrderUpdate):
+            told = list(translation.returns)  # the mapping gives an update without them
             current = store.current(session, account)
             mapped = compiled.apply_mapping(
                 store.compiled_for(hub, current),
@@ -189,6 +195,8 @@ def _translate(hub: Hub, session: Session, row: DeliveryRow) -> None:
     if order is None:
         row.error = "the order was never received here; nothing to remove"
     row.processed_at = now()
+    if order is not None and told:
+        _apply_returns(hub, session, row, account, told)
     log.info(
         "order translated",
         extra={
@@ -198,6 +206,47 @@ def _translate(hub: Hub, session: Session, row: DeliveryRow) -> None:
             "status": getattr(order, "status", None),
         },
     )
+
+
+def _apply_returns(
+    hub: Hub, session: Session, row: DeliveryRow, account: Account, told: list[ReturnRequest]
+) -> None:
+    """Returns a channel tells of (:func:`hub.returns.store.from_channel`). One the hub
+    cannot take (a ``ReturnError``: more than shipped, an unknown line) fails the delivery
+    with the reason, kept for a replay; a return of an order the hub never received, or one
+    it never opened and that names no goods, leaves the delivery ignored."""
+    ignored, applied = [], False
+    for request in told:
+        try:
+            with session.begin_nested():
+                found = returns.from_channel(
+                    session, hub, account, request, actor=f"channel:{account.name}"
+                )
+        except returns.ReturnError as exc:
+            said = f"return {request.external_id}: {exc.message}"
+            _failed(session, row, account, {"id": request.order_external_id}, said)
+            return
+        if found is None:
+            known = session.execute(
+                select(OrderRow.id).where(
+                    OrderRow.account == account.name,
+                    OrderRow.external_id == request.order_external_id,
+                )
+            ).scalar_one_or_none()
+            ignored.append(
+                f"return {request.external_id}: "
+                + (
+                    "the order was never received here"
+                    if known is None
+                    else "not opened here, and it names no goods coming back"
+                )
+            )
+        else:
+            row.order_id, applied = found.order_id, True
+    if row.status != PROCESSED:  # returns alone; with an order, the order was applied
+        row.status = PROCESSED if applied else IGNORED
+    row.error = "; ".join(ignored) or None
+    row.processed_at = now()
 
 
 def _apply_tracking(

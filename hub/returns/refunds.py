@@ -34,7 +34,7 @@ def build(session: Any, row: ReturnRow, restock: bool) -> RefundPush:
     return RefundPush(
         order=order.data | {"external_id": order.external_id},
         return_id=row.id,
-        key=f"hub-return-{row.id}",
+        key=f"{store.OWN_KEY}{row.id}",
         lines=lines,
         restock=restock,
         note=row.note,

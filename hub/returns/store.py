@@ -526,20 +526,23 @@ def from_channel(
 ) -> ReturnRow | None:
     """Apply what a channel says of a return: open it the first time, then move it on (a step
     already taken, or one that no longer applies, changes nothing). None when the order is not
-    the hub's."""
-    order = session.execute(
-        select(OrderRow).where(
-            OrderRow.account == account.name, OrderRow.external_id == request.order_external_id
-        )
-    ).scalar_one_or_none()
-    if order is None:
-        return None
-    row = session.execute(
-        select(ReturnRow).where(
-            ReturnRow.account == account.name, ReturnRow.external_id == request.external_id
-        )
-    ).scalar_one_or_none()
+    the hub's, or when the channel names a return the hub never opened and no goods with it.
+
+    ``external_id`` ``hub-return-<id>`` (the key the hub sends with its own refunds) names the
+    hub's return ``<id>``. ``closed`` means the channel has refunded the return: the hub then
+    never refunds it itself (a refund it queued is called off), and closes it once inspected."""
+    row = _channel_return(session, account, request.external_id)
     if row is None:
+        if not request.lines:
+            return None
+        order = session.execute(
+            select(OrderRow).where(
+                OrderRow.account == account.name,
+                OrderRow.external_id == request.order_external_id,
+            )
+        ).scalar_one_or_none()
+        if order is None:
+            return None
         row = open_return(
             session,
             order,
@@ -550,13 +553,31 @@ def from_channel(
             note=request.note,
             external_id=request.external_id,
         )  # fmt: skip
+    if request.status == CLOSED and row.refund_status in (None, "queued"):
+        row.refund_status, row.refund_ref = "done", request.external_id
+        record(session, row, "refunded", f"refunded on {account.name} itself", actor)
     if request.status in _FROM and row.status in _FROM[request.status]:
         if request.status == AUTHORISED:
-            authorise(session, row, actor=actor, hub=hub)
+            authorise(session, row, actor=actor)
         elif request.status == REJECTED:
             reject(session, row, actor=actor, reason=request.reason_text or "by the channel")
         elif request.status == CANCELLED:
             cancel(session, row, actor=actor, reason=request.reason_text)
-        elif request.status == CLOSED:
-            close(session, row, actor=actor)
+        elif request.status == CLOSED and row.status == INSPECTED:
+            close(session, row, actor=actor)  # not before inspection puts the goods away
     return row
+
+
+#: the prefix of the key the hub's own refunds carry (``return.refund``)
+OWN_KEY = "hub-return-"
+
+
+def _channel_return(session: Session, account: Account, external_id: str) -> ReturnRow | None:
+    if external_id.startswith(OWN_KEY) and external_id[len(OWN_KEY) :].isdigit():
+        row = session.get(ReturnRow, int(external_id[len(OWN_KEY) :]))
+        return row if row is not None and row.account == account.name else None
+    return session.execute(
+        select(ReturnRow).where(
+            ReturnRow.account == account.name, ReturnRow.external_id == external_id
+        )
+    ).scalar_one_or_none()

@@ -205,6 +205,11 @@ def event_body(name: str, n: int) -> bytes:
     return json.dumps(payload).encode()
 
 
+def order_topics(connector: Connector) -> list[str]:
+    """The topics whose bodies are orders (not the returns and refunds ones)."""
+    return sorted(connector.topics - connector.return_topics)
+
+
 def a_topic(name: str) -> str:
     return sorted(connector_class(name).topics)[0]
 
@@ -434,7 +439,7 @@ def test_recorded_payload_translates_to_the_expected_canonical_json(name, path):
     expected = expected_json(path)
     body = path.read_bytes()
     updates = 0
-    for topic in sorted(connector.topics):
+    for topic in order_topics(connector):
         result = connector.translate(topic, loads(body))
         if isinstance(result, OrderRemoved):
             assert result.external_id == expected["external_id"], topic
@@ -455,7 +460,7 @@ def test_recorded_orders_lines_and_totals_add_up(name, path):
     # the contract: sum(unit_price * quantity) = subtotal, and
     # total = subtotal - discount + shipping + (tax unless tax_included), to the cent
     connector = make_connector(name)
-    for topic in sorted(connector.topics):
+    for topic in order_topics(connector):
         result = connector.translate(topic, loads(path.read_bytes()))
         if isinstance(result, OrderRemoved):
             continue
@@ -477,7 +482,7 @@ def test_translation_leaves_the_payload_unchanged(name, path):
     connector = make_connector(name)
     payload = loads(path.read_bytes())
     before = copy.deepcopy(payload)
-    for topic in sorted(connector.topics):
+    for topic in order_topics(connector):
         connector.translate(topic, payload)
     assert payload == before
 
@@ -521,7 +526,7 @@ def test_a_non_numeric_total_raises_a_translation_error_naming_the_field(name, p
     for key in keys:
         order[key] = bad
     connector = make_connector(name)
-    for topic in sorted(connector.topics):
+    for topic in order_topics(connector):
         if isinstance(connector.translate(topic, loads(path.read_bytes())), OrderRemoved):
             continue  # a removal carries no money
         with pytest.raises(TranslationError) as caught:

@@ -2,7 +2,9 @@
 ones whose webhook was lost are read back from the REST Admin API in the same shape
 (``orders.py``); stock is read and set through the GraphQL Admin API at one location per
 account; shipped parcels go back as fulfillments (one per parcel, with its tracking) and their
-later tracking events as fulfillment events."""
+later tracking events as fulfillment events. Returns and refunds arrive as the ``returns/*``
+and ``refunds/create`` webhooks, and a return the hub refunds goes back as ``refundCreate``
+(``returns.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from connectors.channels.shopify import events, fulfilment, stock, translate
+from connectors.channels.shopify import events, fulfilment, returns, stock, translate
 from connectors.channels.shopify.client import ShopifyClient
 from connectors.channels.shopify.settings import ShopifySettings
 from hub.canonical import Translation
@@ -23,6 +25,7 @@ from hub.connectors import (
     Connector,
     Delivery,
     FulfilmentPush,
+    RefundPush,
     StockOutcome,
     StockUpdate,
     TrackingEvent,
@@ -54,10 +57,13 @@ class ShopifyConnector(Connector):
             Capability.ORDERS_POLL,
             Capability.STOCK_PUSH,
             Capability.FULFILMENT_PUSH,
+            Capability.RETURNS,
         }
     )
     settings_schema = ShopifySettings
-    topics = frozenset(translate.ORDER_TOPICS)
+    topics = frozenset((*translate.ORDER_TOPICS, *returns.TOPICS))
+    #: the topics whose bodies are returns and refunds, not orders
+    return_topics = frozenset(returns.TOPICS)
     #: the topic an order read back by :meth:`orders_updated` is taken in under
     reconcile_topic = "orders/updated"
     line_path = "line_items"
@@ -101,6 +107,8 @@ class ShopifyConnector(Connector):
         )
 
     def translate(self, topic: str, payload: Any) -> Translation:
+        if topic in returns.TOPICS:
+            return returns.translate(topic, payload)
         return translate.translate_order(payload, topic=topic)
 
     # -- reconciliation -----------------------------------------------------------------------
@@ -193,3 +201,18 @@ class ShopifyConnector(Connector):
             return
         variables = events.event_variables(channel_id, status, event)
         events.read_event_created(self.client.create_fulfillment_event(variables))
+
+    # -- returns ----------------------------------------------------------------------------
+    def push_refund(self, push: RefundPush) -> str:
+        """Refund the returned lines with ``refundCreate`` (see ``returns.py``), restocked
+        on Shopify (at ``location_id``, when set) only when ``push.restock``; return the
+        refund's GID. A refund of the order whose note carries ``push.key`` (an earlier try)
+        is returned instead, and the ``@idempotent`` key covers a try whose answer was lost."""
+        lines = returns.refund_lines(push, self._location)
+        context = self.client.refund_context(returns.context_variables(push, lines))
+        found = returns.existing_refund(context, push.key)
+        if found is not None:
+            log.info("%s: return %s is already refund %s", self.account.name, push.return_id, found)
+            return found
+        variables = returns.create_variables(push, lines, context)
+        return returns.read_refund_created(self.client.create_refund(variables))

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from connectors.channels.shopify import events, fulfilment, orders, stock
+from connectors.channels.shopify import events, fulfilment, orders, returns, stock
 from hub.connectors import Account
 from hub.connectors.http import HttpClient
 from hub.connectors.ratelimit import RateLimiter, limiter_for
@@ -191,6 +191,20 @@ class ShopifyClient:
             events.FULFILLMENT_EVENT_CREATE_MUTATION,
             variables,
             cost=fulfilment.MUTATION_COST,
+        )
+
+    # -- refunds ------------------------------------------------------------------------------
+
+    def refund_context(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The order's refunds (to find one made already) and its ``suggestedRefund`` for
+        the lines (the money and the transactions it goes back through)."""
+        return self.http.graphql(returns.REFUND_CONTEXT_QUERY, variables, cost=returns.CONTEXT_COST)
+
+    def create_refund(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """One ``refundCreate``. Its ``@idempotent`` key makes a resend harmless, so a
+        connection lost after sending is retried here too."""
+        return self.http.graphql(
+            returns.REFUND_CREATE_MUTATION, variables, cost=returns.REFUND_COST, idempotent=True
         )
 
     # -- orders (REST) --------------------------------------------------------------------------
