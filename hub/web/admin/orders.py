@@ -18,6 +18,7 @@ from hub.storage import pages
 from hub.storage.models import OrderRow
 from hub.web import validation
 from hub.web.admin import bp, current_hub, person, refusal
+from hub.web.admin import returns as returns_page
 from hub.web.api import OrdersQuery, order_json
 from hub.web.errors import ApiError
 from hub.web.validation import ID
@@ -80,5 +81,9 @@ def order(order_id: int) -> str | tuple[str, int]:
             for d in query.deliveries(session, order_id)
         ]
         return render_template(
-            "admin/order.html", order=shown, timeline=timeline, deliveries=deliveries
+            "admin/order.html",
+            order=shown,
+            timeline=timeline,
+            deliveries=deliveries,
+            **returns_page.for_order(session, row),
         )
