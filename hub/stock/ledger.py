@@ -491,9 +491,9 @@ def available_to_sell(
     share: float = 1.0,
 ) -> dict[str, int]:
     """What one sales channel may sell of each SKU: the ``share`` of (on hand at
-    ``locations``, never the :data:`NON_SELLABLE` ones, - allocated to unshipped orders), rounded down, less the SKU's safety
-    buffer (``buffers`` over ``buffer``), never below zero. ``skus`` None: every SKU the
-    client holds or has allocated."""
+    ``locations``, never the :data:`NON_SELLABLE` ones, - allocated to unshipped orders),
+    rounded down, less the SKU's safety buffer (``buffers`` over ``buffer``), never below
+    zero. ``skus`` None: every SKU the client holds or has allocated."""
     query = (
         select(StockLevelRow.sku, func.sum(StockLevelRow.on_hand))
         .where(StockLevelRow.client == client, StockLevelRow.location.not_in(NON_SELLABLE))

@@ -489,9 +489,7 @@ class ReturnEventRow(Base):
     __tablename__ = "return_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    return_id: Mapped[int] = mapped_column(
-        ForeignKey("returns.id", ondelete="CASCADE"), index=True
-    )
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     kind: Mapped[str] = mapped_column(String(50))
     message: Mapped[str] = mapped_column(Text)

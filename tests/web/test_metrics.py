@@ -476,9 +476,13 @@ def test_refused_webhooks_are_counted_by_reason(client):
     assert client.post("/webhooks/no-such-shop", data=body).status_code == 404
     after = get_metrics(client)
     name = "hub_webhooks_refused_total"
-    assert value(after, name, connector="shopify", reason="bad_signature") - value(
-        before, name, connector="shopify", reason="bad_signature"
-    ) == 1
-    assert value(after, name, connector="unknown", reason="unknown_account") - value(
-        before, name, connector="unknown", reason="unknown_account"
-    ) == 1
+    assert (
+        value(after, name, connector="shopify", reason="bad_signature")
+        - value(before, name, connector="shopify", reason="bad_signature")
+        == 1
+    )
+    assert (
+        value(after, name, connector="unknown", reason="unknown_account")
+        - value(before, name, connector="unknown", reason="unknown_account")
+        == 1
+    )

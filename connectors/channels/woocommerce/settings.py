@@ -18,9 +18,9 @@ rate limit, ``rate_limit``: requests per second the hub sends this store (defaul
 bursts of up to twice that). WooCommerce has no rate limit of its own; this spares a shared
 host.
 Optional ``returns``, the returns policy: ``{refund = "none" | "on_receipt" |
-"on_inspection", restock_on_channel = false}`` (default: no refund through the hub); ``api_refund = true``
-in it refunds through the payment gateway (default false: the refund is recorded in
-WooCommerce only).
+"on_inspection", restock_on_channel = false}`` (default: no refund through the hub);
+``api_refund = true`` in it refunds through the payment gateway (default false: the refund
+is recorded in WooCommerce only).
 """
 
 from marshmallow import fields, validate

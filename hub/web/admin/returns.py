@@ -237,7 +237,7 @@ def authorise_return(return_id: int) -> Response | tuple[str, int]:
         if carrier and not tracking:
             raise _Bad("A return label's carrier goes with its tracking number: give both.")
         store.authorise(
-            session, row, actor=person().email, carrier=carrier, tracking_number=tracking
+            session, row, actor=person().email, hub=hub, carrier=carrier, tracking_number=tracking
         )
 
     return _step(return_id, "authorise", run, "is authorised")
