@@ -415,7 +415,7 @@ def test_default_specs_validate_and_change_no_order():
         carriers = [entry["from"] for entry in spec["lookups"]["tracking_carrier"]]
         assert carriers == ["royalmail", "dpd_uk", "evri", "dhl", "ups", "fedex", "dpd", "usps"]
         assert set(carriers) == set(shipments.carriers())  # every installed carrier named
-    assert default_spec("no-such-connector") == {"version": 1}  # no file: the empty spec
+    assert default_spec("nosuchconnector") == {"version": 1}  # no file: the empty spec
     with pytest.raises(MappingError):
         default_spec("../hub/x")
 
