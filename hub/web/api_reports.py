@@ -115,8 +115,13 @@ def get_report(name: str) -> Response:
     with hub.db.transaction() as session:
         result = kpis.run(hub, session, name, filters_of(params))
     if params["format"] == "csv":
-        answer = Response(as_csv(result), mimetype="text/csv")
-        day = f"{result['filters']['from']}_{result['filters']['to']}"
-        answer.headers["Content-Disposition"] = f'attachment; filename="{name}_{day}.csv"'
-        return answer
+        return csv_download(name, result)
     return jsonify(result)
+
+
+def csv_download(name: str, result: dict[str, Any]) -> Response:
+    """A report as a CSV file to save, named for the report and its days."""
+    answer = Response(as_csv(result), mimetype="text/csv")
+    days = f"{result['filters']['from']}_{result['filters']['to']}"
+    answer.headers["Content-Disposition"] = f'attachment; filename="{name}_{days}.csv"'
+    return answer

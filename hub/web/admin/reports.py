@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import render_template, request
 
 from hub.reports import kpis
 from hub.web import charts, validation
 from hub.web.admin import bp, current_hub, person, refusal
-from hub.web.api_reports import ReportQuery, as_csv, filters_of
+from hub.web.api_reports import ReportQuery, csv_download, filters_of
 from hub.web.errors import ApiError
 
 #: the filters the form offers
@@ -88,7 +88,4 @@ def report_csv(name: str) -> Any:
     result, error = _result(name)
     if result is None:
         return refusal(400, "Unknown filter", error or "")
-    answer = Response(as_csv(result), mimetype="text/csv")
-    days = f"{result['filters']['from']}_{result['filters']['to']}"
-    answer.headers["Content-Disposition"] = f'attachment; filename="{name}_{days}.csv"'
-    return answer
+    return csv_download(name, result)
