@@ -350,14 +350,24 @@ class ShipmentRow(Base):
 
 class ParcelRow(Base):
     """One parcel of a shipment, with its carrier and tracking number (unique per carrier:
-    the same parcel confirmed twice is recorded once)."""
+    the same parcel confirmed twice is recorded once). A return's label is a parcel too,
+    coming back (``direction`` ``return``, with ``return_id`` and no shipment): followed by
+    the same tracking, never counted as shipped."""
 
     __tablename__ = "parcels"
     __table_args__ = (UniqueConstraint("carrier", "tracking_number"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    shipment_id: Mapped[int] = mapped_column(
+    #: None for a return label
+    shipment_id: Mapped[int | None] = mapped_column(
         ForeignKey("shipments.id", ondelete="CASCADE"), index=True
+    )
+    #: outbound (a shipment's) or return (a return label's)
+    direction: Mapped[str] = mapped_column(
+        String(10), default="outbound", server_default="outbound"
+    )
+    return_id: Mapped[int | None] = mapped_column(
+        ForeignKey("returns.id", ondelete="CASCADE"), index=True
     )
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     carrier: Mapped[str] = mapped_column(String(50))
