@@ -13,7 +13,7 @@ from responses import matchers
 from connectors.channels.bigcommerce import fulfilment, hooks, orders, stock, translate
 from connectors.channels.bigcommerce.tests.helpers import ROOT, connector, document, payload
 from hub.connectors import ChannelItem, FulfilmentPush, StockUpdate
-from hub.errors import PermanentError
+from hub.errors import PermanentError, RetryableError
 
 SINCE = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 12, 7, 11, 0, 0, 500_000, tzinfo=UTC)
@@ -106,6 +106,44 @@ def test_a_429_is_waited_out_for_the_reset_it_names_and_then_answered():
         mock.get(f"{ROOT}/v2/orders/1/shipments", json=[{"id": 3}])
         assert bc.client.shipments("1") == [{"id": 3}]
     assert sum(clock.slept) >= 4.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        # docs/start/migration/4_errors.md: "honor the longer of the two wait times"
+        ({"X-Retry-After": "15", "X-Rate-Limit-Time-Reset-Ms": "4000"}, 15.0),
+        ({"X-Retry-After": "2", "X-Rate-Limit-Time-Reset-Ms": "9500"}, 9.5),
+        ({"X-Retry-After": "7"}, 7.0),
+        ({"Retry-After": "3", "X-Retry-After": "15"}, 3.0),  # the standard header, when sent
+    ],
+)
+def test_a_429_waits_the_longer_of_x_retry_after_and_the_reset(headers, wait):
+    bc, clock = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/1/shipments", status=429, headers=headers)
+        mock.get(f"{ROOT}/v2/orders/1/shipments", json=[{"id": 3}])
+        assert bc.client.shipments("1") == [{"id": 3}]
+    # the account's limiter is paused for the wait and the retry sleeps it once
+    assert sum(clock.slept) == pytest.approx(wait)
+
+
+def test_a_429_without_the_headers_is_platform_load_and_backs_off():
+    bc, clock = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/1/shipments", status=429)
+        mock.get(f"{ROOT}/v2/orders/1/shipments", json=[])
+        assert bc.client.shipments("1") == []
+    assert clock.slept and sum(clock.slept) < 15
+
+
+def test_a_429_with_a_longer_wait_than_the_worker_holds_is_retried_later():
+    bc, _ = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/1/shipments", status=429, headers={"X-Retry-After": "900"})
+        with pytest.raises(RetryableError) as caught:
+            bc.client.shipments("1")
+    assert caught.value.retry_after == pytest.approx(900)
 
 
 # -- stock ------------------------------------------------------------------------------------
