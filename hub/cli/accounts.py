@@ -4,11 +4,16 @@ NAME``: a channel's webhooks to the hub listed, and made to exist and be active.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
 from hub.cli.base import account_of, cli, open_hub
+from hub.connectors import Account
+from hub.errors import HubError
 from hub.intake import reconcile
+from hub.runtime import Hub
 
 
 @cli.group("accounts", invoke_without_command=True)
@@ -30,24 +35,33 @@ def hooks_cmd() -> None:
     which turns a hook off after 48 hours of failed deliveries)."""
 
 
-def _hooks_target(name: str) -> tuple[object, object, str]:
+@contextmanager
+def _hooks_target(name: str) -> Iterator[tuple[Hub, Account, str]]:
+    """The hub, the account NAME and its webhook address; the hub is closed afterwards, and
+    a channel's refusal (credentials, an outage) is a one-line error, not a traceback."""
     hub = open_hub()
-    account = account_of(hub, name)
-    url = reconcile.webhook_url(hub, account)
-    if url is None:
-        raise click.ClickException("set HUB_PUBLIC_URL: the channel must be told where to call")
-    return hub, account, url
+    try:
+        account = account_of(hub, name)
+        url = reconcile.webhook_url(hub, account)
+        if url is None:
+            raise click.ClickException("set HUB_PUBLIC_URL: the channel must be told where to call")
+        yield hub, account, url
+    except HubError as exc:
+        raise click.ClickException(f"account {name!r}: {exc.message}") from None
+    finally:
+        hub.close()
 
 
 @hooks_cmd.command("check")
 @click.argument("name")
 def hooks_check(name: str) -> None:
-    """Whether every topic's hook is there and active (kept for the account's health)."""
-    hub, account, _ = _hooks_target(name)
-    try:
-        state = reconcile.check_webhooks(hub, account)  # type: ignore[arg-type]
-    except NotImplementedError:
-        state = None
+    """Whether every topic's hook of account NAME is there and active (kept for the
+    account's health); exits 1 when one is missing or inactive."""
+    with _hooks_target(name) as (hub, account, _):
+        try:
+            state = reconcile.check_webhooks(hub, account)
+        except NotImplementedError:
+            state = None
     if state is None:
         raise click.ClickException(f"account {name!r}: its channel cannot list its webhooks")
     click.echo(json.dumps(state))
@@ -58,16 +72,20 @@ def hooks_check(name: str) -> None:
 @hooks_cmd.command("sync")
 @click.argument("name")
 def hooks_sync(name: str) -> None:
-    """Create the missing hooks and make inactive ones active again."""
-    hub, account, url = _hooks_target(name)
-    connector = hub.connector(account)  # type: ignore[attr-defined]
-    try:
-        done = connector.sync_webhook_subscriptions(url)
-    except NotImplementedError:
-        raise click.ClickException(
-            f"account {name!r}: its channel's webhooks are not managed here"
-        ) from None
-    for line in done:
-        click.echo(line)
-    click.echo(f"{len(done)} change(s); hooks call {url}")
-    reconcile.check_webhooks(hub, account)  # type: ignore[arg-type]
+    """Create the account NAME's missing webhooks and turn deactivated ones back on.
+
+    BigCommerce turns a hook off after 48 hours of failed deliveries (and after 90 days
+    without one); the hooks call HUB_PUBLIC_URL/webhooks/NAME, which must be set. Prints one
+    line per change, then checks the hooks again for the account's health (GET
+    /api/accounts). Orders missed meanwhile come in with the next reconciliation."""
+    with _hooks_target(name) as (hub, account, url):
+        try:
+            done = hub.connector(account).sync_webhook_subscriptions(url)
+        except NotImplementedError:
+            raise click.ClickException(
+                f"account {name!r}: its channel's webhooks are not managed here"
+            ) from None
+        for line in done:
+            click.echo(line)
+        click.echo(f"{len(done)} change(s); hooks call {url}")
+        reconcile.check_webhooks(hub, account)

@@ -241,3 +241,73 @@ def test_a_deactivated_hook_shows_in_the_accounts_health_and_sync_turns_it_on(
         mock.put(f"{ROOT}/v3/hooks/2", json={"data": {}})
         done = hub.connector(hub.accounts["bc-a"]).sync_webhook_subscriptions(url)
     assert done == [f"{translate.ORDER_TOPICS[1]}: updated (inactive)"]
+
+
+def test_hub_accounts_hooks_sync_turns_a_deactivated_hook_on_and_creates_a_missing_one(
+    hub, accounts_file, database_url, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from hub import cli
+    from hub.storage import account_state
+
+    help_text = CliRunner().invoke(cli.cli, ["accounts", "hooks", "sync", "--help"])
+    assert help_text.exit_code == 0
+    assert "Usage:" in help_text.output and "NAME" in help_text.output
+    assert "deactivated" in help_text.output and "HUB_PUBLIC_URL" in help_text.output
+
+    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
+    monkeypatch.setenv("HUB_CONFIG", str(accounts_file))
+    monkeypatch.delenv("HUB_PUBLIC_URL", raising=False)
+    unset = CliRunner().invoke(cli.cli, ["accounts", "hooks", "sync", "bc-a"])
+    assert unset.exit_code != 0 and "set HUB_PUBLIC_URL" in unset.output
+
+    monkeypatch.setenv("HUB_PUBLIC_URL", "https://hub.example/")
+    url = "https://hub.example/webhooks/bc-a"
+    topics = translate.ORDER_TOPICS
+    before = [  # the second hook deactivated by BigCommerce; the last topic has none
+        {"id": n, "scope": s, "destination": url, "is_active": n != 2}
+        | {"headers": {bc_hooks.SCOPE_HEADER: s}}
+        for n, s in enumerate(topics[:-1], start=1)
+    ]
+    after = [dict(h, is_active=True) for h in before] + [
+        {"id": 9, "scope": topics[-1], "destination": url, "is_active": True}
+        | {"headers": {bc_hooks.SCOPE_HEADER: topics[-1]}}
+    ]
+    page = {"meta": {"pagination": {"total_pages": 1}}}
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v3/hooks", json={"data": before, **page})
+        mock.get(f"{ROOT}/v3/hooks", json={"data": after, **page})
+        put = mock.put(
+            f"{ROOT}/v3/hooks/2",
+            json={"data": after[1]},
+            match=[responses.matchers.json_params_matcher({"is_active": True})],
+        )
+        post = mock.post(f"{ROOT}/v3/hooks", json={"data": after[-1]})
+        result = CliRunner().invoke(cli.cli, ["accounts", "hooks", "sync", "bc-a"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{topics[1]}: updated (inactive)",
+        f"{topics[-1]}: created",
+        f"2 change(s); hooks call {url}",
+    ]
+    assert put.call_count == 1 and post.call_count == 1
+    created = json.loads(post.calls[0].request.body)
+    assert created == {
+        "scope": topics[-1],
+        "destination": url,
+        "is_active": True,
+        "headers": {bc_hooks.SCOPE_HEADER: topics[-1]},
+    }
+    with hub.db.transaction() as session:  # checked again: the account's health is ok
+        state = account_state.load(session, "bc-a", reconcile.WEBHOOKS)
+    assert state["ok"] is True and state["inactive"] == [] and state["missing"] == []
+
+    with responses.RequestsMock() as mock:  # a revoked token: one line, no traceback
+        mock.get(f"{ROOT}/v3/hooks", status=401, json={"status": 401, "title": "Unauthorized"})
+        refused = CliRunner().invoke(cli.cli, ["accounts", "hooks", "sync", "bc-a"])
+    assert refused.exit_code == 1 and "credentials refused" in refused.output
+    assert "Traceback" not in refused.output and "bc-token" not in refused.output
+
+    unknown = CliRunner().invoke(cli.cli, ["accounts", "hooks", "sync", "nope"])
+    assert unknown.exit_code != 0 and "no account named 'nope'" in unknown.output
