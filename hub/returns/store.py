@@ -25,10 +25,11 @@ from hub.canonical import RETURN_REASONS, ReturnRequest
 from hub.connectors import Account, Capability, connector_class
 from hub.jobs import outbox
 from hub.orders.store import add_event
-from hub.shipping.shipments import shipped_so_far
+from hub.shipping import tracking
+from hub.shipping.shipments import carriers, shipped_so_far
 from hub.shipping.warehouse import warehouse_for
 from hub.stock import ledger
-from hub.storage.models import OrderRow, ReturnEventRow, ReturnLineRow, ReturnRow
+from hub.storage.models import OrderRow, ParcelRow, ReturnEventRow, ReturnLineRow, ReturnRow
 from hub.values import iso, now
 
 REQUESTED, AUTHORISED, REJECTED, IN_TRANSIT = "requested", "authorised", "rejected", "in_transit"
@@ -131,6 +132,7 @@ def to_json(session: Session, row: ReturnRow, *, events: bool = False) -> dict[s
         "label": {"carrier": row.label_carrier, "tracking_number": row.label_tracking}
         if row.label_tracking
         else None,
+        **_label_tracking(session, row),
         "lines": [
             {
                 "position": line.position,
@@ -164,6 +166,16 @@ def to_json(session: Session, row: ReturnRow, *, events: bool = False) -> dict[s
             for e in events_of(session, row.id)
         ]
     return out
+
+
+def _label_tracking(session: Session, row: ReturnRow) -> dict[str, Any]:
+    """What the carrier last said of the return label (all None while it is not followed)."""
+    parcel = tracking.return_label(session, row.id) if row.label_tracking else None
+    return {
+        "label_status": parcel.status if parcel is not None else None,
+        "label_status_at": iso(parcel.last_event_at) if parcel is not None else None,
+        "label_checked_at": iso(parcel.last_checked_at) if parcel is not None else None,
+    }
 
 
 # -- steps --------------------------------------------------------------------------------------
@@ -312,27 +324,98 @@ def authorise(
     hub: Any = None,
     carrier: str | None = None,
     tracking_number: str | None = None,
+    carrier_account: str | None = None,
 ) -> ReturnRow:
     """Authorise it; with a return label's tracking number it is on its way back. Given the
-    ``hub``, the client's outside warehouse is told to expect it (when it takes returns)."""
+    ``hub``, the client's outside warehouse is told to expect it (when it takes returns), and
+    a label with its carrier is followed by the carrier's tracking (:func:`in_transit`)."""
     _move(row, AUTHORISED)
     row.authorised_at = now()
     record(session, row, "authorised", "authorised", actor)
     if hub is not None:
         notify_warehouse(hub, session, row)
     if tracking_number:
-        in_transit(session, row, actor=actor, carrier=carrier, tracking_number=tracking_number)
+        in_transit(
+            session, row, actor=actor, carrier=carrier, tracking_number=tracking_number,
+            hub=hub, carrier_account=carrier_account,
+        )  # fmt: skip
     return row
 
 
 def in_transit(
-    session: Session, row: ReturnRow, *, actor: str, carrier: str | None, tracking_number: str
+    session: Session,
+    row: ReturnRow,
+    *,
+    actor: str,
+    carrier: str | None,
+    tracking_number: str,
+    hub: Any = None,
+    carrier_account: str | None = None,
 ) -> ReturnRow:
+    """On its way back with a label. Given the ``hub`` and the label's carrier, the label is
+    followed like an outbound parcel, by the carrier account that would follow the client's
+    parcels (422 naming the field when there is none, as for a shipment; 409 when another
+    parcel has the number)."""
     _move(row, IN_TRANSIT)
     row.label_carrier, row.label_tracking = carrier, tracking_number
+    if hub is not None and carrier:
+        account = _label_account(hub, session, row, carrier, tracking_number, carrier_account)
+        tracking.follow_return_label(hub, session, row, carrier, tracking_number, account)
     where = f"{carrier} {tracking_number}" if carrier else tracking_number
     record(session, row, "in_transit", f"on its way back ({where})", actor)
     return row
+
+
+def _label_account(
+    hub: Any, session: Session, row: ReturnRow, carrier: str, number: str, name: str | None
+) -> str | None:
+    """The carrier account named for the label (None: the one tracking picks), once it is
+    known that some account will follow it."""
+    if carrier not in carriers():
+        raise ReturnError(
+            422, "unknown_carrier", f"carrier: one of {', '.join(carriers())}, not {carrier!r}",
+            {"field": "carrier"},
+        )  # fmt: skip
+    if name:
+        account, problem = hub.accounts.get(name), None
+        if account is None:
+            problem = f"no account named {name!r} is configured"
+        elif account.connector != carrier:
+            problem = f"{name!r} is a {account.connector} account, not {carrier}"
+        elif account.client != row.client:
+            problem = f"{name!r} is client {account.client!r}'s, not {row.client!r}'s"
+        if problem:
+            raise ReturnError(
+                422, "no_carrier_account", f"carrier_account: {problem}",
+                {"field": "carrier_account"},
+            )  # fmt: skip
+    elif tracking.carrier_account(hub, row.client, carrier, None) is None:
+        own = sorted(
+            a.name
+            for a in hub.accounts.values()
+            if a.connector == carrier and a.client == row.client
+        )
+        if own:
+            raise ReturnError(
+                422, "no_carrier_account", f"carrier_account: client {row.client!r} has "
+                f"several {carrier} accounts: name one of {', '.join(own)}",
+                {"field": "carrier_account"},
+            )  # fmt: skip
+        raise ReturnError(
+            422, "no_carrier_account", f"carrier: no {carrier} account is configured for client "
+            f"{row.client!r}, so nothing could follow the return label", {"field": "carrier"},
+        )  # fmt: skip
+    taken = session.execute(
+        select(ParcelRow).where(ParcelRow.carrier == carrier, ParcelRow.tracking_number == number)
+    ).scalar_one_or_none()
+    if taken is not None:
+        whose = f"return {taken.return_id}'s label" if taken.return_id else "a parcel"
+        whose += f" of order {taken.order_id}"
+        raise ReturnError(
+            409, "tracking_taken", f"tracking_number: {carrier} {number} is {whose} already",
+            {"field": "tracking_number"},
+        )  # fmt: skip
+    return name
 
 
 def notify_warehouse(hub: Any, session: Session, row: ReturnRow) -> bool:
@@ -360,6 +443,7 @@ def reject(session: Session, row: ReturnRow, *, actor: str, reason: str) -> Retu
 
 def cancel(session: Session, row: ReturnRow, *, actor: str, reason: str | None = None) -> ReturnRow:
     _move(row, CANCELLED)
+    tracking.stop_following_return(session, row.id)
     record(session, row, "cancelled", "cancelled" + (f": {reason}" if reason else ""), actor)
     return row
 
@@ -367,6 +451,7 @@ def cancel(session: Session, row: ReturnRow, *, actor: str, reason: str | None =
 def close(session: Session, row: ReturnRow, *, actor: str) -> ReturnRow:
     _move(row, CLOSED)
     row.closed_at = now()
+    tracking.stop_following_return(session, row.id)
     record(session, row, "closed", "closed", actor)
     return row
 

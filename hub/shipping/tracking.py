@@ -11,6 +11,12 @@ Applying tracking stores new events once (a poll and a webhook may report the sa
 sets the parcel's status, and: an exception, a failed delivery attempt or a return to sender
 goes on the order's timeline; the order is ``delivered`` when all its parcels are; and every
 new event of a parcel the channel knows is queued for the channel (``fulfilment.event``).
+
+A return's label is followed the same way (:func:`follow_return_label`): a parcel coming back
+(``direction`` ``return``), polled by the same carrier accounts. Its news goes on the return's
+timeline (and the order's) instead; it is never pushed to the channel and never makes the
+order delivered, and its being delivered does not receive the return (that is counted at the
+dock). It stops being followed once the return is closed or cancelled.
 """
 
 from __future__ import annotations
@@ -31,7 +37,14 @@ from hub.jobs.worker import job_handler
 from hub.orders.store import add_event, move
 from hub.runtime import Hub
 from hub.storage.db import upsert_insert
-from hub.storage.models import OrderRow, ParcelEventRow, ParcelRow, ShipmentRow
+from hub.storage.models import (
+    OrderRow,
+    ParcelEventRow,
+    ParcelRow,
+    ReturnEventRow,
+    ReturnRow,
+    ShipmentRow,
+)
 from hub.values import now
 
 log = logging.getLogger("hub.tracking")
@@ -40,6 +53,12 @@ SUBSCRIBE = "tracking.subscribe"
 POLL = "tracking.poll"
 POLL_DUE = "tracking.poll_due"
 PUSH_EVENT = "fulfilment.event"
+
+#: a parcel's ``direction``: a shipment's, or a return's label coming back
+OUTBOUND, RETURN = "outbound", "return"
+#: the states of a return whose label is no longer followed (``hub.returns.store``'s closed
+#: and cancelled: returns build on shipping, not the other way round)
+RETURN_DONE = ("closed", "cancelled")
 
 FINAL = frozenset({"delivered", "returned_to_sender"})
 #: statuses worth a line on the order's timeline (and a count in /metrics)
@@ -159,6 +178,9 @@ def apply(
     order = session.get(OrderRow, parcel.order_id)
     if order is None:
         return result
+    if parcel.direction == RETURN:
+        _return_news(session, order, parcel, flagged, status if result.status_changed else None)
+        return result
     for event in flagged:  # each problem the carrier reports, once, even if since resolved
         add_event(
             session,
@@ -184,9 +206,16 @@ def apply(
 
 
 def _schedule(hub: Hub, session: Session, parcel: ParcelRow, at: datetime) -> None:
-    shipped_at = session.execute(
-        select(ShipmentRow.shipped_at).where(ShipmentRow.id == parcel.shipment_id)
-    ).scalar_one()
+    if parcel.direction == RETURN:
+        row = session.get(ReturnRow, parcel.return_id)
+        if row is None or row.status in RETURN_DONE:
+            parcel.next_check_at = None
+            return
+        shipped_at = row.authorised_at or at  # the label is made when the return is authorised
+    else:
+        shipped_at = session.execute(
+            select(ShipmentRow.shipped_at).where(ShipmentRow.id == parcel.shipment_id)
+        ).scalar_one()
     parcel.next_check_at = next_check(
         parcel.status,
         at=at,
@@ -203,7 +232,11 @@ def _maybe_delivered(session: Session, order: OrderRow, parcel: ParcelRow) -> bo
     waiting = session.execute(
         select(func.count())
         .select_from(ParcelRow)
-        .where(ParcelRow.order_id == order.id, ParcelRow.status != "delivered")
+        .where(
+            ParcelRow.order_id == order.id,
+            ParcelRow.direction == OUTBOUND,
+            ParcelRow.status != "delivered",
+        )
     ).scalar_one()
     if waiting:
         return False
@@ -216,6 +249,100 @@ def _maybe_delivered(session: Session, order: OrderRow, parcel: ParcelRow) -> bo
         data={"parcel_id": parcel.id},
     )
     return True
+
+
+def _return_news(
+    session: Session,
+    order: OrderRow,
+    parcel: ParcelRow,
+    flagged: list[Any],
+    status: str | None,
+) -> None:
+    """A return label's news on the return's timeline and the order's: each problem the
+    carrier reports (once), and its new status. Delivered is said as the warehouse sees it;
+    the return stays as it is until the dock receives it."""
+    row = session.get(ReturnRow, parcel.return_id)
+    if row is None:
+        return
+    said = []
+    for event in flagged:
+        said.append((event.status, event.text, event.location))
+    if status is not None and status not in {s for s, _, _ in said}:
+        said.append((status, None, None))
+    at = now()
+    for what, text, location in said:
+        words = (
+            "delivered back to the warehouse (receive it at the dock)"
+            if what == "delivered"
+            else what.replace("_", " ")
+        )
+        message = (
+            f"return parcel {parcel.carrier} {parcel.tracking_number}: {words}"
+            + (f" ({text})" if text else "")
+            + (f" at {location}" if location else "")
+        )
+        row.updated_at = at
+        session.add(
+            ReturnEventRow(
+                return_id=row.id, at=at, kind=f"label_{what}", message=message, actor="hub"
+            )
+        )
+        add_event(
+            session,
+            order,
+            f"return_label_{what}",
+            f"return {row.id}: {message}",
+            data={"return_id": row.id, "parcel_id": parcel.id, "status": what},
+        )
+
+
+def follow_return_label(
+    hub: Hub,
+    session: Session,
+    row: ReturnRow,
+    carrier: str,
+    tracking_number: str,
+    account: str | None = None,
+) -> ParcelRow:
+    """Start following a return's label as a parcel coming back to the warehouse, polled
+    (or pushed) like any other. The caller has checked that a carrier account follows it
+    (:func:`carrier_account`) and that no other parcel has its number."""
+    parcel = ParcelRow(
+        shipment_id=None,
+        direction=RETURN,
+        return_id=row.id,
+        order_id=row.order_id,
+        carrier=carrier,
+        carrier_account=account,
+        tracking_number=tracking_number,
+        status="label_created",
+        lines=[],  # it ships nothing: what comes back is the return's lines
+    )
+    session.add(parcel)
+    session.flush()
+    schedule_new(hub, session, [parcel])
+    return parcel
+
+
+def return_label(session: Session, return_id: int) -> ParcelRow | None:
+    """The parcel that follows a return's label, if it is followed."""
+    return (
+        session.execute(
+            select(ParcelRow).where(ParcelRow.return_id == return_id).order_by(ParcelRow.id.desc())
+        )
+        .scalars()
+        .first()
+    )
+
+
+def stop_following_return(session: Session, return_id: int) -> None:
+    """The return is closed or cancelled: its label is asked about no more."""
+    for parcel in session.execute(
+        select(ParcelRow).where(
+            ParcelRow.return_id == return_id, ParcelRow.next_check_at.is_not(None)
+        )
+    ).scalars():
+        parcel.next_check_at = None
 
 
 def schedule_new(hub: Hub, session: Session, parcels: Iterable[ParcelRow]) -> None:
