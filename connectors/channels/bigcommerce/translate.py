@@ -24,6 +24,13 @@ relabel them, never add one): see :data:`STATUSES`.
 An order with more than one shipping address (``shipping_address_count`` > 1, BigCommerce's
 multi-address checkout) is kept but held (``needs_attention``): the hub ships an order to one
 address. A line with refunded units is held too, since what is left to ship needs a person.
+
+Refunds (``store/order/refund/created``, ``data.refund.refund_id``) are read as the order they
+name, not as returns: a BigCommerce refund says what money went back, never whether goods
+come back or are restocked, so it opens no return. A full refund leaves the order Refunded
+(4, ``cancelled``: not shipped if it has not gone); a partial one, Partially Refunded (14),
+holds the order on its refunded lines. Inventory scopes (``store/sku/inventory/updated``...)
+are not subscribed: the hub sets the store's stock, it does not read it from webhooks.
 """
 
 from __future__ import annotations

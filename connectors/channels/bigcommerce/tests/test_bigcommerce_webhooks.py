@@ -186,3 +186,67 @@ def test_recorded_bodies_are_what_the_connector_reads():
     bc, _ = connector()
     body = raw(CREATED)
     assert bc.read_delivery({}, body).topic == "store/order/created"
+
+
+# -- refunds ----------------------------------------------------------------------------------
+
+REFUND = "webhook_store_order_refund_created.json"
+
+
+def test_a_refund_is_read_as_the_order_it_names_not_as_a_return():
+    """A refund's body names the order and the refund id only, and a BigCommerce refund says
+    nothing of goods coming back (no restock, no return): the order is read again and
+    translated as it now stands; a full refund (status 4, Refunded) cancels it."""
+    bc, _ = connector()
+    body = raw(REFUND)
+    delivery = bc.read_delivery({}, body)
+    assert delivery.topic == translate.REFUND_CREATED and delivery.topic in bc.topics
+    assert delivery.topic not in bc.return_topics
+    assert delivery.dedupe_key == "hash:cb07cdbdda8b1965e812693d5988154807eeed02"
+    with responses.RequestsMock() as mock:
+        _serve_order(mock, document(id=250, status_id=4))
+        result = bc.translate(delivery.topic, bc.fetch(delivery.topic, payload(REFUND)))
+    assert result.order.external_id == "250"
+    assert result.order.status.value == "cancelled" and result.channel_status == "4"
+
+
+def test_a_partial_refund_holds_the_order_for_a_person():
+    bc, _ = connector()
+    doc = document(id=250, status_id=14)
+    doc["products"][1]["quantity_refunded"] = 1
+    with responses.RequestsMock() as mock:
+        _serve_order(mock, doc)
+        result = bc.translate(
+            translate.REFUND_CREATED, bc.fetch(translate.REFUND_CREATED, payload(REFUND))
+        )
+    assert result.order.status.value == "ready"
+    assert any("products[1]: 1 of 1 refunded" in p for p in result.problems)
+
+
+# -- account keys -----------------------------------------------------------------------------
+
+
+def test_api_base_replaces_the_api_address_and_keeps_the_store_path():
+    bc, _ = connector(api_base="https://bc-proxy.example/")
+    doc = document(id=250)
+    base = f"https://bc-proxy.example/stores/{STORE}"
+    with responses.RequestsMock() as mock:
+        mock.get(f"{base}/v2/orders/250", json={**doc, "products": {}, "shipping_addresses": {}})
+        mock.get(f"{base}/v2/orders/250/products", json=doc["products"])
+        mock.get(f"{base}/v2/orders/250/shipping_addresses", json=doc["shipping_addresses"])
+        assert bc.fetch(translate.CREATED, payload(CREATED)) == doc
+
+
+def test_the_example_account_in_config_is_valid_and_verifies_its_fallback_secret():
+    from pathlib import Path
+
+    from connectors.channels.bigcommerce import BigCommerceConnector
+    from hub.connectors.accounts import parse_accounts
+
+    config = Path(__file__).parents[4] / "config" / "hub.toml"
+    account = parse_accounts(config.read_text(), str(config), env={})["example-bigcommerce"]
+    assert account.connector == "bigcommerce" and account.settings["api_calls"] is False
+    body = thin(producer=f"stores/{account.settings['store_hash']}")
+    example = BigCommerceConnector(account, clock=lambda: NOW)
+    assert example.verify(signed(body, secret="bc-example-secret"), body) is True
+    assert example.verify(signed(body), body) is False
