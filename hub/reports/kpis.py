@@ -7,7 +7,7 @@ log scale 1 % wide (a grouped count, no sort: fast on a year of orders), so they
 Times are in seconds (a duration's base unit) and shares are ratios (0..1); the console
 formats them for people. Where a mean would hide the slow tail, a report gives the 50th,
 90th and 99th percentiles. The range is of UTC days, both ends included, and each report
-says which time falls in it (shipped, delivered, received).
+says which time falls in it (shipped, delivered, received, opened).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
+from hub.returns.store import CLOSED, INSPECTED, RECEIVED, VOID
 from hub.runtime import Hub
 from hub.shipping.tracking import FLAGGED
 from hub.storage import sql
@@ -32,6 +33,9 @@ from hub.storage.models import (
     OrderRow,
     ParcelEventRow,
     ParcelRow,
+    ReturnLineRow,
+    ReturnRow,
+    ShipmentRow,
     StockSyncPassRow,
 )
 
@@ -718,4 +722,209 @@ def exceptions_by_cause(hub: Hub, session: Session, filters: Filters) -> Table:
         "label",
         ["count"],
         "Failures in the range; orders that need attention as they are now.",
+    )
+
+
+# -- returns -------------------------------------------------------------------------------------
+#: a return in these states has been received: what it brought back is what was counted in
+_CAME_IN = (RECEIVED, INSPECTED, CLOSED)
+_NO_SKU = "(no SKU)"
+
+
+def _returns(query: Any, filters: Filters) -> Any:
+    """Only the returns the filters (and the reader's clients) select: a return carries its
+    order's client, channel and account."""
+    if filters.client:
+        query = query.where(ReturnRow.client == filters.client)
+    if filters.channel:
+        query = query.where(ReturnRow.channel == filters.channel)
+    if filters.clients is not None:
+        query = query.where(ReturnRow.client.in_(filters.clients))
+    return query
+
+
+def _shipped_units(session: Session, filters: Filters, group: Callable[[Any], list[Any]]) -> dict:
+    """Units that left in shipments shipped in the range, summed from the parcels' lines
+    (a JSON array, one row per line in the database) per ``group(line)`` (the columns to
+    group by, given the line's row)."""
+    line = sql.json_elements(ParcelRow.lines).table_valued("value").alias("line")
+    columns = group(line)
+    query = _orders(
+        select(*columns, func.sum(sql.json_int(line.c.value, "quantity")))
+        .select_from(ShipmentRow)
+        .join(ParcelRow, ParcelRow.shipment_id == ShipmentRow.id)
+        .join(OrderRow, OrderRow.id == ShipmentRow.order_id)
+        .join(line, true())
+        .where(_in_range(ShipmentRow.shipped_at, filters))
+        .group_by(*columns),
+        filters,
+    )
+    return {tuple(key): int(units or 0) for *key, units in session.execute(query)}
+
+
+def _returned_units(session: Session, filters: Filters, group: list[Any]) -> dict:
+    """Per ``group``: how many returns and how many units, of the returns opened in the
+    range that were not rejected or cancelled. A line's units are those received once its
+    return came in, else those asked for (still on their way)."""
+    units = case(
+        (ReturnRow.status.in_(_CAME_IN), ReturnLineRow.received), else_=ReturnLineRow.quantity
+    )
+    query = _returns(
+        select(*group, func.count(ReturnRow.id.distinct()), func.sum(units))
+        .select_from(ReturnRow)
+        .join(ReturnLineRow, ReturnLineRow.return_id == ReturnRow.id)
+        .where(_in_range(ReturnRow.created_at, filters), ReturnRow.status.not_in(VOID))
+        .group_by(*group),
+        filters,
+    )
+    return {
+        tuple(key): (int(returns), int(units or 0))
+        for *key, returns, units in session.execute(query)
+    }
+
+
+def _by_returned(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    """Most units returned first, then the highest rate, then by name."""
+    return sorted(rows, key=lambda r: (-r["returned"], -(r.get("return_rate") or 0), *(
+        str(r[k]) for k in keys
+    )))  # fmt: skip
+
+
+_RETURNS_NOTE = (
+    "Returns opened in the range (not rejected or cancelled) against units shipped in the "
+    "range: a return of goods shipped before it counts in the range it was opened."
+)
+
+
+@report(
+    "return_rate_by_sku",
+    "Return rate by SKU",
+    "Units returned out of units shipped, by client and SKU: units on returns opened in the "
+    "range (not rejected or cancelled; received units once a return came in, else those "
+    "asked for) against units shipped in the range.",
+)
+def return_rate_by_sku(hub: Hub, session: Session, filters: Filters) -> Table:
+    """The range applies to each side on its own: returns by the time they were opened,
+    units shipped by their shipment's time. So the rate is the range's flow (what came back
+    against what went out), as a merchant reads a return rate, and needs no join from a
+    return to its order's shipments; a slow month's returns of a busy month's goods can
+    lift it above what a cohort would show, and a return with nothing shipped in the range
+    has no rate. Rejected and cancelled returns take nothing back and count nowhere."""
+    shipped = _shipped_units(
+        session,
+        filters,
+        lambda line: [OrderRow.client, func.coalesce(sql.json_text(line.c.value, "sku"), "")],
+    )
+    returned = _returned_units(
+        session, filters, [ReturnRow.client, func.coalesce(ReturnLineRow.sku, "")]
+    )
+    rows = []
+    for client, sku in shipped.keys() | returned.keys():
+        out = shipped.get((client, sku), 0)
+        back = returned.get((client, sku), (0, 0))[1]
+        rows.append(
+            {
+                "client": client,
+                "sku": sku or _NO_SKU,
+                "shipped": out,
+                "returned": back,
+                "return_rate": _ratio(back, out),
+                "label": f"{sku or _NO_SKU} ({client})",
+            }
+        )
+    return Table(
+        [
+            Column("client", "Client", "text"),
+            Column("sku", "SKU", "text"),
+            Column("shipped", "Units shipped"),
+            Column("returned", "Units returned"),
+            Column("return_rate", "Return rate", "ratio"),
+        ],
+        _by_returned(rows, "client", "sku"),
+        "label",
+        ["return_rate"],
+        _RETURNS_NOTE,
+    )
+
+
+@report(
+    "return_rate_by_account",
+    "Return rate by channel account",
+    "Units returned out of units shipped, by sales channel account: units on returns opened "
+    "in the range (not rejected or cancelled) against units shipped in the range, with how "
+    "many returns were opened.",
+)
+def return_rate_by_account(hub: Hub, session: Session, filters: Filters) -> Table:
+    shipped = _shipped_units(
+        session, filters, lambda line: [OrderRow.account, OrderRow.channel, OrderRow.client]
+    )
+    returned = _returned_units(
+        session, filters, [ReturnRow.account, ReturnRow.channel, ReturnRow.client]
+    )
+    rows = []
+    for account, channel, client in shipped.keys() | returned.keys():
+        out = shipped.get((account, channel, client), 0)
+        returns, back = returned.get((account, channel, client), (0, 0))
+        rows.append(
+            {
+                "account": account,
+                "channel": channel,
+                "client": client,
+                "shipped": out,
+                "returns": returns,
+                "returned": back,
+                "return_rate": _ratio(back, out),
+            }
+        )
+    return Table(
+        [
+            Column("account", "Account", "text"),
+            Column("channel", "Channel", "text"),
+            Column("client", "Client", "text"),
+            Column("shipped", "Units shipped"),
+            Column("returns", "Returns opened"),
+            Column("returned", "Units returned"),
+            Column("return_rate", "Return rate", "ratio"),
+        ],
+        _by_returned(rows, "account"),
+        "account",
+        ["return_rate"],
+        _RETURNS_NOTE,
+    )
+
+
+@report(
+    "return_reasons",
+    "Return reasons",
+    "Why goods come back: for returns opened in the range (not rejected or cancelled), the "
+    "units returned per reason, their share of all units returned and their rate against "
+    "the units shipped in the range.",
+)
+def return_reasons(hub: Hub, session: Session, filters: Filters) -> Table:
+    returned = _returned_units(session, filters, [ReturnLineRow.reason])
+    shipped = sum(_shipped_units(session, filters, lambda line: []).values())
+    everything = sum(units for _, units in returned.values())
+    rows = [
+        {
+            "reason": reason,
+            "returns": returns,
+            "returned": units,
+            "share": _ratio(units, everything),
+            "return_rate": _ratio(units, shipped),
+            "label": reason.replace("_", " "),
+        }
+        for (reason,), (returns, units) in returned.items()
+    ]
+    return Table(
+        [
+            Column("reason", "Reason", "text"),
+            Column("returns", "Returns"),
+            Column("returned", "Units returned"),
+            Column("share", "Share of units returned", "ratio"),
+            Column("return_rate", "Of units shipped", "ratio"),
+        ],
+        _by_returned(rows, "reason"),
+        "label",
+        ["share"],
+        f"{_RETURNS_NOTE} Units shipped in the range: {shipped:,}.",
     )

@@ -1,6 +1,7 @@
 """SQL that means the same on PostgreSQL and SQLite, for reports computed in the database:
 seconds between two times, a value's bucket on a log scale (for percentiles from a grouped
-count), and a UTC time's local date, hour and clock in a time zone.
+count), a UTC time's local date, hour and clock in a time zone, and the elements of a JSON
+array column as rows (a parcel's lines).
 
 PostgreSQL has all of these built in. SQLite gets two functions on every connection
 (:func:`install_sqlite`): ``hub_local(time, zone)``, the local wall time as text, and
@@ -10,15 +11,16 @@ PostgreSQL has all of these built in. SQLite gets two functions on every connect
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float
+from sqlalchemy import Float, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
-from sqlalchemy.types import Boolean, Date, Integer
+from sqlalchemy.types import Boolean, Date, Integer, String
 
 
 class seconds_between(FunctionElement):
@@ -147,6 +149,72 @@ def _on_time_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
         f"(date(hub_local({shipped}, {zone})) <= date({local_in}, CASE WHEN "
         f"time({local_in}) < {cutoff} THEN '+0 days' ELSE '+1 days' END))"
     )
+
+
+class json_elements(FunctionElement):
+    """The elements of a JSON array column as rows, for a ``FROM``: use
+    ``json_elements(column).table_valued("value")`` and read each element's keys with
+    :class:`json_text` and :class:`json_int`. ``json_array_elements`` on PostgreSQL (a
+    function in ``FROM`` may name the tables before it), ``json_each`` on SQLite."""
+
+    inherit_cache = True
+
+
+@compiles(json_elements, "postgresql")
+def _elements_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_array_elements({value})"
+
+
+@compiles(json_elements, "sqlite")
+def _elements_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    (value,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_each({value})"
+
+
+#: a key :class:`json_text` may read (it is written into the SQL, so never a caller's text)
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class json_text(FunctionElement):
+    """``json_text(element, "sku")``: one key of a JSON object as text (NULL when absent)."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, element: Any, key: str):
+        if not _KEY.fullmatch(key):
+            raise ValueError(f"not a JSON key to read: {key!r}")
+        super().__init__(element, literal_column(f"'{key}'"))
+
+
+class json_int(json_text):
+    """``json_int(element, "quantity")``: one key of a JSON object as an integer."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(json_text, "postgresql")
+def _text_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    value, key = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({value} ->> {key})"
+
+
+@compiles(json_text, "sqlite")
+def _text_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    value, key = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_extract({value}, '$.{key[1:]})"  # key is 'name', quoted: '$.name'
+
+
+@compiles(json_int, "postgresql")
+def _int_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST({_text_pg(element, compiler, **kw)} AS INTEGER)"
+
+
+@compiles(json_int, "sqlite")
+def _int_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST({_text_sqlite(element, compiler, **kw)} AS INTEGER)"
 
 
 # -- SQLite's side -------------------------------------------------------------------------------
