@@ -2,7 +2,9 @@
 and the orders whose webhook was lost are read back from the orders list in the same shape
 (``orders.py``); stock levels are read from and set through the REST v3 products API (``stock.py``,
 ``client.py``); shipped parcels go back as Shipment Tracking items, or customer notes where
-that extension is not installed (``fulfilment.py``)."""
+that extension is not installed (``fulfilment.py``). Refunds arrive as ``order.updated``: the
+worker reads the order's refunds and the goods WooCommerce restocked become returns; a return
+the hub refunds goes back as an order refund (``returns.py``)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from connectors.channels.woocommerce import fulfilment, stock, translate
+from connectors.channels.woocommerce import fulfilment, returns, stock, translate
 from connectors.channels.woocommerce.client import WooCommerceClient
 from connectors.channels.woocommerce.settings import WooCommerceSettings
 from hub.canonical import Translation
@@ -24,6 +26,7 @@ from hub.connectors import (
     Connector,
     Delivery,
     FulfilmentPush,
+    RefundPush,
     StockOutcome,
     StockUpdate,
     TrackingEvent,
@@ -55,6 +58,7 @@ class WooCommerceConnector(Connector):
             Capability.ORDERS_POLL,
             Capability.STOCK_PUSH,
             Capability.FULFILMENT_PUSH,
+            Capability.RETURNS,
         }
     )
     settings_schema = WooCommerceSettings
@@ -106,6 +110,19 @@ class WooCommerceConnector(Connector):
         else:
             key = "sha256:" + hashlib.sha256(topic.encode() + b"\n" + body).hexdigest()
         return Delivery(topic=topic, dedupe_key=key, headers=kept)
+
+    def fetch(self, topic: str, payload: Any) -> Any:
+        """An order whose ``refunds`` are not empty, with its refunds read beside it (their
+        lines say which goods came back; the webhook's summary does not). Any other body,
+        or one read already, is returned as it is; an account with ``api_calls = false``
+        keeps its orders and hears of no refunds."""
+        if not returns.needs_refunds(topic, payload):
+            return payload
+        if not self.account.settings.get("api_calls", True):
+            log.info("%s: api_calls = false; order refunds are not read", self.account.name)
+            return payload
+        refunds = self.client.refunds(returns.webhook_order_id(payload))
+        return returns.with_refunds(payload, refunds)
 
     def translate(self, topic: str, payload: Any) -> Translation:
         return translate.translate_order(payload, topic=topic)
@@ -169,6 +186,24 @@ class WooCommerceConnector(Connector):
         ):
             fulfilment.check_completed(self.client.complete_order(order_id), order_id)
         return reference
+
+    # -- returns ----------------------------------------------------------------------------
+    def push_refund(self, push: RefundPush) -> str:
+        """Refund the returned lines as an order refund (see ``returns.py``): through the
+        payment gateway only with the account's ``returns.api_refund``, restocked in
+        WooCommerce only when ``push.restock``; return the refund's id. WooCommerce takes no
+        idempotency key, so the order's refunds are read first and one whose reason carries
+        ``push.key`` (an earlier try whose answer was lost) is returned instead."""
+        order_id = returns.order_id(push)
+        found = returns.existing_refund(self.client.refunds(order_id), push.key)
+        if found is not None:
+            log.info("%s: return %s is already refund %s", self.account.name, push.return_id, found)
+            return found
+        policy = self.account.settings.get("returns") or {}
+        body = returns.refund_body(
+            push, self.client.refund_order(order_id), api_refund=bool(policy.get("api_refund"))
+        )
+        return returns.read_refund_created(self.client.create_refund(order_id, body))
 
     def push_tracking_event(
         self, push: FulfilmentPush, channel_id: str, event: TrackingEvent

@@ -6,7 +6,8 @@ reached with the same keys. Requests
 authenticate with HTTP Basic, the consumer key as user and the consumer secret as password,
 which WooCommerce accepts over HTTPS only (over plain HTTP it wants OAuth 1.0a signatures,
 which this client does not make). Orders modified in a window are read back for
-reconciliation with the orders list (``orders.py``). WooCommerce itself has no rate limit;
+reconciliation with the orders list (``orders.py``); an order's refunds are read, and made,
+through ``orders/<id>/refunds`` (``returns.py``). WooCommerce itself has no rate limit;
 the account's
 ``rate_limit`` (requests per second) keeps the hub from overloading a shared host. Retries,
 timeouts and typed errors are :class:`hub.connectors.http.HttpClient`'s.
@@ -42,7 +43,7 @@ _SHARED = object()  # "use the account's shared limiter"
 
 class WooCommerceClient:
     """The REST API of one WooCommerce account: stock levels read and set, orders told
-    they shipped, orders modified in a window read back."""
+    they shipped, orders modified in a window read back, refunds read and made."""
 
     def __init__(
         self,
@@ -185,6 +186,29 @@ class WooCommerceClient:
         path = f"orders/{order_id}"
         body = {"status": fulfilment.COMPLETED}
         return self._json(self.http.put(path, json=body, params={"_fields": "id,status"}), path)
+
+    # -- refunds ------------------------------------------------------------------------------
+
+    def refunds(self, order_id: str) -> list[Any]:
+        """Every refund of the order, with its line items (100 a page)."""
+        path = f"orders/{order_id}/refunds"
+        found: list[Any] = []
+        for page in self.pages(path, {}):
+            found.extend(page)
+        return found
+
+    def refund_order(self, order_id: str) -> Any:
+        """The order's currency and line items (totals, taxes with their rate ids), read as
+        a refund of its lines is worked out."""
+        path = f"orders/{order_id}"
+        params = {"_fields": "id,currency,line_items"}
+        return self._json(self.http.get(path, params=params), path)
+
+    def create_refund(self, order_id: str, body: dict[str, Any]) -> Any:
+        """One new refund. Not idempotent, so not sent again here when an answer is lost: the
+        outbox job runs again and finds the refund by the key in its reason first."""
+        path = f"orders/{order_id}/refunds"
+        return self._json(self.http.post(path, json=body), path)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -16,6 +16,9 @@ with tax (``prices_include_tax``) has ``tax_included`` set and its amounts read 
 added back, as the customer saw them. Each ``fee_lines`` entry (a handling or payment fee)
 becomes a line that does not ship, without a SKU; a negative fee (a discount entered as a fee)
 adds to ``discount`` instead.
+
+The order's refunds, when ``fetch`` has read them beside it (``returns.REFUNDS_KEY``), become
+the update's ``returns``: the goods WooCommerce restocked (see ``returns.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import datetime
 from decimal import Decimal, Inexact, localcontext
 from typing import Any
 
+from connectors.channels.woocommerce import returns
 from hub import values
 from hub.canonical import (
     Address,
@@ -195,6 +199,7 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
         problems=problems + fulfilment_problems(order, line_path="line_items"),
         channel_status=raw_status.strip(),
         status_problem=status_problem,
+        returns=returns.returns_of(data, external_id),
     )
 
 
