@@ -15,27 +15,45 @@ lost) is the fulfilment, and nothing is sent.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from hub.connectors import FulfilmentPush
 from hub.errors import PermanentError
 
-#: the hub's carrier names -> Amazon's carrier codes. Amazon's list is long and per
-#: marketplace; these are the codes of the carriers the hub follows. Any other carrier goes
-#: as ``Other`` with its name (a mapping's ``tracking_carrier`` may name a code instead).
+#: the carrier codes the hub may send, as Amazon lists them, with where that list comes from
+#: (``carrier_codes.json``: a part of Amazon's CarrierCode list)
+RECORDED_CODES = Path(__file__).with_name("carrier_codes.json")
+OTHER = "Other"
+
+
+def _known_codes() -> dict[str, str]:
+    codes = json.loads(RECORDED_CODES.read_text(encoding="utf-8"))["codes"]
+    return {str(code).casefold(): str(code) for code in codes}
+
+
+#: Amazon's codes by their casefolded spelling
+KNOWN_CODES = _known_codes()
+#: the hub's carrier names -> Amazon's carrier codes, for carriers the mapping does not name.
+#: Evri is not in Amazon's list: it is the former Hermes UK, whose code it keeps. Any other
+#: carrier goes as ``Other`` with its name (a mapping's ``tracking_carrier`` may name a code).
 CARRIER_CODES = {
     "royalmail": "Royal Mail",
     "dpd_uk": "DPD",
     "dpd": "DPD",
-    "evri": "Evri",
+    "evri": "Hermes UK",
     "dhl": "DHL",
     "ups": "UPS",
     "fedex": "FedEx",
     "usps": "USPS",
 }
-OTHER = "Other"
-KNOWN_CODES = frozenset(CARRIER_CODES.values())
+
+
+def known_code(name: str | None) -> str | None:
+    """Amazon's spelling of ``name`` when it is one of Amazon's carrier codes."""
+    return KNOWN_CODES.get(name.strip().casefold()) if name else None
 
 
 def confirm_path(order_id: str) -> str:
@@ -51,12 +69,14 @@ def order_id(push: FulfilmentPush) -> str:
 
 def carrier(push: FulfilmentPush) -> tuple[str, str | None]:
     """``(carrierCode, carrierName)``: the mapping's name when it is one of Amazon's codes,
-    else the code for the hub's carrier, else ``Other`` with the carrier's name."""
-    if push.carrier_name in KNOWN_CODES:
-        return push.carrier_name, push.carrier_name
+    else the code for the hub's carrier, else ``Other`` with the carrier's name (which
+    Amazon requires with ``Other``)."""
+    code = known_code(push.carrier_name)
+    if code is not None and code != OTHER:
+        return code, code
     code = CARRIER_CODES.get(push.carrier)
     if code is not None:
-        return code, push.carrier_name or code
+        return code, code
     return OTHER, push.carrier_name or push.carrier
 
 

@@ -4,6 +4,7 @@ already on the order with the parcel's tracking number is returned, nothing is s
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from connectors.channels.amazon import AmazonConnector, fulfilment
 from connectors.channels.amazon.tests.helpers import API, account, client, payload, token_answer
 from hub.connectors import FulfilmentPush
 from hub.errors import PermanentError, RetryableError
+from hub.mapping.compiled import default_spec
 
 ORDER = "171-9876543-2109876"
 GET_ORDER = f"{API}/orders/2026-01-01/orders/{ORDER}"
@@ -54,11 +56,41 @@ def test_the_body_has_the_sandbox_requests_shape() -> None:
 
 
 def test_an_unknown_carrier_goes_as_other_with_its_name() -> None:
-    assert fulfilment.carrier(push(carrier="parcelforce", name="Parcelforce")) == (
+    assert fulfilment.carrier(push(carrier="parcelforce", name="Parcelforce Worldwide")) == (
         "Other",
-        "Parcelforce",
+        "Parcelforce Worldwide",
     )
+    # a name the mapping gives that is one of Amazon's codes goes as that code, as Amazon
+    # spells it
     assert fulfilment.carrier(push(carrier="parcelforce", name="UPS")) == ("UPS", "UPS")
+    assert fulfilment.carrier(push(carrier="acme", name="yodel")) == ("Yodel", "Yodel")
+    assert fulfilment.carrier(push(carrier="acme", name="")) == ("Other", "acme")
+
+
+def test_evri_goes_as_hermes_uk_which_amazons_list_keeps_for_it() -> None:
+    # without a mapping the hub names the carrier by its connector's title
+    assert fulfilment.carrier(push(carrier="evri", name="Evri")) == ("Hermes UK", "Hermes UK")
+
+
+def recorded_codes() -> set[str]:
+    recorded = json.loads(fulfilment.RECORDED_CODES.read_text(encoding="utf-8"))
+    assert recorded["sources"] and "Other" in recorded["codes"]
+    return set(recorded["codes"])
+
+
+def test_every_code_the_default_mapping_emits_is_in_amazons_recorded_list() -> None:
+    codes = recorded_codes()
+    entries = default_spec("amazon")["lookups"]["tracking_carrier"]
+    assert {e["from"] for e in entries} >= {"royalmail", "dpd_uk", "evri", "dhl", "ups", "fedex"}
+    for entry in entries:
+        carrier, name = entry["from"], entry["to"]
+        code, _ = fulfilment.carrier(push(carrier=carrier, name=name))
+        assert name in codes, f"{carrier}: {name!r} is not an Amazon carrier code"
+        assert code == name, carrier
+    # and what the connector falls back on when no mapping names the carrier
+    assert set(fulfilment.CARRIER_CODES.values()) <= codes
+    for carrier in fulfilment.CARRIER_CODES:
+        assert fulfilment.carrier(push(carrier=carrier, name=""))[0] in codes
 
 
 @responses.activate
