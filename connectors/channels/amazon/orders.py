@@ -24,8 +24,18 @@ from hub.values import utc
 
 SEARCH_PATH = "/orders/2026-01-01/orders"
 PAGE_SIZE = 100
-#: the datasets the translator reads (items are always included)
-INCLUDED_DATA = ("BUYER", "RECIPIENT", "PROCEEDS", "PROMOTION", "FULFILLMENT", "PACKAGES")
+#: the datasets the translator reads (items are always included): buyer and recipient, the
+#: money, items' cancellation requests (held orders), fulfilment status and windows, and the
+#: packages (a confirmation already made). Amazon leaves out any dataset not asked for.
+INCLUDED_DATA = (
+    "BUYER",
+    "RECIPIENT",
+    "PROCEEDS",
+    "PROMOTION",
+    "CANCELLATION",
+    "FULFILLMENT",
+    "PACKAGES",
+)
 
 
 def stamp(moment: datetime) -> str:

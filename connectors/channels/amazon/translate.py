@@ -1,8 +1,8 @@
 """Orders API v2026-01-01 orders to canonical orders. Pure: no I/O, no database.
 
 The payload is one ``Order`` exactly as ``searchOrders`` and ``getOrder`` return it (asked
-with ``includedData`` ``BUYER``, ``RECIPIENT``, ``PROCEEDS``, ``PROMOTION``, ``FULFILLMENT``
-and ``PACKAGES``), parsed with :func:`hub.values.loads`. Field names are the model's
+with ``includedData`` ``BUYER``, ``RECIPIENT``, ``PROCEEDS``, ``PROMOTION``, ``CANCELLATION``,
+``FULFILLMENT`` and ``PACKAGES``), parsed with :func:`hub.values.loads`. Field names are the model's
 (``models/orders-api-model/orders_2026-01-01.json`` in ``amzn/selling-partner-api-models``).
 
 * **Status** from ``fulfillment.fulfillmentStatus``: ``PENDING`` and ``PENDING_AVAILABILITY``

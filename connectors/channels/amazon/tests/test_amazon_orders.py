@@ -35,7 +35,7 @@ SEARCH = f"{API}/orders/2026-01-01/orders"
 FIRST = {
     "lastUpdatedAfter": "2024-12-24T00:00:00Z",
     "marketplaceIds": "A1F83G8C2ARO7P",
-    "includedData": "BUYER,RECIPIENT,PROCEEDS,PROMOTION,FULFILLMENT,PACKAGES",
+    "includedData": "BUYER,RECIPIENT,PROCEEDS,PROMOTION,CANCELLATION,FULFILLMENT,PACKAGES",
     "maxResultsPerPage": "100",
 }
 
@@ -297,6 +297,29 @@ def test_a_failed_fetch_leaves_the_message_on_the_queue() -> None:
     with stub, pytest.raises(PermanentError):
         list(connector.orders_updated(SINCE, SINCE))
     stub.assert_no_pending_responses()  # no delete was made
+
+
+#: the order's parts the connector reads -> the includedData dataset Amazon returns them in
+#: (``orders_2026-01-01.json``, parameter ``includedData``: BUYER, RECIPIENT, PROCEEDS,
+#: EXPENSE, PROMOTION, CANCELLATION, FULFILLMENT, PACKAGES, TAX, PAYMENT, FULFILLMENT_ORDERS)
+READ = {
+    "buyer": "BUYER",
+    "recipient.deliveryAddress": "RECIPIENT",
+    "proceeds / orderItems[].proceeds": "PROCEEDS",
+    "orderItems[].cancellation.cancellationRequest": "CANCELLATION",
+    "fulfillment / orderItems[].fulfillment": "FULFILLMENT",
+    "packages": "PACKAGES",
+}
+
+
+def test_every_dataset_the_translator_reads_is_asked_for() -> None:
+    # a dataset not named in includedData is left out of the answer: without CANCELLATION
+    # a buyer's cancellation request would never reach the translator
+    asked = set(orders.search_params(SINCE, ["A"])["includedData"].split(","))
+    assert asked >= set(READ.values())
+    assert (
+        orders.order_params()["includedData"] == orders.search_params(SINCE, ["A"])["includedData"]
+    )
 
 
 def test_search_params_never_send_last_updated_before() -> None:
