@@ -343,7 +343,8 @@ class ShipmentRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: indexed: the return rate reports sum the units shipped in a range
+    shipped_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     source: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
