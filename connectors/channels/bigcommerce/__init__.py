@@ -154,9 +154,11 @@ class BigCommerceConnector(Connector):
         return hmac.compare_digest(given.strip().encode(), str(secret).encode())
 
     def read_delivery(self, headers: Mapping[str, str], body: bytes) -> Delivery:
-        """The topic is the body's ``scope``. The dedupe key is the body's ``hash``, the same
-        for a duplicate fire of one event; else the delivery's ``webhook-id``; else the
-        body's digest."""
+        """The topic is the body's ``scope``. The dedupe key is the scope and the body's
+        ``hash``, the same for a duplicate fire of one event (the scope too: BigCommerce's own
+        samples give one hash to an order's refund and its message, and a created and a
+        statusUpdated of one moment must both come in); else the delivery's ``webhook-id``;
+        else the body's digest."""
         try:
             data = loads(body)
         except ValueError:
@@ -168,7 +170,7 @@ class BigCommerceConnector(Connector):
         message_id = headers.get(ID_HEADER)
         digest = data.get("hash")
         if isinstance(digest, str) and digest.strip():
-            key = f"hash:{digest.strip()}"
+            key = f"hash:{topic}:{digest.strip()}"
         elif message_id:
             key = f"webhook:{message_id.strip()}"
         else:

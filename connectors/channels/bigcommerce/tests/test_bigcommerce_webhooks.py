@@ -109,11 +109,20 @@ def test_read_delivery_takes_the_scope_and_dedupes_on_the_hash():
     first = bc.read_delivery(signed(body, msg="msg_1"), body)
     again = bc.read_delivery(signed(body, msg="msg_9"), body)  # a duplicate fire
     assert first.topic == "store/order/created"
-    assert first.dedupe_key == again.dedupe_key == "hash:dd70c0976e06b67aaf671e73f49dcb79230ebf9d"
+    assert (
+        first.dedupe_key
+        == again.dedupe_key
+        == ("hash:store/order/created:dd70c0976e06b67aaf671e73f49dcb79230ebf9d")
+    )
     assert first.event_id == "msg_1"
     assert "webhook-signature" in first.headers
     status = thin("webhook_store_order_statusUpdated.json")
     assert bc.read_delivery(signed(status), status).dedupe_key != first.dedupe_key
+    # one hash under two scopes (BigCommerce's samples do this) is two events
+    archived = thin(scope=translate.ARCHIVED)
+    assert bc.read_delivery(signed(archived), archived).dedupe_key == (
+        "hash:store/order/archived:dd70c0976e06b67aaf671e73f49dcb79230ebf9d"
+    )
 
 
 def test_the_custom_secret_header_is_never_kept():
@@ -202,7 +211,9 @@ def test_a_refund_is_read_as_the_order_it_names_not_as_a_return():
     delivery = bc.read_delivery({}, body)
     assert delivery.topic == translate.REFUND_CREATED and delivery.topic in bc.topics
     assert delivery.topic not in bc.return_topics
-    assert delivery.dedupe_key == "hash:cb07cdbdda8b1965e812693d5988154807eeed02"
+    assert delivery.dedupe_key == (
+        "hash:store/order/refund/created:cb07cdbdda8b1965e812693d5988154807eeed02"
+    )
     with responses.RequestsMock() as mock:
         _serve_order(mock, document(id=250, status_id=4))
         result = bc.translate(delivery.topic, bc.fetch(delivery.topic, payload(REFUND)))
