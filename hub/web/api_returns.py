@@ -80,8 +80,16 @@ class Inspect(Schema):
 
 
 class Authorise(Schema):
-    carrier = Text(50, metadata={"description": "the return label's carrier"})
+    """With a label's carrier and tracking number the return is on its way back, and the
+    label is followed by the carrier's tracking like an outbound parcel (a 422 naming the
+    field when no carrier account of the client would follow it)."""
+
+    carrier = Text(50, metadata={"description": "the return label's carrier (connector name)"})
     tracking_number = Text(100, metadata={"description": "the return label's tracking number"})
+    carrier_account = Text(
+        100,
+        metadata={"description": "the account that follows it (default: the client's only one)"},
+    )
 
 
 class Reject(Schema):
@@ -133,6 +141,19 @@ class ReturnAnswer(openapi.Answer):
     note = fields.String(allow_none=True)
     rejected_reason = fields.String(allow_none=True)
     label = fields.Dict(allow_none=True)
+    label_status = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the label's tracking status, as for a parcel (null: not followed); "
+            "delivered does not receive the return, the dock does"
+        },
+    )
+    label_status_at = fields.String(
+        allow_none=True, metadata={"description": "the carrier's latest event, ISO 8601, UTC"}
+    )
+    label_checked_at = fields.String(
+        allow_none=True, metadata={"description": "when the carrier was last asked, ISO 8601, UTC"}
+    )
     lines = fields.List(fields.Nested(ReturnLineAnswer), required=True)
     refund = fields.Dict(required=True)
     created_at = fields.String(required=True)
@@ -231,12 +252,13 @@ def _step(return_id: int, action: str, schema: Schema | None, run: Any) -> tuple
 @requires("editor")
 @openapi.doc(body=Authorise, body_required=False, answer=ReturnAnswer, errors=(409,))
 def authorise(return_id: int) -> tuple[Response, int]:
-    """Authorise a requested return (with its return label, optionally)"""
+    """Authorise a requested return (with its return label, optionally, then followed)"""
     return _step(
         return_id, "authorise", Authorise(),
         lambda hub, session, row, body: store.authorise(
             session, row, actor=g.token_name, hub=hub, carrier=body.get("carrier"),
             tracking_number=body.get("tracking_number"),
+            carrier_account=body.get("carrier_account"),
         ),
     )  # fmt: skip
 
