@@ -364,8 +364,11 @@ def on_time_shipment(hub: Hub, session: Session, filters: Filters) -> Table:
 
 def _delivered(query: Any, filters: Filters) -> Any:
     """Parcels delivered in the range; joined to their orders only when the filters ask
-    about orders (a parcel keeps its order's placed time)."""
-    query = query.where(_in_range(ParcelRow.delivered_at, filters))
+    about orders (a parcel keeps its order's placed time). Outbound parcels only: a return's
+    label delivered back to the warehouse is no delivery to a customer."""
+    query = query.where(
+        _in_range(ParcelRow.delivered_at, filters), ParcelRow.direction == "outbound"
+    )
     if filters.client or filters.channel or filters.clients is not None:
         query = _orders(query.join(OrderRow, OrderRow.id == ParcelRow.order_id), filters)
     return query
