@@ -7,8 +7,10 @@
                    Webhooks, HMAC-SHA256 keyed with the secret's bytes); ``client_secrets``,
                    a list, while a secret is reset
 ``access_token``   the store's access token, sent as ``X-Auth-Token``; scopes: Orders
-                   (modify: shipments), Products or Inventory (modify: stock), and the
-                   webhooks of ``hub accounts hooks sync`` need Information & Settings read
+                   modify (orders read, shipments made), Products read-only (the variants
+                   stock is set on) and Store Inventory modify (the adjustments). Webhooks
+                   need no scope of their own, but a hook is seen only by the API account
+                   that made it: ``hub accounts hooks sync`` must run with this token
 
 Optional keys:
 
