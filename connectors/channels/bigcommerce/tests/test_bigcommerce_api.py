@@ -3,6 +3,7 @@ reconciliation reads, rate limits, stock adjustments, shipments, hooks."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -302,6 +303,35 @@ def test_a_shipment_already_there_with_the_tracking_number_is_the_answer():
     with responses.RequestsMock() as mock:  # no POST: it would fail the test
         mock.get(f"{ROOT}/v2/orders/218/shipments", json=existing)
         assert bc.push_fulfilment(push([{"external_id": "65", "quantity": 1}])) == "11"
+
+
+def test_a_second_parcel_of_a_partly_shipped_order_is_a_shipment_of_its_own():
+    # the order's first parcel (product 65) is already shipment 11; the second carries 66
+    bc, _ = connector()
+    first = payload("order_v2_shipment_create_response.json") | {
+        "tracking_number": "EJ958083578UK",
+        "items": [{"order_product_id": 65, "product_id": 0, "quantity": 1}],
+    }
+    second = dataclasses.replace(
+        push([{"external_id": "66", "sku": "ABS", "quantity": 1}]),
+        parcel_id=2,
+        tracking_number="EJ000000002UK",
+    )
+    expected = {
+        "order_address_id": 132,
+        "tracking_number": "EJ000000002UK",
+        "shipping_provider": "royalmail",
+        "items": [{"order_product_id": 66, "quantity": 1}],
+    }
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/218/shipments", json=[first])
+        mock.get(f"{ROOT}/v2/orders/218/products", json=document()["products"])
+        mock.post(
+            f"{ROOT}/v2/orders/218/shipments",
+            json=first | {"id": 12, "tracking_number": "EJ000000002UK"},
+            match=[matchers.json_params_matcher(expected)],
+        )
+        assert bc.push_fulfilment(second) == "12"
 
 
 @pytest.mark.parametrize(
