@@ -28,6 +28,7 @@ from connectors.channels.amazon.tests.helpers import (
     token_answer,
 )
 from hub.connectors import Capability
+from hub.connectors.oauth import EARLY
 from hub.errors import AuthError, PermanentError, RetryableError
 
 SINCE = datetime(2024, 12, 24, 0, 0, tzinfo=UTC)
@@ -91,6 +92,33 @@ def test_search_waits_on_the_limiter_after_its_burst_of_20() -> None:
     assert clock.slept == []
     list(api.search_orders(SINCE))
     assert clock.slept and round(sum(clock.slept)) == round(1 / 0.0056)
+
+
+@responses.activate
+def test_the_access_token_is_cached_until_shortly_before_it_expires() -> None:
+    token_answer(responses, "Atza|first", expires=3600)
+    token_answer(responses, "Atza|second", expires=3600)
+    for token in ("Atza|first", "Atza|second"):
+        responses.get(
+            SEARCH,
+            json=payload("searchOrders_sandbox_3.json"),
+            match=[matchers.header_matcher({"x-amz-access-token": token})],
+        )
+    clock = Clock()
+    api = client(clock=clock)
+    list(api.search_orders(SINCE))
+    clock.now += 3600 - EARLY - 1  # still good
+    list(api.search_orders(SINCE))
+    assert api.tokens.fetched == 1
+    clock.now += 2  # within a minute of expiring: a new one is asked for first
+    list(api.search_orders(SINCE))
+    assert api.tokens.fetched == 2
+    sent = [
+        c.request.headers["x-amz-access-token"]
+        for c in responses.calls
+        if "orders" in c.request.url
+    ]
+    assert sent == ["Atza|first", "Atza|first", "Atza|second"]
 
 
 @responses.activate

@@ -25,6 +25,14 @@ def test_the_issue_keys_load_with_regional_defaults() -> None:
     assert loaded["sqs_queue_url"] is None and loaded["restricted_data"] is False
 
 
+@pytest.mark.parametrize("region", ["na", "eu", "fe"])
+def test_each_region_has_its_sp_api_endpoint(region: str) -> None:
+    # https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints
+    loaded = AmazonSettings().load({**KEYS, "region": region})
+    assert api_base(loaded) == f"https://sellingpartnerapi-{region}.amazon.com"
+    assert api_base({**loaded, "api_base": "http://127.0.0.1:9/sp/"}) == "http://127.0.0.1:9/sp"
+
+
 @pytest.mark.parametrize(
     ("change", "key"),
     [

@@ -85,20 +85,13 @@ def test_a_few_skus_go_as_patch_calls() -> None:
             ),
         ],
     )
-    responses.patch(
-        f"{LISTINGS}/BAD-SKU",
-        json={
-            "sku": "BAD-SKU",
-            "status": "INVALID",
-            "submissionId": "x",
-            "issues": [{"code": "90220", "message": "'size' is required", "severity": "ERROR"}],
-        },
-    )
+    # the model's sandbox answer for a listing whose attributes Amazon refuses
+    responses.patch(f"{LISTINGS}/BAD-SKU", json=payload("patchListingsItem_sandbox_invalid.json"))
     connector = AmazonConnector(account(), client=client())
     got = connector.push_stock([update("GM-ZDPI-9B4E", 7), update("BAD-SKU", 1)], "key")
     assert got == [
         StockOutcome("GM-ZDPI-9B4E", ok=True, quantity=7),
-        StockOutcome("BAD-SKU", ok=False, error="90220: 'size' is required"),
+        StockOutcome("BAD-SKU", ok=False, error="90000900: The attributes are invalid."),
     ]
 
 
