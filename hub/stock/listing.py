@@ -1,5 +1,6 @@
-"""Reading stock for people: a client's SKUs page by page, each with its levels and, for every
-sales channel account selling it, what the hub would show there and what the channel last
+"""Reading stock for people: a client's SKUs page by page, each with its levels (and what is
+held apart, not for sale: returns set aside as damaged or in quarantine) and, for every sales
+channel account selling it, what the hub would show there and what the channel last
 confirmed. The API's ``/api/stock`` and the console's stock page share it."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from hub.runtime import Hub
@@ -45,8 +46,37 @@ def skus(
     return [(c, s) for c, s in session.execute(query).all()]
 
 
+def held(session: Session, client: str, skus: list[str]) -> dict[str, dict[str, int]]:
+    """Per SKU, the units at each :data:`~hub.stock.ledger.NON_SELLABLE` location (damaged,
+    quarantine; 0 where there are none): on hand in the warehouse but never in on hand,
+    available or any channel's stock."""
+    query = (
+        select(StockLevelRow.sku, StockLevelRow.location, func.sum(StockLevelRow.on_hand))
+        .where(
+            StockLevelRow.client == client,
+            StockLevelRow.sku.in_(skus),
+            StockLevelRow.location.in_(ledger.NON_SELLABLE),
+        )
+        .group_by(StockLevelRow.sku, StockLevelRow.location)
+    )
+    out = {sku: dict.fromkeys(ledger.NON_SELLABLE, 0) for sku in skus}
+    for sku, location, units in session.execute(query):
+        out[sku][location] = int(units or 0)
+    return out
+
+
+def levels(session: Session, client: str, skus: list[str]) -> list[dict[str, Any]]:
+    """:func:`hub.stock.ledger.levels` (on hand, allocated, available: sellable stock only)
+    with ``held``: what :func:`held` sets apart, by location."""
+    apart = held(session, client, skus)
+    return [
+        {**level, "held": apart[level["sku"]]} for level in ledger.levels(session, client, skus)
+    ]
+
+
 def board(hub: Hub, session: Session, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """For each ``(client, sku)``: on hand, allocated, available, and ``channels``: per sales
+    """For each ``(client, sku)``: on hand, allocated, available, held (:func:`levels`), and
+    ``channels``: per sales
     channel account of the client with stock push, its buffer, the available-to-sell the hub
     would push, and the level the channel last confirmed (and when; None before the first)."""
     by_client: dict[str, list[str]] = {}
@@ -65,7 +95,7 @@ def board(hub: Hub, session: Session, pairs: list[tuple[str, str]]) -> list[dict
             ).scalars()
         }
         to_sell = {a.name: changes.available(session, a, listed) for a in accounts}
-        for level in ledger.levels(session, client, listed):
+        for level in levels(session, client, listed):
             sku = level["sku"]
             level["channels"] = []
             for account in accounts:

@@ -83,14 +83,16 @@ class SyncRequest(Schema):
 
 @bp.get("/stock")
 @requires("viewer")
-@openapi.doc(summary="Stock levels", query=LevelsQuery, answer=openapi.page_of(openapi.StockLevel))
+@openapi.doc(summary="Stock levels", query=LevelsQuery, answer=openapi.page_of(openapi.StockHeld))
 def levels() -> Response:
-    """``?client=C`` (default ``default``), optional ``sku`` (repeatable)."""
+    """``?client=C`` (default ``default``), optional ``sku`` (repeatable). On hand, allocated
+    and available count sellable stock only; ``held`` is what is set apart (damaged,
+    quarantine), never offered to a channel."""
     params = validation.query(LevelsQuery(), lists=("sku",))
     client = params["client"]
     with current_hub().db.transaction() as session:
         skus = params["sku"] or [sku for _, sku in listing.skus(session, None, client=client)]
-        items = ledger.levels(session, client, skus)
+        items = listing.levels(session, client, skus)
     return jsonify({"items": items, "next": None})
 
 

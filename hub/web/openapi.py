@@ -307,6 +307,17 @@ class StockLevel(Answer):
     available = fields.Integer(required=True)
 
 
+class HeldStock(Answer):
+    """Units held apart, never for sale (returns set aside), by location."""
+
+    damaged = fields.Integer(required=True)
+    quarantine = fields.Integer(required=True)
+
+
+class StockHeld(StockLevel):
+    held = fields.Nested(HeldStock, required=True)
+
+
 class StockAdjusted(StockLevel):
     location = _text()
     location_on_hand = fields.Integer(allow_none=True)

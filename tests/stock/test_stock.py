@@ -171,8 +171,11 @@ def test_stock_api_levels_ledger_and_adjustments(hub, client, viewer, editor):
     assert r.status_code == 201 and r.get_json()["on_hand"] == 10
     listed = client.get("/api/stock?client=acme", headers=viewer).get_json()["items"]
     assert listed == [
-        {"client": "acme", "sku": "MUG-1", "on_hand": 10, "allocated": 0, "available": 10}
-    ]
+        {
+            "client": "acme", "sku": "MUG-1", "on_hand": 10, "allocated": 0, "available": 10,
+            "held": {"damaged": 0, "quarantine": 0},
+        }
+    ]  # fmt: skip
     ledger = client.get("/api/stock/ledger?sku=MUG-1", headers=viewer).get_json()["items"]
     assert [(e["delta"], e["reason"]) for e in ledger] == [(6, "count"), (4, "receipt")]
     assert (

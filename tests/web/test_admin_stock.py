@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from hub.jobs import account_health, outbox
@@ -59,6 +61,37 @@ def test_levels_show_on_hand_allocated_available_and_what_each_channel_confirmed
     assert 'href="/admin/stock"' in page.text  # the navigation has found the page
     only = client.get("/admin/stock", query_string={"q": "-2"})
     assert "MUG-2" in only.text and "MUG-1" not in only.text
+
+
+def _cells(page: str, sku: str) -> list[str]:
+    """The text of each cell of the stock table's row for ``sku``."""
+    row = re.search(rf"<tr>\s*<td>acme</td>\s*<td><a [^>]*>{sku}</a></td>(.*?)</tr>", page, re.S)
+    assert row is not None, f"no row for {sku}"
+    return [re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>",
+            row.group(1), re.S)]  # fmt: skip
+
+
+def test_damaged_and_quarantined_returns_are_held_apart_never_available(hub, client, viewer):
+    _import(hub, "acme", "sku,on_hand,location\nMUG-1,7,A1\n")
+    with hub.db.transaction() as s:  # what inspected returns set aside
+        ledger.adjust(s, "acme", "MUG-1", "damaged", 2, reason="return", actor="test")
+        ledger.adjust(s, "acme", "MUG-1", "quarantine", 1, reason="return", actor="test")
+        ledger.adjust(s, "acme", "MUG-9", "damaged", 3, reason="return", actor="test")
+    _signed_in(hub, client, "viewer")
+    page = client.get("/admin/stock", query_string={"client": "acme"}).text
+    assert ">Held (not for sale)<" in page and ">Damaged<" in page and ">Quarantine<" in page
+    # on hand, allocated, available, damaged, quarantine: the held units are never available
+    assert _cells(page, "MUG-1")[:5] == ["7", "0", "7", "2", "1"]
+    assert _cells(page, "MUG-9")[:5] == ["0", "0", "0", "3", "0"]  # nothing to sell, 3 held
+    sku_page = client.get("/admin/stock/acme/MUG-1").text
+    assert "<strong>7</strong> available" in sku_page
+    assert "<strong>2</strong> damaged, held (not for sale)" in sku_page
+    assert "<strong>1</strong> in quarantine, held (not for sale)" in sku_page
+    listed = client.get("/api/stock", query_string={"client": "acme"}, headers=viewer).get_json()
+    assert [(i["sku"], i["on_hand"], i["available"], i["held"]) for i in listed["items"]] == [
+        ("MUG-1", 7, 7, {"damaged": 2, "quarantine": 1}),
+        ("MUG-9", 0, 0, {"damaged": 3, "quarantine": 0}),
+    ]  # fmt: skip
 
 
 def test_levels_are_paged(hub, client):
