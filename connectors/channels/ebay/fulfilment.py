@@ -5,11 +5,13 @@
 "trackingNumber"}``; 201 Created, the new fulfillment's address in ``Location``
 (``.../shipping_fulfillment/{fulfillmentId}``). ``shippedDate`` is ISO 8601 UTC
 (``2026-05-01T10:00:00.000Z``). ``shippingCarrierCode`` is one of eBay's carrier codes
-(Trading ``GeteBayDetails`` ShippingCarrierDetails), from the account's mapping
-(``mappings/ebay.yaml``). All units of a line item go in the same package. Exactly once:
-``GET .../shipping_fulfillment`` lists the order's fulfillments (``fulfillments[{fulfillmentId,
-shipmentTrackingNumber, lineItems}]``), and one that already carries the tracking number (an
-earlier attempt whose answer was lost) is returned instead of making another. — docs,
+(``ShippingCarrierCodeType``, ``carriers.py``), from the account's mapping
+(``mappings/ebay.yaml``, ``tracking_carrier``); a carrier eBay has no code for is refused
+before any call, naming the mapping to fix. All units of a line item go in the same package.
+Exactly once: ``GET .../shipping_fulfillment`` lists the order's fulfillments
+(``fulfillments[{fulfillmentId, shipmentTrackingNumber, lineItems}]``), and one that already
+carries the tracking number (an earlier attempt whose answer was lost) is returned instead of
+making another. — docs,
 https://developer.ebay.com/api-docs/sell/fulfillment/resources/order/shipping_fulfillment/methods/createShippingFulfillment
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from connectors.channels.ebay import carriers
 from connectors.channels.ebay.orders import ORDERS_PATH, stamp
 from hub.connectors import FulfilmentPush
 from hub.errors import PermanentError
@@ -41,12 +44,25 @@ def tracking_number(push: FulfilmentPush) -> str:
     return number
 
 
+def carrier_code(push: FulfilmentPush) -> str:
+    """eBay's code for the parcel's carrier (the mapped name, in eBay's spelling)."""
+    found = carriers.code(push.carrier_name) or carriers.code(push.carrier)
+    if found is None:
+        raise PermanentError(
+            f"parcel {push.parcel_id}: carrier {push.carrier!r} ({push.carrier_name!r}) is not "
+            "one of eBay's shipping carrier codes; map it under tracking_carrier in the "
+            "account's mapping"
+        )
+    return found
+
+
 def normalised(number: str) -> str:
     return "".join(number.split()).upper()
 
 
 def body(push: FulfilmentPush, number: str) -> dict[str, Any]:
-    """The package: its line items with quantities (a line named twice is summed)."""
+    """The package: its line items with quantities (a line named twice is summed), eBay's
+    carrier code and the tracking number."""
     quantities: dict[str, int] = {}
     for line in push.lines:
         line_id = line.get("external_id")
@@ -60,7 +76,7 @@ def body(push: FulfilmentPush, number: str) -> dict[str, Any]:
     return {
         "lineItems": [{"lineItemId": k, "quantity": v} for k, v in quantities.items()],
         "shippedDate": stamp(push.shipped_at),
-        "shippingCarrierCode": push.carrier_name,
+        "shippingCarrierCode": carrier_code(push),
         "trackingNumber": number,
     }
 

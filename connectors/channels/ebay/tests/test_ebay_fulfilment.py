@@ -1,18 +1,22 @@
 """Shipped parcels told to eBay: one shipping fulfillment per package with its line items,
 carrier code and tracking number; exactly once (a fulfillment with the tracking number is
-found, not made again); partial shipments; refused parcels before any call."""
+found, not made again); partial shipments; refused parcels before any call; every carrier code
+sent is one of eBay's (``carriers.CODES``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
 import pytest
 import responses
 
+from connectors.channels.ebay import carriers, fulfilment
 from connectors.channels.ebay.tests.helpers import API, connector, payload, tokens
-from hub.connectors import FulfilmentPush
+from hub.connectors import FulfilmentPush, registry
 from hub.errors import PermanentError, RetryableError
+from hub.mapping.compiled import compile_spec, default_spec
 
 FULFILMENTS = f"{API}/sell/fulfillment/v1/order/12-34567-89012/shipping_fulfillment"
 ORDER = {"id": 7, "external_id": "12-34567-89012"}
@@ -100,3 +104,36 @@ def test_an_unknown_order_is_permanent_with_ebays_words():
         )
         with pytest.raises(PermanentError, match="errorId 32100: Invalid Order Id"):
             connector().push_fulfilment(_push(MUGS))
+
+
+def _carrier_push(carrier: str, carrier_name: str) -> FulfilmentPush:
+    return dataclasses.replace(_push(MUGS), carrier=carrier, carrier_name=carrier_name)
+
+
+def test_every_code_the_default_mapping_names_is_one_of_ebays_carrier_codes():
+    spec = default_spec("ebay")
+    named = {e["from"]: e["to"] for e in spec["lookups"]["tracking_carrier"]}
+    assert named and not [code for code in named.values() if code not in carriers.CODES]
+    # every carrier the hub ships with, named as the hub names it for the push (the mapping,
+    # else the carrier's title), goes out as one of eBay's codes
+    mapping = compile_spec(spec)
+    hub_carriers = sorted(n for n, c in registry().items() if c.kind == "carrier")
+    assert set(hub_carriers) <= set(named)
+    for carrier in hub_carriers:
+        name = mapping.tracking_carrier(carrier) or registry()[carrier].title
+        sent = fulfilment.body(_carrier_push(carrier, name), "TT1GB")["shippingCarrierCode"]
+        assert sent in carriers.CODES, (carrier, sent)
+
+
+def test_a_carrier_name_is_sent_in_ebays_own_spelling():
+    # the hub's title for an unmapped carrier, or a code in other case, is eBay's code
+    assert fulfilment.carrier_code(_carrier_push("royalmail", "Royal Mail")) == "RoyalMail"
+    assert fulfilment.carrier_code(_carrier_push("parcelforce", "parcelforce")) == "Parcelforce"
+    assert fulfilment.carrier_code(_carrier_push("fedex", "FEDEX")) == "FedEx"
+    assert "CustomCode" not in carriers.CODES and "Other" in carriers.CODES
+
+
+def test_a_carrier_ebay_has_no_code_for_is_refused_before_any_call():
+    refused = pytest.raises(PermanentError, match="not one of eBay's shipping carrier codes")
+    with responses.RequestsMock(), refused:  # any call would fail the test
+        connector().push_fulfilment(_carrier_push("acme_couriers", "Acme Couriers"))
