@@ -13,6 +13,7 @@ import copy
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import responses
@@ -22,9 +23,11 @@ from connectors.channels.ebay.tests.helpers import (
     order_notification,
     own_key_signer,
     payload,
+    raw,
     vector,
     vector_body,
 )
+from hub.connectors.accounts import load_accounts
 from hub.intake import reconcile
 from hub.shipping import fulfilment
 from hub.stock import sync
@@ -36,6 +39,7 @@ ORDERS = f"{API}/sell/fulfillment/v1/order"
 KEY = f"{API}/commerce/notification/v1/public_key/9936261a-7d7b-4621-a0f1-96ccb428af49"
 TOKEN = "hub-ebay-verification-token-0123456789abcdef"
 ENDPOINT = "https://hub.example/webhooks/acme-ebay"
+TAMPERED = "notifications/notification_MARKETPLACE_ACCOUNT_DELETION_tampered_javasdk.json"
 EBAY = f"""
 [accounts.acme-ebay]
 connector = "ebay"
@@ -103,7 +107,8 @@ def test_a_signed_notification_is_accepted_with_204_and_a_bad_one_refused_with_4
         mock.get(KEY, json=vector()["response"])
         first = _signed(client, vector_body())
         again = _signed(client, vector_body())
-        tampered = _signed(client, vector_body().replace(b"test_user", b"someone_else"))
+        # eBay's Java SDK's copy of the message with another username, under the same header
+        tampered = _signed(client, raw(TAMPERED))
         assert sum(c.request.url == KEY for c in mock.calls) == 1  # the key is kept
     assert (first.status_code, first.data) == (204, b"")
     assert again.status_code == 204
@@ -295,3 +300,16 @@ def test_a_parcel_is_pushed_as_one_fulfillment_exactly_once(hub, client, worker,
     with hub.db.transaction() as s:
         refs = s.execute(select(ParcelRow.tracking_number, ParcelRow.channel_ref)).all()
     assert sorted(refs) == [("TT000000027GB", "F-2"), ("TT123456785GB", "F-1")]
+
+
+def test_the_example_config_has_an_ebay_account_like_the_other_channels():
+    accounts = load_accounts(Path(__file__).parents[1] / "config" / "hub.toml", env={})
+    ebay = accounts["example-ebay"]
+    assert (ebay.connector, ebay.client) == ("ebay", "example")
+    settings = ebay.settings
+    for key in ("marketplace_id", "client_id", "client_secret", "refresh_token"):
+        assert settings[key], key
+    assert 32 <= len(settings["verification_token"]) <= 80
+    # the address eBay calls, and hashes in the challenge, is this account's webhook
+    assert settings["endpoint_url"].endswith("/webhooks/example-ebay")
+    assert settings["api_calls"] is False and settings.get("api_base") is None

@@ -11,7 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from connectors.channels.ebay.tests.helpers import API, connector, payload, raw, tokens
+from connectors.channels.ebay.tests.helpers import (
+    API,
+    connector,
+    payload,
+    raw,
+    tokens,
+    vector,
+    vector_body,
+)
 from hub.errors import AuthError, PermanentError, RetryableError
 
 ORDERS = f"{API}/sell/fulfillment/v1/order"
@@ -55,12 +63,28 @@ def test_orders_are_read_by_last_modified_window_page_by_page():
 
 
 def test_api_base_replaces_api_ebay_com_for_every_call():
-    base = "https://ebay-proxy.example"
+    # identity (both grants), sell (fulfillment, inventory), commerce/notification and the
+    # Trading API all go to api_base; nothing is registered at api.ebay.com, so a call there
+    # would fail the test
+    base = "https://api.sandbox.ebay.com"
+    vector_key = vector()["response"]
+    kid = "9936261a-7d7b-4621-a0f1-96ccb428af49"
     with responses.RequestsMock() as mock:
         tokens(mock, base)
         mock.get(f"{base}/sell/fulfillment/v1/order", json=_page([], 0, 0))
-        assert list(connector(api_base=base).orders_updated(SINCE, UNTIL)) == []
-        assert all(c.request.url.startswith(base) for c in mock.calls)
+        mock.get(f"{base}/commerce/notification/v1/public_key/{kid}", json=vector_key)
+        mock.post(f"{base}/sell/inventory/v1/bulk_update_price_quantity", json={"responses": []})
+        mock.get(f"{base}/sell/fulfillment/v1/order/1-2/shipping_fulfillment", json={})
+        mock.post(f"{base}/ws/api.dll", body=b"<x xmlns='urn:ebay:apis:eBLBaseComponents'/>")
+        ebay = connector(api_base=base + "/")
+        assert list(ebay.orders_updated(SINCE, UNTIL)) == []
+        assert ebay.verify({"X-EBAY-SIGNATURE": vector()["signature"]}, vector_body())
+        ebay.client.bulk_update({"requests": []})
+        ebay.client.shipping_fulfillments("1-2")
+        ebay.client.revise_inventory_status(b"<x/>")
+        urls = [c.request.url for c in mock.calls]
+    assert len(urls) == 7 and all(u.startswith(base + "/") for u in urls)
+    assert sum("oauth2/token" in u for u in urls) == 2  # a user and an application token
 
 
 def test_a_window_that_ends_before_it_starts_is_refused_before_any_call():
@@ -133,3 +157,20 @@ def test_a_4xx_whose_envelope_says_application_fault_is_retryable():
     assert isinstance(envelope.refine(token, "GET x"), AuthError)
     plain = PermanentError("x", details={"status": 400, "body": "not json"})
     assert envelope.refine(plain, "GET x") is plain
+
+
+def test_a_rate_limited_call_keeps_ebays_retry_after():
+    # eBay answers a call over its limit 429 with errorId 2001; the outbox is told when to
+    # come back (the hub's HTTP client keeps the status, not the body, of a retryable answer)
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(
+            ORDERS,
+            status=429,
+            body=raw("error_too_many_requests_2001.json"),
+            headers={"Retry-After": "600"},
+        )
+        with pytest.raises(RetryableError) as caught:
+            list(connector().orders_updated(SINCE, UNTIL))
+    assert caught.value.retry_after == 600
+    assert caught.value.details["status"] == 429 and "HTTP 429" in caught.value.message

@@ -1,6 +1,6 @@
 """Notification API deliveries: eBay's own signed test vector verifies (and a tampered body
-does not), the public key is fetched once an hour with an application token, the endpoint
-challenge, and the dedupe key."""
+does not, nor the tampered copy in eBay's Java SDK), the public key is fetched once an hour
+with an application token, the endpoint challenge, and the dedupe key."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from connectors.channels.ebay.tests.helpers import (
     ENDPOINT,
     VERIFICATION_TOKEN,
     connector,
+    payload,
+    raw,
     tokens,
     vector,
     vector_body,
@@ -125,7 +127,7 @@ def test_a_notification_is_deduplicated_by_its_notification_id():
 
 
 def test_an_order_notification_is_completed_with_get_order_before_translating():
-    from connectors.channels.ebay.tests.helpers import order_notification, payload
+    from connectors.channels.ebay.tests.helpers import order_notification
 
     ebay = connector()
     body = order_notification("12-34567-89012")
@@ -153,3 +155,18 @@ def test_a_body_signed_with_another_key_of_the_same_shape_verifies_only_with_tha
         assert ebay.verify({"X-EBAY-SIGNATURE": sign(body)}, body)
         other, _ = own_key_signer()
         assert not ebay.verify({"X-EBAY-SIGNATURE": other(body)}, body)
+
+
+def test_ebays_java_sdk_message_verifies_as_stored_and_its_tampered_copy_does_not():
+    # eBay's Java SDK keeps the same signed message pretty-printed (message.json), a copy with
+    # the username changed (tampered_message.json) and the getPublicKey answer; its
+    # DataProvider signs both with the header of the test vector
+    message = raw("notifications/notification_MARKETPLACE_ACCOUNT_DELETION_javasdk.json")
+    tampered = raw("notifications/notification_MARKETPLACE_ACCOUNT_DELETION_tampered_javasdk.json")
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(KEY_URL, json=payload("notifications/get_public_key_javasdk.json"))
+        ebay = connector()
+        assert ebay.verify(_headers(), message)
+        assert not ebay.verify(_headers(), tampered)
+    assert json.loads(tampered)["notification"]["data"]["username"] == "test_user2"

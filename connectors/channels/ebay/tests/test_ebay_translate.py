@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -13,6 +14,7 @@ from connectors.channels.ebay import translate
 from connectors.channels.ebay.tests.helpers import HERE, payload, vector
 from hub.canonical import CustomerErasure, OrderStatus, order_to_json
 from hub.errors import TranslationError
+from hub.values import loads
 
 
 def _order(**changes):
@@ -140,3 +142,40 @@ def test_the_deletion_notice_names_the_user_to_erase():
     assert "test_user" not in json.dumps(translate.erase_deletion(message))
     with pytest.raises(TranslationError):
         translate.read_deletion({"notification": {"data": {}}})
+
+
+def _recorded() -> list:
+    """Every recorded order with an expected canonical JSON (the contract suite's rule)."""
+    return sorted(
+        path
+        for path in (HERE / "payloads").glob("*.json")
+        if (HERE / "expected" / path.name).is_file()
+    )
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@pytest.mark.parametrize("path", _recorded(), ids=lambda p: p.stem)
+def test_recorded_orders_lines_and_totals_add_up(path):
+    # the totals contract of every channel (tests/connectors/test_connector_contract.py), for
+    # each order topic: sum(unit_price * quantity) = subtotal and
+    # total = subtotal - discount + shipping + tax (tax_included false), to the cent
+    from connectors.channels.ebay.tests.helpers import connector
+
+    ebay = connector()
+    for topic in sorted(ebay.topics - {translate.DELETION_TOPIC}):
+        update = ebay.translate(topic, loads(path.read_bytes()))
+        order, totals = update.order, update.order.totals
+        assert order_to_json(order) == json.loads((HERE / "expected" / path.name).read_text())
+        assert order.lines, topic
+        lines = sum((line.unit_price * line.quantity for line in order.lines), Decimal(0))
+        assert _cents(lines) == _cents(totals.subtotal), topic
+        tax = Decimal(0) if totals.tax_included else totals.tax
+        assert _cents(totals.subtotal - totals.discount + totals.shipping + tax) == _cents(
+            totals.total
+        ), topic
+        assert all(v >= 0 for v in (totals.discount, totals.shipping, totals.tax)), topic
+        assert sum(line.discount for line in order.lines) <= totals.discount, topic
+        assert not [p for p in update.problems if "add up" in p], (topic, update.problems)
