@@ -343,3 +343,26 @@ def test_the_reconciliation_takes_in_a_missed_order_then_overlaps_its_last_windo
     assert datetime.fromisoformat(listed[1]["min_date_modified"]) == (
         datetime.fromisoformat(first["until"]).replace(microsecond=0) - overlap
     )
+
+
+def test_an_order_to_two_addresses_is_held_not_released(hub, client, worker, viewer):
+    """BigCommerce's multi-address checkout: the hub ships an order to one address, so the
+    order is stored held for a person (recorded shipping addresses of order 229)."""
+    receive(hub, "S-ORAN", 3)
+    receive(hub, "ABS", 3)
+    doc = recorded("order_v2_document.json")
+    two = recorded("order_v2_shipping_addresses_response.json")
+    order = {k: v for k, v in doc.items() if k not in ("products", "shipping_addresses")}
+    body, headers = webhook("webhook_store_order_created.json", "msg_5")
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/218", json=order | {"shipping_address_count": 2})
+        mock.get(f"{ROOT}/v2/orders/218/products", json=doc["products"])
+        mock.get(f"{ROOT}/v2/orders/218/shipping_addresses", json=two)
+        assert client.post("/webhooks/bc-a", data=body, headers=headers).status_code == 202
+        worker.drain()
+    stored = only_order(client, viewer)
+    assert stored["status"] == "needs_attention", stored
+    events = order_events(client, viewer, stored["id"])
+    (held,) = [e for e in events if e["kind"] == "needs_attention"]
+    assert translate.MULTI_ADDRESS.format(n=2) in held["message"]
+    assert "released" not in [e["kind"] for e in events]
