@@ -366,3 +366,44 @@ def test_an_order_to_two_addresses_is_held_not_released(hub, client, worker, vie
     (held,) = [e for e in events if e["kind"] == "needs_attention"]
     assert translate.MULTI_ADDRESS.format(n=2) in held["message"]
     assert "released" not in [e["kind"] for e in events]
+
+
+def test_a_full_refund_cancels_the_stored_order(hub, client, worker, viewer):
+    """``store/order/refund/created`` names the order (and the refund); the order is read
+    again, now Refunded (4), and the stored order is cancelled: no return is opened, since a
+    BigCommerce refund says nothing of goods coming back."""
+    receive(hub, "S-ORAN", 3)
+    receive(hub, "ABS", 3)
+    doc = recorded("order_v2_document.json")
+    order = {k: v for k, v in doc.items() if k not in ("products", "shipping_addresses")}
+    created, created_headers = webhook("webhook_store_order_created.json", "msg_6")
+    refund, refund_headers = webhook("webhook_store_order_refund_created.json", "msg_7")
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/218", json=order)
+        mock.get(
+            f"{ROOT}/v2/orders/218",
+            json=order | {"status_id": 4, "status": "Refunded", "date_modified": _later(order)},
+        )
+        mock.get(f"{ROOT}/v2/orders/218/products", json=doc["products"])
+        mock.get(f"{ROOT}/v2/orders/218/shipping_addresses", json=doc["shipping_addresses"])
+        client.post("/webhooks/bc-a", data=created, headers=created_headers)
+        worker.drain()
+        answer = client.post("/webhooks/bc-a", data=refund, headers=refund_headers)
+        assert answer.get_json()["topic"] == translate.REFUND_CREATED
+        worker.drain()
+    stored = only_order(client, viewer)
+    assert stored["status"] == "cancelled"
+    with hub.db.transaction() as s:
+        assert [d.status for d in s.query(DeliveryRow).order_by(DeliveryRow.id)] == [
+            "processed",
+            "processed",
+        ]
+    returns = client.get("/api/returns", headers=viewer).get_json()
+    assert returns["items"] == []
+
+
+def _later(order: dict) -> str:
+    """The order's ``date_modified`` an hour on (RFC 2822, as V2 writes it)."""
+    from email.utils import format_datetime, parsedate_to_datetime
+
+    return format_datetime(parsedate_to_datetime(order["date_modified"]) + timedelta(hours=1))
