@@ -323,8 +323,11 @@ def test_a_received_return_is_refunded_on_woocommerce_exactly_once(
         # the job run again (a replay): nothing more is sent
         HANDLERS["return.refund"](hub, {"return_id": rid, "account": "woo-a"})
         assert len(store.posted) == 1
-        # WooCommerce tells of the hub's own refund: it names this return, no second one
+        # WooCommerce tells of the hub's own refund: it names this return, no second one,
+        # and its lines need no reading
+        reads = len(mock.calls)
         send_woo(client, refunded(store.order, store.refunds, "2026-12-07T12:00:00"))
         drain_until_quiet(worker, hub)
+        assert not [c for c in mock.calls[reads:] if c.request.url.startswith(REFUNDS)]
         assert [r["id"] for r in returns_listed(client, viewer)] == [rid]
         assert len(store.posted) == 1

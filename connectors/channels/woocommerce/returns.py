@@ -5,7 +5,8 @@ WooCommerce has no returns of its own: a merchant refunds an order (REST v3 orde
 restocking them. Its webhooks say so only as ``order.updated``, whose order carries a
 ``refunds`` summary (``[{id, reason, total}]``, no lines). When that summary is not empty the
 connector's ``fetch`` reads the order's refunds (the worker's I/O, never the request's) and
-puts them beside the order under :data:`REFUNDS_KEY`; :func:`returns_of` reads them.
+puts them beside the order under :data:`REFUNDS_KEY`; :func:`returns_of` reads them. When
+every refund in the summary is the hub's own (its key in the reason), nothing is read.
 
 In: a refund's ``line_items`` carry negative quantities and, in ``meta_data``,
 ``_refunded_item_id``: the order line refunded. Goods come back only where WooCommerce restocked
@@ -57,14 +58,27 @@ _OWN_KEY = re.compile(r"hub-return-[0-9]+")
 
 
 def needs_refunds(topic: str, payload: Any) -> bool:
-    """Whether an order webhook's body names refunds whose lines are not read yet."""
-    return (
-        topic in REFUND_TOPICS
-        and isinstance(payload, dict)
-        and REFUNDS_KEY not in payload
-        and isinstance(payload.get("refunds"), list)
-        and bool(payload["refunds"])
-    )
+    """Whether an order webhook's body names refunds whose lines are not read yet. Refunds
+    the hub made itself need no reading: their summary names the hub's return already."""
+    if topic not in REFUND_TOPICS or not isinstance(payload, dict) or REFUNDS_KEY in payload:
+        return False
+    summary = payload.get("refunds")
+    if not isinstance(summary, list):
+        return False
+    return any(_own(entry) is None for entry in summary)
+
+
+def _own(refund: Any) -> str | None:
+    """The hub's key in a refund's reason (the summary names it ``reason``; stores before
+    WooCommerce 3.x's fix, ``refund``), or None."""
+    if not isinstance(refund, Mapping):
+        return None
+    found = _OWN_KEY.search(_said(refund) or "")
+    return found.group(0) if found else None
+
+
+def _said(refund: Mapping[str, Any]) -> str | None:
+    return values.text(refund.get("reason")) or values.text(refund.get("refund"))
 
 
 def webhook_order_id(payload: Mapping[str, Any]) -> str:
@@ -85,7 +99,13 @@ def returns_of(order: Mapping[str, Any], external_id: str) -> list[ReturnRequest
     first; none when the refunds were not read."""
     refunds = order.get(REFUNDS_KEY)
     if not isinstance(refunds, list):
-        return []
+        # not read: the hub's own refunds are known from the order's summary alone
+        summary = order.get("refunds") if isinstance(order.get("refunds"), list) else []
+        return [
+            _closed(external_id, key, [], _said(entry), str(entry.get("id")))
+            for entry in summary
+            if (key := _own(entry)) is not None
+        ]
     restocked = _restocked(order)
     told = []
     for i, refund in sorted(enumerate(refunds), key=lambda found: _sort_key(found[1])):
@@ -95,8 +115,8 @@ def returns_of(order: Mapping[str, Any], external_id: str) -> list[ReturnRequest
         number = _id(refund.get("id"), f"{path}.id")
         if number is None:
             raise TranslationError("refund has no id", path=f"{path}.id")
-        reason = values.text(refund.get("reason"))
-        own = _OWN_KEY.search(reason or "")
+        reason = _said(refund)
+        own = _own(refund)
         lines = []
         for j, item in enumerate(_list(refund.get("line_items"), f"{path}.line_items")):
             at = f"{path}.line_items[{j}]"
@@ -116,7 +136,7 @@ def returns_of(order: Mapping[str, Any], external_id: str) -> list[ReturnRequest
                 )
         if own:
             # the hub's own refund: it names the hub's return, which it never opens anew
-            told.append(_closed(external_id, own.group(0), [], reason, number))
+            told.append(_closed(external_id, own, [], reason, number))
         elif lines:
             told.append(_closed(external_id, REFUND_PREFIX + number, lines, reason, number))
     return told

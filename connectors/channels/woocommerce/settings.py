@@ -20,7 +20,10 @@ host.
 Optional ``returns``, the returns policy: ``{refund = "none" | "on_receipt" |
 "on_inspection", restock_on_channel = false}`` (default: no refund through the hub);
 ``api_refund = true`` in it refunds through the payment gateway (default false: the refund
-is recorded in WooCommerce only).
+is recorded in WooCommerce only, the money given back by the merchant); ``restock_on_channel``
+is the refund's ``api_restock`` (WooCommerce puts the goods back in its own count, which the
+hub's next stock push overwrites). Refunds made in WooCommerce come in whatever the policy:
+the goods restocked there open a return the hub does not refund again.
 """
 
 from marshmallow import fields, validate

@@ -190,6 +190,24 @@ def test_the_hubs_own_refund_names_the_hubs_return_and_no_goods():
     assert own.note == "Return 12 received (hub-return-12)"
 
 
+def test_refunds_the_hub_made_itself_are_not_read_but_still_name_its_return(api):
+    body = copy.deepcopy(order(723))
+    for entry, number in zip(body["refunds"], (12, 13), strict=True):
+        entry["reason"] = f"Return {number} received (hub-return-{number})"
+    assert connector().fetch("order.updated", body) is body
+    assert len(api.calls) == 0
+    update = connector().translate("order.updated", body)
+    assert isinstance(update, OrderUpdate)
+    assert [(r.external_id, r.status, r.lines, r.note) for r in update.returns] == [
+        ("hub-return-12", "closed", [], "Return 12 received (hub-return-12)"),
+        ("hub-return-13", "closed", [], "Return 13 received (hub-return-13)"),
+    ]
+    # one refund of the merchant's among them: all are read
+    body["refunds"][1]["reason"] = "damaged in transit"
+    api.get(REFUNDS_723, json=answer("order_refunds_list_v3_response.json"), headers=ONE_PAGE)
+    assert returns.REFUNDS_KEY in connector().fetch("order.updated", body)
+
+
 def test_the_contract_suites_order_without_fetched_refunds_has_no_returns():
     update = connector().translate("order.updated", order(723))
     assert isinstance(update, OrderUpdate) and update.returns == []
