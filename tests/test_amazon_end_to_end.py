@@ -3,7 +3,9 @@ brings a merchant-fulfilled order and an FBA order through the inbox; the first 
 and its stock pushed to Amazon (delta only), the FBA one is kept and never released; a parcel
 recorded for the first is confirmed to Amazon exactly once, even when Amazon's answer to the
 confirmation is lost; and an ORDER_CHANGE notification on the account's SQS queue (botocore's
-Stubber) has its order fetched and stored by the reconcile job before its message is deleted.
+Stubber) has its order fetched and stored by the reconcile job before its message is deleted;
+and with a short ``HUB_RECONCILE_INTERVAL`` the scheduler's slot alone brings the orders in,
+the next pass reaching ``HUB_RECONCILE_OVERLAP`` back over the last.
 
 Amazon is a fake built on ``responses`` from the Orders API model's sandbox answers (see
 ``connectors/channels/amazon/tests/payloads/SOURCES.md``); it keeps the packages confirmed
@@ -15,8 +17,10 @@ from __future__ import annotations
 import copy
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import responses
@@ -24,10 +28,15 @@ from botocore.stub import Stubber
 from sqlalchemy import select
 
 import connectors.channels.amazon as amazon_connector
+from connectors.channels.amazon.orders import stamp
 from hub.intake import inbox, reconcile
-from hub.jobs import outbox
+from hub.jobs import outbox, scheduler
+from hub.jobs.worker import Worker
+from hub.runtime import Hub
 from hub.stock import sync
+from hub.storage import account_state, migrate
 from hub.storage.models import JobRow, OrderRow, ParcelRow
+from hub.values import utc
 from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, receive
 
 PAYLOADS = Path(__file__).parents[1] / "connectors/channels/amazon/tests/payloads"
@@ -38,9 +47,7 @@ FBA_ID = "250-1234567-8901234"  # sandbox case 1: fulfilled by Amazon
 SKU = "DELL-I15-BR-001"
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/sp-api-orders"
 
-accounts_file = accounts_fixture(
-    QUIET_ROYALMAIL
-    + f"""
+AMAZON_ACCOUNTS = f"""
 [accounts.amazon-br]
 connector = "amazon"
 client = "acme"
@@ -62,7 +69,7 @@ refresh_token = "Atzr|e2e-refresh"
 seller_id = "{SELLER}"
 sqs_queue_url = "{QUEUE}"
 """
-)
+accounts_file = accounts_fixture(QUIET_ROYALMAIL + AMAZON_ACCOUNTS)
 
 
 def sandbox(name: str) -> dict[str, Any]:
@@ -249,3 +256,59 @@ def test_an_order_change_notification_brings_its_order_in_through_the_reconcile_
     with hub.db.transaction() as s:
         row = s.execute(select(OrderRow).where(OrderRow.account == "amazon-sqs")).scalar_one()
         assert row.external_id == MFN_ID
+
+
+def test_the_reconcile_timer_polls_amazon_with_overlapping_windows(
+    database_url, tmp_path, monkeypatch
+):
+    # a short HUB_RECONCILE_INTERVAL: the scheduler's slot brings Amazon's orders in at once,
+    # and the next pass asks again from HUB_RECONCILE_OVERLAP before the last one's end
+    monkeypatch.setenv("HUB_RECONCILE_INTERVAL", "0.2")
+    monkeypatch.setenv("HUB_RECONCILE_OVERLAP", "120")
+    monkeypatch.setattr(amazon_connector, "_SEEN", {})
+    sqs = boto3.client(
+        "sqs", region_name="eu-west-1", aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: sqs)
+    config = tmp_path / "amazon.toml"  # the Amazon accounts alone: nothing else polls
+    config.write_text(QUIET_ROYALMAIL + AMAZON_ACCOUNTS)
+    hub = Hub.from_env({"database_url": database_url, "config": str(config), "job_backoff": 0.01})
+    migrate.upgrade(hub.db)
+    receive(hub, SKU, 5)
+    worker = Worker(hub, name="timer-worker")
+    try:
+        timer = next(p for p in scheduler.periodic(hub) if p.kind == reconcile.RECONCILE_ALL)
+        assert timer.every == timedelta(seconds=0.2)
+        receive_params = {"QueueUrl": QUEUE, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 20}
+        with (
+            Stubber(sqs) as stub,
+            responses.RequestsMock(assert_all_requests_are_fired=False) as mock,
+        ):
+            for _ in range(2):  # the queue account's two passes find its queue empty
+                stub.add_response("receive_message", {}, receive_params)
+            FakeAmazon(mock)
+            assert scheduler.enqueue_slot(hub, timer) is not None
+            worker.drain()
+            with hub.db.transaction() as s:
+                got = {
+                    (o.account, o.external_id): o.status
+                    for o in s.execute(select(OrderRow)).scalars()
+                }
+                first = account_state.load(s, "amazon-br", reconcile.STATE)
+            assert got[("amazon-br", MFN_ID)] == "released"
+            assert got[("amazon-br", FBA_ID)] == "on_hold"
+            assert ("amazon-sqs", MFN_ID) in got
+
+            time.sleep(0.25)  # the next slot
+            assert scheduler.enqueue_slot(hub, timer) is not None
+            worker.drain()
+            stub.assert_no_pending_responses()
+            searched = [
+                parse_qs(urlsplit(c.request.url).query)["lastUpdatedAfter"][0]
+                for c in mock.calls
+                if urlsplit(c.request.url).path == "/orders/2026-01-01/orders"
+            ]
+        assert len(searched) == 4  # two accounts, two passes
+        assert stamp(utc(first["until"]) - timedelta(seconds=120)) in searched
+    finally:
+        hub.close()
