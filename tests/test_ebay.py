@@ -13,8 +13,10 @@ import copy
 import hashlib
 import json
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import responses
 from sqlalchemy import select, update
@@ -68,11 +70,18 @@ def _order(username: str = "jane_buyer_uk") -> dict[str, Any]:
     return order
 
 
-def _poll(hub, orders: list[dict[str, Any]]) -> dict[str, Any]:
+def _poll(hub, orders: list[dict[str, Any]], windows: list[str] | None = None) -> dict[str, Any]:
+    """One reconciliation pass against a getOrders answering ``orders``; the ``filter`` of
+    each getOrders call is added to ``windows``."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         _tokens(mock)
         mock.get(ORDERS, json={"total": len(orders), "offset": 0, "orders": orders})
-        return reconcile.reconcile_account(hub, hub.accounts["acme-ebay"])
+        report = reconcile.reconcile_account(hub, hub.accounts["acme-ebay"])
+        if windows is not None:
+            for call in mock.calls:
+                if call.request.url.startswith(ORDERS):
+                    windows.extend(parse_qs(urlsplit(call.request.url).query)["filter"])
+    return report
 
 
 def _signed(client, body: bytes, signature: str | None = None):
@@ -84,7 +93,8 @@ def _signed(client, body: bytes, signature: str | None = None):
 
 
 def test_a_polled_order_is_stored(hub, client, worker, viewer):
-    report = _poll(hub, [_order()])
+    windows: list[str] = []
+    report = _poll(hub, [_order()], windows)
     assert report["missing"] == 1 and report["taken_in"] == 1
     worker.drain()
     items = client.get("/api/orders?channel=ebay", headers=viewer).get_json()["items"]
@@ -97,8 +107,19 @@ def test_a_polled_order_is_stored(hub, client, worker, viewer):
     )
     assert order["status"] == "ready" and order["totals"]["total"] == "37.45"
     assert [line["sku"] for line in order["lines"]] == ["MUG-1", "TEE-RED-M"]
-    # the next pass finds it current
-    assert _poll(hub, [_order()])["current"] == 1
+    # the next pass finds it current, asking from before the last pass ended (the overlap)
+    assert _poll(hub, [_order()], windows)["current"] == 1
+    (start_1, end_1), (start_2, end_2) = (_window(w) for w in windows)
+    assert start_1 < end_1 and start_2 < end_1 <= end_2
+    assert end_1 - start_2 == timedelta(seconds=hub.settings.reconcile_overlap)
+
+
+def _window(given: str) -> tuple[datetime, datetime]:
+    """``lastmodifieddate:[<from>..<to>]`` as two times."""
+    found = re.fullmatch(r"lastmodifieddate:\[(\S+Z)\.\.(\S+Z)\]", given)
+    assert found, given
+    start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in found.groups())
+    return start, end
 
 
 def test_a_signed_notification_is_accepted_with_204_and_a_bad_one_refused_with_412(hub, client):

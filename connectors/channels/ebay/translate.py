@@ -35,7 +35,10 @@ buyer's payment, and eBay releases it once the item is shipped and tracked
 Totals: ``subtotal`` = ``priceSubtotal``; ``discount`` = ``-priceDiscount`` (and a negative
 ``adjustment``); ``shipping`` = ``deliveryCost + deliveryDiscount``; ``tax`` =
 ``pricingSummary.tax`` (what the seller collects; eBay's collect-and-remit taxes are eBay's
-and not in ``total``); ``tax_included`` false; ``total`` = ``pricingSummary.total``.
+and not in ``total``: for sellers in eBay managed payments ``pricingSummary.total`` "will never
+reflect any 'Collect and Remit' tax" and ``lineItems.taxes`` is empty, eBay's OAS3 contract,
+``PricingSummary.total``, ``LineItem.taxes``); ``tax_included`` false; ``total`` =
+``pricingSummary.total``.
 """
 
 from __future__ import annotations

@@ -179,3 +179,22 @@ def test_recorded_orders_lines_and_totals_add_up(path):
         assert all(v >= 0 for v in (totals.discount, totals.shipping, totals.tax)), topic
         assert sum(line.discount for line in order.lines) <= totals.discount, topic
         assert not [p for p in update.problems if "add up" in p], (topic, update.problems)
+
+
+def test_a_cancel_request_from_get_order_holds_the_order_and_ebays_remitted_tax_is_not_in_it():
+    # getOrder fills cancelRequests; the buyer's request holds the order until the seller
+    # answers it on eBay. The US sales tax eBay collects and remits (ebayCollectAndRemitTaxes,
+    # lineItems.taxes empty) is neither the seller's tax nor in pricingSummary.total.
+    order = payload("order_cancel_requested_built.json")
+    update = translate.translate_order(order)
+    assert update.order.status is OrderStatus.ON_HOLD
+    assert update.status_problem == translate.CANCEL_REQUESTED
+    assert update.order.tags == [translate.HELD_PAYMENT_TAG]
+    totals = update.order.totals
+    assert (totals.tax, totals.shipping, totals.total) == (0, 0, Decimal("72.50"))
+    assert [line.tax for line in update.order.lines] == [0, 0]
+    assert update.channel_status == "PAID/NOT_STARTED/IN_PROGRESS"
+    # once no cancellation is in progress (the seller rejected the request), it is ready
+    order["cancelStatus"]["cancelState"] = "NONE_REQUESTED"
+    order["cancelStatus"]["cancelRequests"][0]["cancelRequestState"] = "REJECTED"
+    assert translate.translate_order(order).order.status is OrderStatus.READY
