@@ -4,7 +4,12 @@ Every eBay REST API answers a refused request with ``{"errors": [{"errorId", "do
 "category", "message", "longMessage", "parameters": [{"name", "value"}]}]}`` (per-item
 results of bulk calls carry the same objects, and ``warnings`` in that shape). ``category``
 is ``REQUEST`` (the request is wrong), ``BUSINESS`` (a rule refuses it) or ``APPLICATION``
-(a fault on eBay's side). — https://developer.ebay.com/api-docs/static/handling-error-messages.html
+(a fault on eBay's side). A message may name its ``parameters`` in braces (``A system error has
+occurred. {additionalInfo}``); they are filled in when the message is told. Each method's error
+ids are listed in eBay's OpenAPI contracts (``x-response-codes``), e.g. the Fulfillment API's
+30500 (system error, ``APPLICATION``), 32100 (invalid order id), 32300 (invalid tracking number
+or carrier) and the Inventory API's 25001 (system error), 25002 (user error). —
+https://developer.ebay.com/api-docs/static/handling-error-messages.html
 
 The hub's HTTP client has already turned the status into a typed error (429 and 5xx retried,
 401/403 ``AuthError``, other 4xx ``PermanentError``); here the envelope refines it:
@@ -52,11 +57,15 @@ def error_id(error: Mapping[str, Any]) -> int | None:
 
 
 def describe(errors: Iterable[Mapping[str, Any]]) -> str:
-    """``errorId 25604: Input error. The SKU ... ; errorId ...``."""
+    """``errorId 32100: Invalid order ID: 12-34567-89012; errorId ...``: each error's
+    ``longMessage`` (else ``message``) with its parameters filled in."""
     parts = []
     for error in errors:
-        said = error.get("longMessage") or error.get("message") or "no message"
-        parts.append(f"errorId {error.get('errorId', '?')}: {' '.join(str(said).split())}")
+        said = str(error.get("longMessage") or error.get("message") or "no message")
+        for parameter in error.get("parameters") or []:
+            if isinstance(parameter, Mapping) and parameter.get("name"):
+                said = said.replace(f"{{{parameter['name']}}}", str(parameter.get("value") or ""))
+        parts.append(f"errorId {error.get('errorId', '?')}: {' '.join(said.split())}")
     return "; ".join(parts)
 
 

@@ -135,7 +135,8 @@ def test_ebays_error_envelope_says_retry_fix_or_give_up(status, name, error, wor
             list(connector().orders_updated(SINCE, UNTIL))
     assert words in caught.value.message
     assert (
-        not isinstance(caught.value, PermanentError) or "Invalid Order Id" in caught.value.message
+        not isinstance(caught.value, PermanentError)
+        or "Invalid order ID: 12-34567-89012" in caught.value.message
     )
 
 
@@ -174,3 +175,18 @@ def test_a_rate_limited_call_keeps_ebays_retry_after():
             list(connector().orders_updated(SINCE, UNTIL))
     assert caught.value.retry_after == 600
     assert caught.value.details["status"] == 429 and "HTTP 429" in caught.value.message
+
+
+def test_an_errors_parameters_are_filled_into_its_message():
+    from connectors.channels.ebay import envelope
+
+    exc = PermanentError(
+        "x", details={"status": 400, "body": raw("error_system_25001.json").decode()}
+    )
+    refined = envelope.refine(exc, "POST bulk")
+    assert "errorId 25001: A system error has occurred. Please try again later" in refined.message
+    # a parameter the message does not name, or a message without braces, is left as it is
+    said = envelope.describe(
+        [{"errorId": 1, "message": "Plain words", "parameters": [{"name": "x", "value": "y"}]}]
+    )
+    assert said == "errorId 1: Plain words"

@@ -100,9 +100,9 @@ def test_an_unknown_order_is_permanent_with_ebays_words():
     with responses.RequestsMock() as mock:
         tokens(mock)
         mock.get(
-            FULFILMENTS, status=404, json=payload("fulfilment/error_invalid_order_32100_built.json")
+            FULFILMENTS, status=400, json=payload("fulfilment/error_invalid_order_32100_built.json")
         )
-        with pytest.raises(PermanentError, match="errorId 32100: Invalid Order Id"):
+        with pytest.raises(PermanentError, match="errorId 32100: Invalid order ID: 12-34567-89012"):
             connector().push_fulfilment(_push(MUGS))
 
 
@@ -137,3 +137,28 @@ def test_a_carrier_ebay_has_no_code_for_is_refused_before_any_call():
     refused = pytest.raises(PermanentError, match="not one of eBay's shipping carrier codes")
     with responses.RequestsMock(), refused:  # any call would fail the test
         connector().push_fulfilment(_carrier_push("acme_couriers", "Acme Couriers"))
+
+
+def test_a_tracking_number_or_carrier_ebay_refuses_is_permanent_with_ebays_words():
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(FULFILMENTS, json=payload("fulfilment/shipping_fulfillments_none.json"))
+        mock.post(
+            FULFILMENTS,
+            status=400,
+            json=payload("fulfilment/error_invalid_tracking_32300_built.json"),
+        )
+        with pytest.raises(PermanentError) as caught:
+            connector().push_fulfilment(_push(MUGS))
+    assert "errorId 32300: Invalid shipment tracking number or carrier" in caught.value.message
+
+
+def test_an_ebay_system_error_reading_the_fulfillments_is_retryable():
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(FULFILMENTS, status=500, json=payload("fulfilment/error_system_30500_built.json"))
+        with pytest.raises(RetryableError):
+            connector().push_fulfilment(_push(MUGS))
+        assert not [
+            c for c in mock.calls if c.request.method == "POST" and "fulfillment" in c.request.url
+        ]
