@@ -189,17 +189,19 @@ class EbayClient:
     # -- stock ---------------------------------------------------------------------------------
 
     def inventory_levels(self) -> Iterator[tuple[str, int | None, str | None]]:
-        """Every inventory item's SKU, ship-to-home quantity and its offer on the marketplace."""
-        offset = 0
-        while True:
-            params = {"limit": str(stock.PAGE_SIZE), "offset": str(offset)}
+        """Every inventory item's SKU, ship-to-home quantity and its offer on the marketplace,
+        page after page as each answer's ``next`` says; a page named twice is refused."""
+        offset: str | None = "0"
+        seen: set[str] = set()
+        while offset is not None:
+            if offset in seen:
+                raise PermanentError(f"GET {stock.ITEMS_PATH}: page offset {offset} again")
+            seen.add(offset)
+            params = {"limit": str(stock.PAGE_SIZE), "offset": offset}
             response = self._call("GET", stock.ITEMS_PATH, params=params)
-            found, total = stock.read_items(self._json(response, f"GET {stock.ITEMS_PATH}"))
+            found, offset = stock.read_items(self._json(response, f"GET {stock.ITEMS_PATH}"))
             for sku, quantity in found:
                 yield sku, quantity, self.offer_id(sku)
-            offset += len(found)
-            if not found or offset >= total:
-                return
 
     def offer_id(self, sku: str) -> str | None:
         params = {"sku": sku, "marketplace_id": self.marketplace}

@@ -1,7 +1,11 @@
 """Stock levels read from and set through the Inventory API: the pure half.
 
-* Items: ``GET /sell/inventory/v1/inventory_item?limit=&offset=`` answers ``{total, size,
-  inventoryItems[{sku, availability{shipToLocationAvailability{quantity}}}]}``; each SKU's
+* Items: ``GET /sell/inventory/v1/inventory_item?limit=&offset=`` answers ``{href, total,
+  size, limit, next, inventoryItems[{sku, availability{shipToLocationAvailability{quantity}}}]}``.
+  Here ``offset`` is "the page number to retrieve" (0, 1, ...; ``limit`` at most 100), unlike
+  getOrders' count of records to skip, so pages are followed by the ``offset`` of the answer's
+  ``next`` address (sent to ``api_base``, not to ``next`` itself), until an answer has no
+  ``next``. — eBay's contract ``sell_inventory_v1_oas3.json`` (getInventoryItems). Each SKU's
   offers come from ``GET /sell/inventory/v1/offer?sku=&marketplace_id=`` (``offers[{offerId,
   marketplaceId, status, availableQuantity}]``).
 * Set: ``POST /sell/inventory/v1/bulk_update_price_quantity`` with ``{"requests": [{"sku",
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from connectors.channels.ebay import envelope
 from hub.connectors import ChannelItem, StockOutcome, StockUpdate
@@ -33,8 +38,9 @@ BATCH = 25  # requests per bulk_update_price_quantity call
 PAGE_SIZE = 100
 
 
-def read_items(body: Any) -> tuple[list[tuple[str, int | None]], int]:
-    """A page's ``(sku, ship-to-home quantity)`` and eBay's ``total``."""
+def read_items(body: Any) -> tuple[list[tuple[str, int | None]], str | None]:
+    """A page's ``(sku, ship-to-home quantity)`` and the ``offset`` of the next page (None
+    after the last)."""
     if not isinstance(body, dict):
         raise PermanentError(f"GET {ITEMS_PATH}: the answer is not an object")
     found = []
@@ -45,11 +51,13 @@ def read_items(body: Any) -> tuple[list[tuple[str, int | None]], int]:
         ship = availability.get("shipToLocationAvailability") or {}
         quantity = ship.get("quantity")
         found.append((str(item["sku"]), int(quantity) if isinstance(quantity, int) else None))
-    try:
-        total = int(body.get("total") or 0)
-    except (TypeError, ValueError):
-        total = 0
-    return found, total
+    following = body.get("next")
+    if not following or not found:
+        return found, None
+    offset = parse_qs(urlsplit(str(following)).query).get("offset")
+    if not offset:
+        raise PermanentError(f"GET {ITEMS_PATH}: next names no offset: {following!r}")
+    return found, offset[0]
 
 
 def offer_id(body: Any, marketplace_id: str) -> str | None:

@@ -5,14 +5,16 @@ ReviseInventoryStatus for legacy listings."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import responses
+from responses import matchers
 
 from connectors.channels.ebay import stock, trading
 from connectors.channels.ebay.tests.helpers import API, connector, payload, tokens
 from hub.connectors import ChannelItem, StockUpdate
-from hub.errors import AuthError
+from hub.errors import AuthError, PermanentError
 
 ITEMS = f"{API}/sell/inventory/v1/inventory_item"
 OFFERS = f"{API}/sell/inventory/v1/offer"
@@ -99,3 +101,43 @@ def test_a_refused_trading_token_is_an_auth_error():
     )
     with pytest.raises(AuthError, match="931"):
         trading.outcomes([_update("MUG-1", 5)], failure)
+
+
+def test_items_are_read_page_by_page_as_each_answers_next_says():
+    # getInventoryItems' offset is a page number (0, 1, ...), not a count of records: the
+    # next page is the one the answer's next names, asked of the account's own address
+    first = payload("stock/inventory_items_page_1.json")
+    first["next"] = f"{ITEMS}?limit=100&offset=1"
+    second = {
+        "href": f"{ITEMS}?limit=100&offset=1",
+        "total": 3,
+        "size": 1,
+        "limit": 100,
+        "inventoryItems": [
+            {"sku": "HAT-1", "availability": {"shipToLocationAvailability": {"quantity": 4}}}
+        ],
+    }
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(
+            ITEMS, json=first, match=[matchers.query_param_matcher({"limit": "100", "offset": "0"})]
+        )
+        mock.get(
+            ITEMS,
+            json=second,
+            match=[matchers.query_param_matcher({"limit": "100", "offset": "1"})],
+        )
+        mock.get(re.compile(f"{OFFERS}.*"), status=404, json={"errors": [{"errorId": 25713}]})
+        skus = [item.sku for item in connector().stock_items()]
+    assert skus == ["MUG-1", "TEE-RED-M", "HAT-1"]
+
+
+def test_a_page_named_twice_is_refused():
+    page = payload("stock/inventory_items_page_1.json")
+    page["next"] = f"{ITEMS}?limit=100&offset=0"
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(ITEMS, json=page)
+        mock.get(re.compile(f"{OFFERS}.*"), status=404, json={"errors": [{"errorId": 25713}]})
+        with pytest.raises(PermanentError, match="page offset 0 again"):
+            list(connector().stock_items())
