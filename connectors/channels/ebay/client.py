@@ -21,6 +21,7 @@ https://developer.ebay.com/api-docs/static/oauth-client-credentials-grant.html
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -36,7 +37,9 @@ from hub.connectors.http import HttpClient
 from hub.connectors.oauth import TokenCache
 from hub.connectors.ratelimit import RateLimiter, limiter_for
 from hub.errors import ConnectorError, PermanentError, RetryableError
-from hub.values import loads
+from hub.values import loads, utc
+
+log = logging.getLogger(__name__)
 
 API = "https://api.ebay.com"
 TOKEN_PATH = "identity/v1/oauth2/token"
@@ -164,9 +167,17 @@ class EbayClient:
 
     def orders_updated(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
         """Every order last modified from ``since`` to ``until``, a page at a time. A window
-        that starts after it ends is a ValueError, raised here rather than at the first read."""
-        orders.window_params(since, until)
-        return self._orders(since, until)
+        that starts after it ends is a ValueError, raised here rather than at the first read;
+        one longer than eBay answers for (90 days) is shortened, and logged."""
+        start, end = orders.window(since, until)
+        if start != utc(since):
+            log.warning(
+                "%s: getOrders reaches back 90 days at most: orders modified from %s, not %s",
+                self.account.name,
+                orders.stamp(start),
+                orders.stamp(since),
+            )
+        return self._orders(start, end)
 
     def _orders(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
         offset: int | None = 0

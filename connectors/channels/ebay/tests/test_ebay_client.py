@@ -190,3 +190,18 @@ def test_an_errors_parameters_are_filled_into_its_message():
         [{"errorId": 1, "message": "Plain words", "parameters": [{"name": "x", "value": "y"}]}]
     )
     assert said == "errorId 1: Plain words"
+
+
+def test_a_window_longer_than_ebay_answers_for_starts_90_days_before_its_end(caplog):
+    # eBay refuses a lastmodifieddate start more than 90 days back (errorId 30830): after a
+    # long outage the pass asks for what eBay can give, and says so
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(ORDERS, json=_page([], 0, 0))
+        since = datetime(2026, 6, 1, tzinfo=UTC)
+        assert list(connector().orders_updated(since, UNTIL)) == []
+        query = parse_qs(urlsplit(mock.calls[1].request.url).query)
+    assert query["filter"] == [
+        "lastmodifieddate:[2026-09-02T10:01:00.250Z..2026-12-01T10:00:00.250Z]"
+    ]
+    assert "90 days at most" in caplog.text
