@@ -3,7 +3,9 @@ signed webhook is stored, the worker translates it, and a return is opened once,
 the channel already (a Shopify ``refunds/create`` with goods coming back; a WooCommerce
 ``order.updated`` whose refund restocked a line, its refunds read by the worker); and a return
 opened through the API, under the policy ``returns = {refund = "on_receipt"}``, is refunded on
-WooCommerce by the ``return.refund`` job exactly once, even when the store's answer is lost.
+WooCommerce (one order refund, found again by its key) and on Shopify (one ``refundCreate``
+per ``@idempotent`` key) by the ``return.refund`` job exactly once, even when the answer is
+lost.
 
 The channels are fakes on ``responses`` serving recorded payloads (the Shopify docs order and
 refund; WooCommerce's docs order 727 and refund list, see
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -331,3 +334,79 @@ def test_a_received_return_is_refunded_on_woocommerce_exactly_once(
         assert not [c for c in mock.calls[reads:] if c.request.url.startswith(REFUNDS)]
         assert [r["id"] for r in returns_listed(client, viewer)] == [rid]
         assert len(store.posted) == 1
+
+
+# -- out: the hub refunds on Shopify --------------------------------------------------------------
+class FakeShopify:
+    """Shopify's GraphQL for order 450789469's refunds: ``RefundContext`` (the recorded answer,
+    with the refunds made here added) and ``refundCreate``, which, as Shopify does, makes one
+    refund per ``@idempotent`` key (a mutation sent again with the key answers the same refund)
+    and may lose its first answer after refunding."""
+
+    def __init__(self, mock: responses.RequestsMock):
+        self.mutations: list[dict[str, Any]] = []
+        self.made: dict[str, dict[str, Any]] = {}  # idempotency key -> refund
+        self.lose_next_answer = False
+        url = re.compile(r"https://shop-a\.myshopify\.com/admin/api/[^/]+/graphql\.json")
+        mock.add_callback(responses.POST, url, callback=self._graphql)
+
+    def _graphql(self, request):
+        body = json.loads(request.body)
+        if "refundCreate(" in body["query"]:
+            variables = body["variables"]
+            self.mutations.append(variables)
+            answer = json.loads((SHOPIFY_PAYLOADS / "refund_create_response.json").read_text())
+            refund = self.made.setdefault(
+                variables["idempotencyKey"],
+                {"id": f"gid://shopify/Refund/{929361467 + len(self.made)}",
+                 "note": variables["input"]["note"]},
+            )  # fmt: skip
+            answer["data"]["refundCreate"]["refund"]["id"] = refund["id"]
+            if self.lose_next_answer:
+                self.lose_next_answer = False
+                raise requests.ConnectionError("connection reset by peer")
+            return 200, {}, json.dumps(answer)
+        context = json.loads((SHOPIFY_PAYLOADS / "refund_context_response.json").read_text())
+        context["data"]["order"]["refunds"] += list(self.made.values())
+        return 200, {}, json.dumps(context)
+
+
+def test_a_received_return_is_refunded_on_shopify_exactly_once(hub, client, worker, viewer, editor):
+    order = shipped_order(hub, client, worker, viewer, editor)
+    # the hub has taken the order in and shipped it without calling Shopify; now it may
+    account = hub.accounts["shop-a"]
+    hub.accounts["shop-a"] = type(account)(
+        account.name, account.connector, account.client, {**account.settings, "api_calls": True}
+    )
+    line = {"sku": "IPOD2008RED", "quantity": 1, "reason": "defective"}
+    rid = client.post(
+        "/api/returns", json={"order_id": order["id"], "lines": [line]}, headers=editor
+    ).get_json()["id"]
+    client.post(f"/api/returns/{rid}/authorise", headers=editor)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        shopify = FakeShopify(mock)
+        shopify.lose_next_answer = True
+        got = client.post(
+            f"/api/returns/{rid}/receive",
+            json={"lines": [{"sku": "IPOD2008RED", "condition": "resellable"}]},
+            headers=editor,
+        ).get_json()
+        assert got["refund"]["status"] == "queued"
+        drain_until_quiet(worker, hub)
+        # one refund: the mutation sent again after the lost answer carried the same key
+        [created] = shopify.made.values()
+        assert {m["idempotencyKey"] for m in shopify.mutations} == {f"hub-return-{rid}"}
+        created = shopify.mutations[0]
+        assert created["input"]["note"] == f"Return {rid} received (hub-return-{rid})"
+        assert created["input"]["refundLineItems"] == [
+            {
+                "lineItemId": "gid://shopify/LineItem/518995019",
+                "quantity": 1,
+                "restockType": "NO_RESTOCK",
+            }
+        ]
+        got = client.get(f"/api/returns/{rid}", headers=viewer).get_json()
+        assert got["refund"] == {"status": "done", "ref": "gid://shopify/Refund/929361467"}
+        sent = len(shopify.mutations)
+        HANDLERS["return.refund"](hub, {"return_id": rid, "account": "shop-a"})
+        assert len(shopify.mutations) == sent and len(shopify.made) == 1
