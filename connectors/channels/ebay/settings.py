@@ -44,7 +44,9 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from hub.connectors import AccountSchema, StockSettingsMixin
 
-#: Trading API site ids by marketplace (eBay's SiteCodeType / marketplace table)
+#: Trading API site ids by marketplace (eBay's SiteCodeType; the ids as eBay's Trading SDK
+#: maps them, ``eBay/trading-api-java-sdk`` ``source/core/src/com/ebay/sdk/SiteIDUtil.java``).
+#: EBAY_BE has two sites (French 23, Dutch 123): give ``site_id``.
 SITE_IDS = {
     "EBAY_US": 0,
     "EBAY_CA": 2,
@@ -60,6 +62,10 @@ SITE_IDS = {
     "EBAY_CH": 193,
     "EBAY_IE": 205,
     "EBAY_PL": 212,
+    "EBAY_HK": 201,
+    "EBAY_MY": 207,
+    "EBAY_PH": 211,
+    "EBAY_SG": 216,
 }
 _MARKETPLACE = re.compile(r"EBAY_[A-Z_]{2,20}")
 _VERIFICATION = re.compile(r"[A-Za-z0-9_-]{32,80}")

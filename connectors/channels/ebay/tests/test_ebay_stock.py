@@ -9,10 +9,12 @@ import re
 
 import pytest
 import responses
+from marshmallow import ValidationError
 from responses import matchers
 
 from connectors.channels.ebay import stock, trading
-from connectors.channels.ebay.tests.helpers import API, connector, payload, tokens
+from connectors.channels.ebay.settings import site_id
+from connectors.channels.ebay.tests.helpers import API, connector, payload, settings, tokens
 from hub.connectors import ChannelItem, StockUpdate
 from hub.errors import AuthError, PermanentError
 
@@ -141,3 +143,16 @@ def test_a_page_named_twice_is_refused():
         mock.get(re.compile(f"{OFFERS}.*"), status=404, json={"errors": [{"errorId": 25713}]})
         with pytest.raises(PermanentError, match="page offset 0 again"):
             list(connector().stock_items())
+
+
+@pytest.mark.parametrize(
+    ("marketplace", "site"), [("EBAY_GB", 3), ("EBAY_US", 0), ("EBAY_DE", 77), ("EBAY_SG", 216)]
+)
+def test_the_trading_site_follows_the_marketplace(marketplace, site):
+    assert site_id(settings(stock_api="trading", marketplace_id=marketplace)) == site
+
+
+def test_a_marketplace_with_no_single_trading_site_needs_site_id():
+    with pytest.raises(ValidationError, match="site_id"):
+        settings(stock_api="trading", marketplace_id="EBAY_BE")
+    assert site_id(settings(stock_api="trading", marketplace_id="EBAY_BE", site_id=123)) == 123
