@@ -407,3 +407,32 @@ def _later(order: dict) -> str:
     from email.utils import format_datetime, parsedate_to_datetime
 
     return format_datetime(parsedate_to_datetime(order["date_modified"]) + timedelta(hours=1))
+
+
+def test_hub_accounts_hooks_check_exits_1_while_a_hook_is_deactivated(
+    hub, accounts_file, database_url, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from hub import cli
+
+    monkeypatch.setenv("HUB_DATABASE_URL", database_url)
+    monkeypatch.setenv("HUB_CONFIG", str(accounts_file))
+    monkeypatch.setenv("HUB_PUBLIC_URL", "https://hub.example")
+    url = "https://hub.example/webhooks/bc-a"
+    listed = [
+        {"id": n, "scope": s, "destination": url, "is_active": s != translate.UPDATED}
+        for n, s in enumerate(translate.ORDER_TOPICS, start=1)
+    ]
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{ROOT}/v3/hooks", json={"data": listed, "meta": {"pagination": {"total_pages": 1}}}
+        )
+        result = CliRunner().invoke(cli.cli, ["accounts", "hooks", "check", "bc-a"])
+    assert result.exit_code == 1, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("{")]  # beside the log
+    state = json.loads(line)
+    assert (state["ok"], state["inactive"], state["missing"]) == (False, [translate.UPDATED], [])
+    assert state["url"] == url
+    help_text = CliRunner().invoke(cli.cli, ["accounts", "hooks", "check", "--help"])
+    assert help_text.exit_code == 0 and "exits 1" in help_text.output
