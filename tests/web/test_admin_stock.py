@@ -55,7 +55,7 @@ def test_levels_show_on_hand_allocated_available_and_what_each_channel_confirmed
     page = client.get("/admin/stock")
     assert page.status_code == 200
     assert "MUG-1" in page.text and "MUG-2" in page.text
-    assert '<td class="num">9</td>' in page.text  # 7 imported + 2 received
+    assert '<td class="num" data-label="On hand">9</td>' in page.text  # 7 imported + 2 received
     assert "<strong>shop-a</strong>" in page.text and "confirmed 9" in page.text
     assert "nothing confirmed yet" in page.text  # woo-a has not confirmed anything
     assert 'href="/admin/stock"' in page.text  # the navigation has found the page
