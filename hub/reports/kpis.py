@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from hub.returns.store import CLOSED, INSPECTED, RECEIVED, VOID
 from hub.runtime import Hub
-from hub.shipping.tracking import FLAGGED
+from hub.shipping.tracking import FLAGGED, OUTBOUND
 from hub.storage import sql
 from hub.storage.models import (
     DeliveryRow,
@@ -749,7 +749,8 @@ def _returns(query: Any, filters: Filters) -> Any:
 def _shipped_units(session: Session, filters: Filters, group: Callable[[Any], list[Any]]) -> dict:
     """Units that left in shipments shipped in the range, summed from the parcels' lines
     (a JSON array, one row per line in the database) per ``group(line)`` (the columns to
-    group by, given the line's row)."""
+    group by, given the line's row). A return's label, followed as a parcel coming back,
+    belongs to no shipment and ships nothing."""
     line = sql.json_elements(ParcelRow.lines).table_valued("value").alias("line")
     columns = group(line)
     query = _orders(
@@ -758,7 +759,7 @@ def _shipped_units(session: Session, filters: Filters, group: Callable[[Any], li
         .join(ParcelRow, ParcelRow.shipment_id == ShipmentRow.id)
         .join(OrderRow, OrderRow.id == ShipmentRow.order_id)
         .join(line, true())
-        .where(_in_range(ShipmentRow.shipped_at, filters))
+        .where(_in_range(ShipmentRow.shipped_at, filters), ParcelRow.direction == OUTBOUND)
         .group_by(*columns),
         filters,
     )

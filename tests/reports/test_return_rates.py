@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from hub.reports import kpis
-from hub.storage.models import OrderRow, ReturnLineRow, ReturnRow
+from hub.storage.models import OrderRow, ParcelRow, ReturnLineRow, ReturnRow
 from tests.conftest import shipped_order
 from tests.reports.test_kpis import DAY, _by, _order, _parcel, _run, accounts_file, at
 
@@ -186,6 +188,9 @@ def test_a_real_return_through_the_api_is_counted(hub, client, worker, viewer, e
         headers=editor,
     )
     assert received.status_code == 200, received.get_json()
+    with hub.db.transaction() as session:  # the label is followed as a parcel coming back
+        directions = session.execute(select(ParcelRow.direction).order_by(ParcelRow.id))
+        assert directions.scalars().all() == ["outbound", "return"]
     answer = client.get("/api/reports/return_rate_by_sku", headers=viewer)
     assert answer.status_code == 200
     assert [(r["sku"], r["shipped"], r["returned"], r["return_rate"])
