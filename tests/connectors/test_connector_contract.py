@@ -118,6 +118,28 @@ SENDERS: dict[str, Sender] = {
 }
 
 
+#: valid account keys of the channels whose orders are polled, not pushed by webhook (their
+#: recorded orders are translated like the webhook channels')
+POLLED: dict[str, dict[str, Any]] = {
+    "amazon": {
+        "region": "eu",
+        "marketplace_ids": ["A1F83G8C2ARO7P"],
+        "client_id": "amzn1.application-oa2-client.contract",
+        "client_secret": "contract-secret",
+        "refresh_token": "Atzr|contract",
+        "seller_id": "A3CONTRACT",
+    },
+    "ebay": {
+        "marketplace_id": "EBAY_GB",
+        "client_id": "Contract-Hub-PRD-0123456789-abcdef01",
+        "client_secret": "PRD-contract-secret",
+        "refresh_token": "v^1.1#contract",
+        "verification_token": "contract-verification-token-0123456789",
+        "endpoint_url": "https://hub.example.com/webhooks/ebay-contract",
+    },
+}
+
+
 # -- what is installed --------------------------------------------------------------------
 
 
@@ -145,10 +167,21 @@ def expected_json(path: Path) -> dict[str, Any]:
     return json.loads((path.parent.parent / "expected" / path.name).read_text(encoding="utf-8"))
 
 
+def order_channels() -> list[str]:
+    """Names of every registered channel connector that takes orders in, by webhook or poll."""
+    return sorted(
+        name
+        for name, cls in registry().items()
+        if getattr(cls, "kind", None) == "channel"
+        and {Capability.ORDERS_WEBHOOK, Capability.ORDERS_POLL} & set(cls.capabilities)
+    )
+
+
 WEBHOOK_CHANNELS = webhook_channels()
+ORDER_CHANNELS = order_channels()
 PAIRS = [
     pytest.param(name, path, id=f"{name}-{path.stem}")
-    for name in WEBHOOK_CHANNELS
+    for name in ORDER_CHANNELS
     for path in recorded(connector_class(name))
 ]
 ALL_CONNECTORS = sorted(registry())
@@ -157,12 +190,21 @@ ALL_CONNECTORS = sorted(registry())
 def test_the_built_in_channels_are_registered_and_covered():
     # Guards the parametrisation itself: an empty registry would make the suite pass vacuously.
     assert {"shopify", "woocommerce"} <= set(WEBHOOK_CHANNELS)
-    assert {name for name, _ in (p.values for p in PAIRS)} == set(WEBHOOK_CHANNELS)
+    assert {"amazon", "ebay"} <= set(ORDER_CHANNELS) - set(WEBHOOK_CHANNELS)
+    assert {name for name, _ in (p.values for p in PAIRS)} == set(ORDER_CHANNELS)
 
 
 @pytest.mark.parametrize("name", WEBHOOK_CHANNELS)
 def test_every_webhook_channel_has_a_sender_entry_and_a_recorded_payload(name):
     assert name in SENDERS, f"add how {name!r} signs and labels a delivery to SENDERS"
+    assert recorded(connector_class(name)), (
+        f"{name}: no tests/payloads/*.json with a same-named tests/expected/ file"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(set(ORDER_CHANNELS) - set(WEBHOOK_CHANNELS)))
+def test_every_polled_channel_has_account_keys_and_a_recorded_order(name):
+    assert name in POLLED, f"add valid account keys for {name!r} to POLLED"
     assert recorded(connector_class(name)), (
         f"{name}: no tests/payloads/*.json with a same-named tests/expected/ file"
     )
@@ -180,11 +222,14 @@ def make_connector(name: str, **secrets: Any) -> Connector:
     """The connector for an account built the way start-up builds it (through the file).
     ``webhook_secret`` / ``webhook_secrets`` name the sender's secret keys, whatever the
     connector calls them."""
-    renamed = dict(
-        zip(("webhook_secret", "webhook_secrets"), SENDERS[name].secret_keys, strict=True)
-    )
-    secrets = {renamed[k]: v for k, v in (secrets or {"webhook_secret": SECRET}).items()}
-    keys = {"connector": name, **SENDERS[name].account, **secrets}
+    if name in POLLED:
+        keys = {"connector": name, **POLLED[name]}
+    else:
+        renamed = dict(
+            zip(("webhook_secret", "webhook_secrets"), SENDERS[name].secret_keys, strict=True)
+        )
+        secrets = {renamed[k]: v for k, v in (secrets or {"webhook_secret": SECRET}).items()}
+        keys = {"connector": name, **SENDERS[name].account, **secrets}
     text = f"[accounts.{name}-contract]\n" + "".join(
         f"{key} = {_toml(value)}\n" for key, value in keys.items()
     )
@@ -206,7 +251,11 @@ def event_body(name: str, n: int) -> bytes:
 
 
 def order_topics(connector: Connector) -> list[str]:
-    """The topics whose bodies are orders (not the returns and refunds ones)."""
+    """The topics whose bodies are orders (not the returns and refunds ones); for a polled
+    channel, the topic its reconciliation stores orders under (its other topics are
+    notifications: of an order to fetch, or of a customer to erase)."""
+    if connector.name in POLLED:
+        return [connector.reconcile_topic]
     return sorted(connector.topics - connector.return_topics)
 
 
@@ -487,6 +536,30 @@ def test_translation_leaves_the_payload_unchanged(name, path):
     assert payload == before
 
 
+def _same_amount(value: Any, amount: str) -> bool:
+    """``value`` is ``amount`` (``"72.5"`` is ``"72.50"``)."""
+    try:
+        return Decimal(str(value)) == Decimal(amount)
+    except ArithmeticError:
+        return False
+
+
+def total_fields(
+    node: Any, amount: str, under_total: bool = False
+) -> Iterator[tuple[dict[str, Any], str]]:
+    """``(holder, key)`` of every value equal to ``amount`` kept under a key naming a total."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            named = under_total or "total" in key.lower()
+            if isinstance(value, dict | list):
+                yield from total_fields(value, amount, named and isinstance(value, dict))
+            elif named and not isinstance(value, bool) and _same_amount(value, amount):
+                yield node, key
+    elif isinstance(node, list):
+        for item in node:
+            yield from total_fields(item, amount)
+
+
 BAD_PAYLOADS = [
     pytest.param([], id="empty-list"),
     pytest.param([{"id": 1}], id="list"),
@@ -520,11 +593,14 @@ def test_a_non_numeric_total_raises_a_translation_error_naming_the_field(name, p
     expected_total = expected_json(path)["totals"]["total"]
     payload = loads(path.read_bytes())
     order = payload["order"] if set(payload) == {"order"} else payload
-    # The field the expected total came from: a "total" key holding exactly that amount.
-    keys = [k for k, v in order.items() if "total" in k and str(v) == expected_total]
-    assert keys, f"no total field with {expected_total} in {path.name}"
-    for key in keys:
-        order[key] = bad
+    # The field the expected total came from: an amount under a "total" key (at the top, or
+    # nested as Amazon's proceeds.grandTotal.amount and eBay's pricingSummary.total.value)
+    # holding exactly that amount.
+    found = list(total_fields(order, expected_total))
+    assert found, f"no total field with {expected_total} in {path.name}"
+    keys = {key for _, key in found}
+    for holder, key in found:
+        holder[key] = bad
     connector = make_connector(name)
     for topic in order_topics(connector):
         if isinstance(connector.translate(topic, loads(path.read_bytes())), OrderRemoved):
