@@ -142,7 +142,7 @@ def build(hub: Hub, session: Session, parcel: ParcelRow, *, complete: bool) -> F
 
 def _completes(session: Session, parcel: ParcelRow, order: OrderRow) -> bool:
     """Whether this parcel's push completes the order: it is fully shipped and every other
-    parcel has been pushed."""
+    outbound parcel has been pushed (a return's label coming back is never pushed)."""
     if order.status not in DONE:
         return False
     others = session.execute(
@@ -151,6 +151,7 @@ def _completes(session: Session, parcel: ParcelRow, order: OrderRow) -> bool:
         .where(
             ParcelRow.order_id == order.id,
             ParcelRow.id != parcel.id,
+            ParcelRow.direction == tracking.OUTBOUND,
             ParcelRow.channel_ref.is_(None),
         )
     ).scalar_one()

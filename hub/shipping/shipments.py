@@ -319,6 +319,13 @@ def record(
     ]
     if any(k is not None for k in known):
         first = next(k for k in known if k is not None)
+        label = next((k for k in known if k is not None and k.return_id is not None), None)
+        if label is not None:
+            raise ShipmentError(
+                f"{label.carrier} tracking number {label.tracking_number} is the label of "
+                f"return {label.return_id} coming back, not a shipment",
+                status=409,
+            )
         if all(k is not None and k.order_id == order.id for k in known):
             # the same confirmation again: one effect
             return Recorded(first.shipment_id, order.id, order.status, True)

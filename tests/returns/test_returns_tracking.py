@@ -285,3 +285,34 @@ def test_closing_or_cancelling_a_return_stops_following_its_label(
         ).scalar_one()
         assert tracking.apply(hub, s, parcel, said[0], "acme-royalmail").new_events >= 1
         assert parcel.status == "in_transit" and parcel.next_check_at is None
+
+
+def test_a_return_label_neither_holds_up_the_order_complete_push_nor_passes_for_a_shipment(
+    hub, client, worker, viewer, editor, rm
+):
+    from hub.shipping import fulfilment
+
+    order = _shipped(hub, client, worker, viewer, editor, DELIVERED)
+    _authorised(client, editor, order["id"], carrier="royalmail", tracking_number=IN_TRANSIT)
+    with hub.db.transaction() as s:
+        row = s.get(OrderRow, order["id"])
+        outbound = s.execute(
+            select(ParcelRow).where(ParcelRow.tracking_number == DELIVERED)
+        ).scalar_one()
+        # the label coming back is never pushed: the order's one shipment still completes it
+        assert fulfilment._completes(s, outbound, row) is True
+
+    # the label's number sent again as a shipment of the order is refused, naming the return
+    body = {
+        "order_id": order["id"],
+        "parcels": [
+            {
+                "carrier": "royalmail",
+                "tracking_number": IN_TRANSIT,
+                "lines": [{"sku": SKU, "quantity": 1}],
+            }
+        ],
+    }
+    answer = client.post("/api/shipments", json=body, headers=editor)
+    assert answer.status_code == 409, answer.get_json()
+    assert "label of return" in answer.get_json()["error"]["message"]
