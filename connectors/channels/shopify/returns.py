@@ -233,10 +233,11 @@ def note_for(push: RefundPush) -> str:
 
 
 def existing_refund(data: Mapping[str, Any], key: str) -> str | None:
-    """The GID of the order's refund whose note carries ``key`` (made on an earlier try)."""
+    """The GID of the order's refund whose note carries ``key`` (made on an earlier try): the
+    whole key, so ``hub-return-1`` is not found in the note of ``hub-return-12``."""
     order = _order_of(data)
     for refund in order.get("refunds") or []:
-        if isinstance(refund, Mapping) and key in str(refund.get("note") or ""):
+        if isinstance(refund, Mapping) and key in _OWN_KEY.findall(str(refund.get("note") or "")):
             return str(refund.get("id"))
     return None
 

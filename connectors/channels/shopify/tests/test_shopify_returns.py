@@ -277,3 +277,18 @@ def test_a_throttled_answer_that_never_clears_is_retryable(api):
         api.post(URL, json=answer("graphql_throttled_response.json"))
     with pytest.raises(RetryableError):
         connector().push_refund(push())
+
+
+@pytest.mark.parametrize(
+    ("note", "found"),
+    [
+        ("Return 7 received (hub-return-7)", "gid://shopify/Refund/1"),
+        ("Return 70 received (hub-return-70)", None),  # another return's key starts the same
+        ("Return 17 received (hub-return-17)", None),
+        ("hub-return-7", "gid://shopify/Refund/1"),
+        ("", None),
+    ],
+)
+def test_an_earlier_refund_is_found_by_its_whole_key_only(note, found):
+    data = {"order": {"refunds": [{"id": "gid://shopify/Refund/1", "note": note}]}}
+    assert returns.existing_refund(data, "hub-return-7") == found
