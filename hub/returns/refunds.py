@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hub.connectors import Capability, RefundPush, connector_class
+from hub.connectors import Capability, RefundPush, calls_out, connector_class
 from hub.errors import PermanentError
 from hub.jobs.worker import job_handler
 from hub.returns import store
@@ -52,6 +52,10 @@ def refund(hub: Hub, payload: dict[str, Any]) -> None:
             raise PermanentError(f"account {row.account!r} is no longer configured")
         if Capability.RETURNS not in connector_class(account.connector).capabilities:
             raise PermanentError(f"{account.connector} accounts cannot refund through the hub")
+        if not calls_out(account, Capability.RETURNS):
+            raise PermanentError(
+                f"api_calls = false in {account.name}'s settings: the hub never calls it"
+            )
         push = build(session, row, store.policy(account)["restock_on_channel"])
     channel_id = hub.connector(account).push_refund(push)
     with hub.db.transaction() as session:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.canonical import RETURN_REASONS, ReturnRequest
-from hub.connectors import Account, Capability, connector_class
+from hub.connectors import Account, Capability, calls_out, connector_class
 from hub.jobs import outbox
 from hub.orders.store import add_event
 from hub.shipping import tracking
@@ -594,6 +594,17 @@ def _refund_if(hub: Any, session: Session, row: ReturnRow, moment: str) -> None:
     account = hub.accounts.get(row.account) if hub is not None else None
     if policy(account)["refund"] != moment or row.refund_status is not None:
         return
+    if not calls_out(account, Capability.RETURNS):
+        row.refund_status = "not_sent"
+        record(
+            session,
+            row,
+            "refund_not_sent",
+            f"no refund sent to {row.account}: api_calls = false in its settings "
+            "(the hub never calls it; refund it on the channel)",
+            "hub",
+        )
+        return
     row.refund_status = "queued"
     outbox.enqueue(
         session,
@@ -638,7 +649,7 @@ def from_channel(
             note=request.note,
             external_id=request.external_id,
         )  # fmt: skip
-    if request.status == CLOSED and row.refund_status in (None, "queued"):
+    if request.status == CLOSED and row.refund_status in (None, "queued", "not_sent"):
         row.refund_status, row.refund_ref = "done", request.external_id
         record(session, row, "refunded", f"refunded on {account.name} itself", actor)
     if request.status in _FROM and row.status in _FROM[request.status]:

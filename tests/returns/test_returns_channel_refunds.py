@@ -410,3 +410,32 @@ def test_a_received_return_is_refunded_on_shopify_exactly_once(hub, client, work
         sent = len(shopify.mutations)
         HANDLERS["return.refund"](hub, {"return_id": rid, "account": "shop-a"})
         assert len(shopify.mutations) == sent and len(shopify.made) == 1
+
+
+def test_a_return_received_for_an_account_the_hub_never_calls_is_not_refunded_and_says_so(
+    hub, client, worker, viewer, editor
+):
+    # shop-a says api_calls = false: its refund policy cannot be carried out by the hub
+    order = shipped_order(hub, client, worker, viewer, editor)
+    line = {"sku": "IPOD2008RED", "quantity": 1, "reason": "defective"}
+    rid = client.post(
+        "/api/returns", json={"order_id": order["id"], "lines": [line]}, headers=editor
+    ).get_json()["id"]
+    client.post(f"/api/returns/{rid}/authorise", headers=editor)
+    with responses.RequestsMock() as mock:  # any call to Shopify would fail the test
+        got = client.post(
+            f"/api/returns/{rid}/receive",
+            json={"lines": [{"sku": "IPOD2008RED", "condition": "resellable"}]},
+            headers=editor,
+        ).get_json()
+        drain_until_quiet(worker, hub)
+        assert len(mock.calls) == 0
+    assert got["refund"]["status"] == "not_sent"
+    shown = client.get(f"/api/returns/{rid}?events=1", headers=viewer).get_json()
+    [said] = [e for e in shown["events"] if e["kind"] == "refund_not_sent"]
+    assert "api_calls = false" in said["message"]
+    with hub.db.transaction() as s:
+        assert s.execute(select(JobRow).where(JobRow.kind == "return.refund")).first() is None
+    # a refund job queued before the account stopped being called fails by name, sending nothing
+    with pytest.raises(Exception, match="api_calls = false"):
+        HANDLERS["return.refund"](hub, {"return_id": rid, "account": "shop-a"})
