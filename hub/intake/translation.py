@@ -238,7 +238,7 @@ def _apply_returns(
                 + (
                     "the order was never received here"
                     if known is None
-                    else "not opened here, and it names no goods coming back"
+                    else "not opened here, and none of the goods it names shipped from here"
                 )
             )
         else:

@@ -14,7 +14,7 @@ policy says so (``returns.refund``: ``on_receipt`` or ``on_inspection``; default
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -639,16 +639,22 @@ def from_channel(
         ).scalar_one_or_none()
         if order is None:
             return None
+        lines, left_out = _shipped_part(session, order, request)
+        if not lines:
+            return None
         row = open_return(
             session,
             order,
-            [LineRequest(quantity=l.quantity, line_id=l.line_id, sku=l.sku, reason=l.reason)
-             for l in request.lines],  # noqa: E741
+            lines,
             actor=actor,
             source="channel",
             note=request.note,
             external_id=request.external_id,
-        )  # fmt: skip
+        )
+        if left_out:
+            record(
+                session, row, "left_out", "never shipped from here: " + "; ".join(left_out), actor
+            )
     if request.status == CLOSED and row.refund_status in (None, "queued", "not_sent"):
         row.refund_status, row.refund_ref = "done", request.external_id
         record(session, row, "refunded", f"refunded on {account.name} itself", actor)
@@ -662,6 +668,31 @@ def from_channel(
         elif request.status == CLOSED and row.status == INSPECTED:
             close(session, row, actor=actor)  # not before inspection puts the goods away
     return row
+
+
+def _shipped_part(
+    session: Session, order: OrderRow, request: ReturnRequest
+) -> tuple[list[LineRequest], list[str]]:
+    """What of a channel's return the hub can take back: each line up to what it shipped and
+    no other return takes (a channel also restocks units it cancelled before they shipped, or
+    ones it shipped itself); and what was left out, line by line."""
+    left = returnable(session, order)
+    lines, left_out = [], []
+    for index, asked in enumerate(request.lines):
+        line = LineRequest(
+            quantity=asked.quantity, line_id=asked.line_id, sku=asked.sku, reason=asked.reason
+        )
+        position = _position(order, line, index, "lines")
+        take = min(line.quantity or 0, max(left.get(position, 0), 0))
+        if take < (line.quantity or 0):
+            sku = order.data["lines"][position].get("sku")
+            left_out.append(
+                f"lines {position} ({sku}): {(line.quantity or 0) - take} of {line.quantity}"
+            )
+        if take > 0:
+            left[position] -= take
+            lines.append(replace(line, quantity=take))
+    return lines, left_out
 
 
 #: the prefix of the key the hub's own refunds carry (``return.refund``)

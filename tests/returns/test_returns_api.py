@@ -182,3 +182,29 @@ def test_a_refund_is_queued_once_when_the_policy_says_so(hub, client, worker, vi
         ]
     kinds = [e["kind"] for e in got["events"]]
     assert kinds.count("refund_queued") == 1  # on receipt, not again at inspection
+
+
+def test_a_channel_return_takes_back_only_what_shipped_from_here(
+    hub, client, worker, viewer, editor
+):
+    # A channel restocks units it cancelled before they shipped, or shipped itself: of a
+    # channel's return the hub opens what it shipped, and says what it left out.
+    from hub.canonical import ReturnLineRequest, ReturnRequest
+    from hub.returns import store
+
+    order = shipped_order(hub, client, worker, viewer, editor)  # one iPod shipped
+    account = hub.accounts[order["account"]]
+    ipod = ReturnLineRequest(quantity=3, sku=SKU, reason="defective")
+    with hub.db.transaction() as s:
+        row = store.from_channel(
+            s, hub, account,
+            ReturnRequest(order["external_id"], "refund:1", "closed", [ipod]),
+            actor="channel",
+        )  # fmt: skip
+        assert row is not None
+        assert [line.quantity for line in store.lines_of(s, row.id)] == [1]
+        [left_out] = [e for e in store.events_of(s, row.id) if e.kind == "left_out"]
+        assert "2 of 3" in left_out.message and SKU in left_out.message
+        # nothing more shipped from here: a second refund of the same line opens nothing
+        again = ReturnRequest(order["external_id"], "refund:2", "closed", [ipod])
+        assert store.from_channel(s, hub, account, again, actor="channel") is None
