@@ -32,11 +32,13 @@ from hub.storage.models import DeliveryRow, JobRow
 from tests.conftest import (
     ACCOUNTS,
     QUIET_ROYALMAIL,
+    make_person,
     only_order,
     receive,
     send_shopify,
     shipped_order,
     shopify_headers,
+    sign_in,
     woo_headers,
     woo_order,
 )
@@ -439,3 +441,8 @@ def test_a_return_received_for_an_account_the_hub_never_calls_is_not_refunded_an
     # a refund job queued before the account stopped being called fails by name, sending nothing
     with pytest.raises(Exception, match="api_calls = false"):
         HANDLERS["return.refund"](hub, {"return_id": rid, "account": "shop-a"})
+    # and the console says why there is no refund
+    sign_in(client, make_person(hub, "ops@example.com", "viewer"))
+    page = client.get(f"/admin/returns/{rid}")
+    assert page.status_code == 200
+    assert "not sent" in page.text and "api_calls = false" in page.text
