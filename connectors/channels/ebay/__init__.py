@@ -1,10 +1,12 @@
 """eBay: orders are read from the Fulfillment API (``getOrders`` by last-modified window, on
 the reconciliation timer, ``orders.py``); the Notification API posts signed notifications,
 of which the marketplace account deletion notice is acted on (the buyer's data erased) and
-the rest are stored (``notifications.py``); stock goes out through the Inventory API's
-``bulk_update_price_quantity``, 25 SKUs a call (``stock.py``), or the Trading API's
-``ReviseInventoryStatus`` for legacy listings (``trading.py``); shipped parcels go back as
-shipping fulfillments, one per package (``fulfilment.py``)."""
+the rest are stored (``notifications.py``), and the hub can make the destination and the
+subscriptions they come by (``subscriptions.py``, ``hub accounts hooks check|sync``); stock
+goes out through the Inventory API's ``bulk_update_price_quantity``, 25 SKUs a call
+(``stock.py``), or the Trading API's ``ReviseInventoryStatus`` for legacy listings
+(``trading.py``); shipped parcels go back as shipping fulfillments, one per package
+(``fulfilment.py``)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,14 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from connectors.channels.ebay import fulfilment, notifications, stock, trading, translate
+from connectors.channels.ebay import (
+    fulfilment,
+    notifications,
+    stock,
+    subscriptions,
+    trading,
+    translate,
+)
 from connectors.channels.ebay.client import EbayClient
 from connectors.channels.ebay.settings import EbaySettings
 from hub.canonical import CustomerErasure, Translation
@@ -34,6 +43,8 @@ from hub.values import loads
 log = logging.getLogger(__name__)
 
 KEPT_HEADERS = (notifications.SIGNATURE_HEADER, "User-Agent")
+#: the Notification API topics the hub subscribes an account to
+SUBSCRIBED_TOPICS = (translate.DELETION_TOPIC, *translate.ORDER_NOTIFICATION_TOPICS)
 
 
 class EbayConnector(Connector):
@@ -148,6 +159,93 @@ class EbayConnector(Connector):
         """Every order last modified from ``since`` to ``until``, each the ``Order`` object
         of ``getOrders``, parsed with :func:`hub.values.loads`."""
         return self.client.orders_updated(since, until)
+
+    # -- notification subscriptions ----------------------------------------------------------
+    def _found(self, url: str) -> tuple[subscriptions.Found, dict[str, Any], dict[str, Any]]:
+        """The destination for the account's ``endpoint_url``, each topic's state, the topics
+        eBay offers (by id) and the subscriptions read (app's and seller's, read once each)."""
+        if not self.account.settings.get("api_calls", True):
+            raise PermanentError(
+                f"api_calls = false in {self.account.name}'s settings: the hub never calls it"
+            )
+        endpoint = str(self.account.settings["endpoint_url"])
+        if endpoint != url:
+            log.info(
+                "%s: eBay calls endpoint_url %s (the hub's address is %s)",
+                self.account.name,
+                endpoint,
+                url,
+            )
+        destination = subscriptions.find_destination(self.client.destinations(), endpoint)
+        offered: dict[str, Any] = {}
+        for topic_id in SUBSCRIBED_TOPICS:
+            topic = self.client.topic(topic_id)
+            if topic is not None:
+                offered[topic_id] = topic
+        listed: dict[bool, list[dict[str, Any]]] = {}
+        for topic in offered.values():
+            user = subscriptions.is_user_topic(topic)
+            if user not in listed:
+                listed[user] = self.client.subscriptions(user)
+        dest_id = str(destination["destinationId"]) if destination is not None else None
+        states: dict[str, str] = {}
+        found_subs: dict[str, Any] = {}
+        for topic_id in SUBSCRIBED_TOPICS:
+            topic = offered.get(topic_id)
+            if topic is None:
+                states[topic_id] = subscriptions.UNAVAILABLE
+                continue
+            sub = subscriptions.find_subscription(
+                listed[subscriptions.is_user_topic(topic)], topic_id, dest_id
+            )
+            states[topic_id] = subscriptions.topic_state(sub)
+            found_subs[topic_id] = sub
+        return subscriptions.Found(destination, states), offered, found_subs
+
+    def webhook_subscriptions(self, url: str) -> dict[str, Any]:
+        """The account's destination (its ``endpoint_url``) and each topic's subscription to
+        it: missing, disabled or enabled; a topic eBay does not offer on the marketplace is
+        reported ``unavailable`` and does not make the account unhealthy."""
+        found, _, _ = self._found(url)
+        return subscriptions.status(found)
+
+    def sync_webhook_subscriptions(self, url: str) -> list[str]:
+        """The destination made (or enabled, its verification token set), then each offered
+        topic's subscription created or enabled; one line per change. eBay checks the
+        endpoint's challenge when the destination is made: the hub must answer it."""
+        found, offered, subs = self._found(url)
+        settings = self.account.settings
+        endpoint, token = str(settings["endpoint_url"]), str(settings["verification_token"])
+        done: list[str] = []
+        destination = found.destination
+        if destination is None:
+            body = subscriptions.destination_body(self.account.name, endpoint, token)
+            dest_id = self.client.create_destination(body)
+            done.append(f"destination {endpoint}: created ({dest_id})")
+        else:
+            dest_id = str(destination["destinationId"])
+            update = subscriptions.destination_update(
+                destination, self.account.name, endpoint, token
+            )
+            if update is not None:
+                self.client.update_destination(dest_id, update[0])
+                done.append(f"destination {endpoint}: updated ({update[1]})")
+        for topic_id in SUBSCRIBED_TOPICS:
+            topic = offered.get(topic_id)
+            if topic is None:
+                done.append(f"{topic_id}: not offered by eBay on {self.client.marketplace}")
+                continue
+            user = subscriptions.is_user_topic(topic)
+            sub = subs.get(topic_id) if destination is not None else None
+            if sub is None:
+                made = self.client.create_subscription(
+                    subscriptions.subscription_body(topic, dest_id), user
+                )
+                done.append(f"{topic_id}: created ({made})")
+            elif sub.get("status") != subscriptions.ENABLED:
+                self.client.enable_subscription(str(sub["subscriptionId"]), user)
+                done.append(f"{topic_id}: enabled (was {subscriptions.topic_state(sub)})")
+        return done
 
     # -- stock --------------------------------------------------------------------------------
     def stock_items(self) -> Iterator[ChannelItem]:

@@ -5,15 +5,19 @@ Every call goes through the hub's :class:`~hub.connectors.http.HttpClient` (time
 at ``api_base`` or ``https://api.ebay.com``: identity (tokens), sell (fulfillment, inventory),
 commerce (notification public keys) and, for legacy listings, the Trading API (``ws/api.dll``).
 
-Two OAuth tokens (``hub.connectors.oauth.TokenCache``), both from ``POST
+Three OAuth tokens (``hub.connectors.oauth.TokenCache``), all from ``POST
 /identity/v1/oauth2/token`` with the app's id and secret as HTTP Basic credentials:
 
 * the seller's user token: ``grant_type=refresh_token``, ``refresh_token``, ``scope`` (the
   scopes the seller consented to, or fewer): for orders, stock and fulfilments;
 * an application token: ``grant_type=client_credentials``,
-  ``scope=https://api.ebay.com/oauth/api_scope``: for ``getPublicKey`` only.
+  ``scope=https://api.ebay.com/oauth/api_scope``: for ``getPublicKey``, topics, destinations
+  and the application-scoped subscriptions (the account deletion topic);
+* the seller's token again with ``scope=...commerce.notification.subscription`` alone: for the
+  user-scoped subscriptions (the order topics), so a seller without that consent loses only
+  those.
 
-Both last two hours (``expires_in`` 7200) and are renewed a minute early; a 401 on a cached
+All last two hours (``expires_in`` 7200) and are renewed a minute early; a 401 on a cached
 token fetches a new one once. eBay's error envelope is read into the hub's error tree by
 ``envelope.refine``. — https://developer.ebay.com/api-docs/static/oauth-refresh-token-request.html,
 https://developer.ebay.com/api-docs/static/oauth-client-credentials-grant.html
@@ -26,11 +30,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import requests
 
-from connectors.channels.ebay import envelope, fulfilment, orders, stock, trading
+from connectors.channels.ebay import envelope, fulfilment, orders, stock, subscriptions, trading
 from connectors.channels.ebay.settings import site_id
 from hub.connectors import Account
 from hub.connectors.http import HttpClient
@@ -57,9 +61,9 @@ def api_root(settings: Mapping[str, Any]) -> str:
 
 
 class EbayClient:
-    """The calls reconciliation, the notification check, the stock sync and the fulfilment
-    push make. ``limiter``, ``session`` and ``sleep`` are for tests; by default the account
-    shares the process's limiter ``ebay:<account name>``."""
+    """The calls reconciliation, the notification check and subscriptions, the stock sync and
+    the fulfilment push make. ``limiter``, ``session`` and ``sleep`` are for tests; by default
+    the account shares the process's limiter ``ebay:<account name>``."""
 
     def __init__(
         self,
@@ -96,6 +100,20 @@ class EbayClient:
         )
         self.app_tokens = TokenCache(
             self.http, TOKEN_PATH, client_id, secret, extra={"scope": APP_SCOPE}, clock=clock
+        )
+        #: the seller's token for user-based notification subscriptions (a token of its own,
+        #: so a seller who has not consented to the scope loses only those)
+        self.subscription_tokens = TokenCache(
+            self.http,
+            TOKEN_PATH,
+            client_id,
+            secret,
+            extra={
+                "grant_type": "refresh_token",
+                "refresh_token": str(settings["refresh_token"]),
+                "scope": subscriptions.USER_SCOPE,
+            },
+            clock=clock,
         )
 
     # -- plumbing -------------------------------------------------------------------------
@@ -162,6 +180,73 @@ class EbayClient:
         if not isinstance(body, dict) or not body.get("key"):
             raise PermanentError(f"GET {path}: the answer holds no key")
         return body
+
+    def topic(self, topic_id: str) -> dict[str, Any] | None:
+        """``getTopic``; None when eBay does not offer the topic (404, errorId 195002)."""
+        path = f"{subscriptions.TOPIC_PATH}/{quote(topic_id, safe='')}"
+        try:
+            response = self._call("GET", path, tokens=self.app_tokens)
+        except PermanentError as exc:
+            details = exc.details if isinstance(exc.details, dict) else {}
+            ids = {envelope.error_id(e) for e in details.get("errors") or []}
+            if details.get("status") == 404 or subscriptions.NO_TOPIC in ids:
+                return None
+            raise
+        body = self._json(response, f"GET {path}")
+        if not isinstance(body, dict) or not body.get("topicId"):
+            raise PermanentError(f"GET {path}: the answer is not a topic")
+        return body
+
+    def destinations(self) -> list[dict[str, Any]]:
+        """``getDestinations``: every destination of the app, page after page."""
+        return self._pages(subscriptions.DESTINATION_PATH, "destinations", self.app_tokens)
+
+    def subscriptions(self, user: bool) -> list[dict[str, Any]]:
+        """``getSubscriptions``: the seller's (``user``) or the app's subscriptions."""
+        tokens = self.subscription_tokens if user else self.app_tokens
+        return self._pages(subscriptions.SUBSCRIPTION_PATH, "subscriptions", tokens)
+
+    def _pages(self, path: str, key: str, tokens: TokenCache) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        params: dict[str, str] = {"limit": str(subscriptions.PAGE_SIZE)}
+        seen: set[str] = set()
+        for _ in range(subscriptions.MAX_PAGES):
+            response = self._call("GET", path, tokens=tokens, params=params)
+            items, following = subscriptions.read_page(
+                self._json(response, f"GET {path}"), key, f"GET {path}"
+            )
+            found.extend(items)
+            token = (
+                parse_qs(urlsplit(following).query).get("continuation_token") if following else None
+            )
+            if not token:
+                return found
+            if token[0] in seen:
+                raise PermanentError(f"GET {path}: continuation token {token[0]} again")
+            seen.add(token[0])
+            params = {**params, "continuation_token": token[0]}
+        raise PermanentError(f"GET {path}: more than {subscriptions.MAX_PAGES} pages")
+
+    def create_destination(self, body: Mapping[str, Any]) -> str:
+        """``createDestination`` (eBay checks the endpoint's challenge first); its id."""
+        path = subscriptions.DESTINATION_PATH
+        response = self._call("POST", path, tokens=self.app_tokens, json=body, idempotent=False)
+        return subscriptions.created_id(response.headers.get("Location"), f"POST {path}")
+
+    def update_destination(self, destination_id: str, body: Mapping[str, Any]) -> None:
+        path = f"{subscriptions.DESTINATION_PATH}/{quote(destination_id, safe='')}"
+        self._call("PUT", path, tokens=self.app_tokens, json=body, idempotent=True)
+
+    def create_subscription(self, body: Mapping[str, Any], user: bool) -> str:
+        path = subscriptions.SUBSCRIPTION_PATH
+        tokens = self.subscription_tokens if user else self.app_tokens
+        response = self._call("POST", path, tokens=tokens, json=body, idempotent=False)
+        return subscriptions.created_id(response.headers.get("Location"), f"POST {path}")
+
+    def enable_subscription(self, subscription_id: str, user: bool) -> None:
+        path = f"{subscriptions.SUBSCRIPTION_PATH}/{quote(subscription_id, safe='')}/enable"
+        tokens = self.subscription_tokens if user else self.app_tokens
+        self._call("POST", path, tokens=tokens, idempotent=True)
 
     # -- orders --------------------------------------------------------------------------------
 

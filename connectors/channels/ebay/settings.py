@@ -12,7 +12,11 @@
                         portal (32 to 80 characters: letters, digits, ``_`` and ``-``); it
                         goes into the challenge answer
 ``endpoint_url``        the public address eBay calls, exactly as entered in the portal
-                        (``https://hub.example/webhooks/<account>``): the challenge hash covers it
+                        (``https://hub.example/webhooks/<account>``): the challenge hash covers it;
+                        ``hub accounts hooks sync`` makes the Notification API destination for it
+                        (with ``verification_token``) and subscribes it to the hub's topics: the
+                        order topics need the seller's consent to the scope
+                        ``commerce.notification.subscription`` as well
 
 Optional keys:
 
