@@ -195,11 +195,14 @@ class EbayConnector(Connector):
             if topic is None:
                 states[topic_id] = subscriptions.UNAVAILABLE
                 continue
-            sub = subscriptions.find_subscription(
-                listed[subscriptions.is_user_topic(topic)], topic_id, dest_id
-            )
+            listing = listed[subscriptions.is_user_topic(topic)]
+            sub = subscriptions.find_subscription(listing, topic_id, dest_id)
             states[topic_id] = subscriptions.topic_state(sub)
             found_subs[topic_id] = sub
+            other = subscriptions.elsewhere(listing, topic_id, dest_id) if sub is None else None
+            if other is not None:
+                states[topic_id] = subscriptions.ELSEWHERE
+                found_subs[topic_id] = other
         return subscriptions.Found(destination, states), offered, found_subs
 
     def webhook_subscriptions(self, url: str) -> dict[str, Any]:
@@ -236,8 +239,13 @@ class EbayConnector(Connector):
                 done.append(f"{topic_id}: not offered by eBay on {self.client.marketplace}")
                 continue
             user = subscriptions.is_user_topic(topic)
-            sub = subs.get(topic_id) if destination is not None else None
-            if sub is None:
+            sub = subs.get(topic_id)
+            if found.topics.get(topic_id) == subscriptions.ELSEWHERE and sub is not None:
+                done.append(
+                    f"{topic_id}: left as it is (subscription {sub.get('subscriptionId')} goes "
+                    f"to destination {sub.get('destinationId')})"
+                )
+            elif sub is None:
                 made = self.client.create_subscription(
                     subscriptions.subscription_body(topic, dest_id), user
                 )

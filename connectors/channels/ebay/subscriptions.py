@@ -48,7 +48,7 @@ MAX_PAGES = 50
 USER_SCOPE = "https://api.ebay.com/oauth/api_scope/commerce.notification.subscription"
 ENABLED, DISABLED = "ENABLED", "DISABLED"
 #: states a topic is reported in
-MISSING, UNAVAILABLE = "missing", "unavailable"
+MISSING, UNAVAILABLE, ELSEWHERE = "missing", "unavailable", "elsewhere"
 #: eBay's error id for a topic it does not offer (getTopic 404)
 NO_TOPIC = 195002
 NAME = "Fulfilment Hub"
@@ -166,6 +166,18 @@ def find_subscription(
     return mine[0] if mine else None
 
 
+def elsewhere(
+    subscriptions: Iterable[Mapping[str, Any]], topic_id: str, destination_id: str | None
+) -> Mapping[str, Any] | None:
+    """The topic's subscription to another destination. eBay keeps one subscription per app
+    and topic schema (``195012``): a topic may already go to another endpoint of the same
+    app (another account's, or one set up in the portal)."""
+    for found in subscriptions:
+        if found.get("topicId") == topic_id and found.get("destinationId") != destination_id:
+            return found
+    return None
+
+
 def topic_state(subscription: Mapping[str, Any] | None) -> str:
     """``missing``, ``enabled`` or ``disabled`` (eBay's status, lower case)."""
     if subscription is None:
@@ -178,18 +190,18 @@ class Found:
     """What eBay holds for the account: its destination and each topic's state."""
 
     destination: Mapping[str, Any] | None
-    topics: dict[str, str]  # topic -> missing / enabled / disabled / unavailable
+    topics: dict[str, str]  # topic -> missing / enabled / disabled / unavailable / elsewhere
 
 
 def status(found: Found) -> dict[str, Any]:
     """``{"ok", "inactive", "missing", "unavailable", "topics", "destination"}``: ok while
-    every topic eBay offers has an enabled subscription to an enabled destination."""
+    every topic eBay offers has an enabled subscription to an enabled destination, or one to
+    another endpoint of the app (``elsewhere``: eBay allows one, and it is left as it is)."""
     destination = found.destination
     dest_ok = destination is not None and destination.get("status") == ENABLED
     topics = found.topics
-    inactive = sorted(
-        t for t, s in topics.items() if s not in (ENABLED.lower(), MISSING, UNAVAILABLE)
-    )
+    settled = (ENABLED.lower(), MISSING, UNAVAILABLE, ELSEWHERE)
+    inactive = sorted(t for t, s in topics.items() if s not in settled)
     missing = sorted(t for t, s in topics.items() if s == MISSING)
     unavailable = sorted(t for t, s in topics.items() if s == UNAVAILABLE)
     return {

@@ -161,6 +161,36 @@ def test_a_disabled_destination_and_subscription_are_enabled_and_a_topic_not_off
     assert json.loads(create.calls[0].request.body)["destinationId"] == "dest-0001"
 
 
+def test_a_topic_subscribed_to_another_endpoint_of_the_app_is_reported_and_left_alone():
+    ebay = connector()
+    other = recorded(f"{N}/subscriptions_app_disabled_built.json")
+    other["subscriptions"][0].update(destinationId="dest-elsewhere", status="ENABLED")
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(f"{BASE}/destination", json=recorded(f"{N}/destinations_none_built.json"))
+        _topics(mock)
+        mock.get(f"{BASE}/subscription", json=other)
+        mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
+        mock.post(
+            f"{BASE}/destination",
+            status=201,
+            headers={"Location": f"{BASE}/destination/dest-0009"},
+            json={},
+        )
+        subs = mock.post(
+            f"{BASE}/subscription",
+            status=201,
+            headers={"Location": f"{BASE}/subscription/sub-0009"},
+            json={},
+        )
+        done = ebay.sync_webhook_subscriptions(ENDPOINT)
+    assert done[1] == (
+        "MARKETPLACE_ACCOUNT_DELETION: left as it is (subscription sub-app-0001 goes to "
+        "destination dest-elsewhere)"
+    )
+    assert [json.loads(c.request.body)["topicId"] for c in subs.calls] == list(TOPICS[1:])
+
+
 def test_a_failed_challenge_is_a_permanent_error_naming_eBays_message():
     ebay = connector()
     with responses.RequestsMock() as mock:
