@@ -214,7 +214,8 @@ class EbayConnector(Connector):
 
     def sync_webhook_subscriptions(self, url: str) -> list[str]:
         """The destination made (or enabled, its verification token set), then each offered
-        topic's subscription created or enabled; one line per change. eBay checks the
+        topic's subscription created or enabled; one line per change (a topic not offered, or
+        subscribed to another endpoint of the app, is logged and left). eBay checks the
         endpoint's challenge when the destination is made: the hub must answer it."""
         found, offered, subs = self._found(url)
         settings = self.account.settings
@@ -235,15 +236,23 @@ class EbayConnector(Connector):
                 done.append(f"destination {endpoint}: updated ({update[1]})")
         for topic_id in SUBSCRIBED_TOPICS:
             topic = offered.get(topic_id)
-            if topic is None:
-                done.append(f"{topic_id}: not offered by eBay on {self.client.marketplace}")
+            if topic is None:  # reported by the check (unavailable): nothing to change
+                log.warning(
+                    "%s: eBay offers no topic %s on %s",
+                    self.account.name,
+                    topic_id,
+                    self.client.marketplace,
+                )
                 continue
             user = subscriptions.is_user_topic(topic)
             sub = subs.get(topic_id)
             if found.topics.get(topic_id) == subscriptions.ELSEWHERE and sub is not None:
-                done.append(
-                    f"{topic_id}: left as it is (subscription {sub.get('subscriptionId')} goes "
-                    f"to destination {sub.get('destinationId')})"
+                log.warning(
+                    "%s: %s left as it is: subscription %s goes to destination %s",
+                    self.account.name,
+                    topic_id,
+                    sub.get("subscriptionId"),
+                    sub.get("destinationId"),
                 )
             elif sub is None:
                 made = self.client.create_subscription(
