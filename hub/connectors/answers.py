@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email.utils
 import json as json_module
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -43,7 +44,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means "-0000"
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds:  # NaN
+    if not math.isfinite(seconds):  # NaN, inf: no wait anyone can keep
         return None
     return max(0.0, seconds)
 
@@ -58,6 +59,8 @@ class Retry:
     pause: bool = False  # everyone sharing the limiter should wait too
     status: int | None = None
     cost: float | None = None  # what the next attempt will cost, if more than asked
+    said: str | None = None  # an excerpt of the answer's body, scrubbed, for the message
+    body: str | None = None  # a longer excerpt of it, for the error's details
 
 
 def error_json(exc: ConnectorError) -> bytes | None:
@@ -76,33 +79,53 @@ def error_json(exc: ConnectorError) -> bytes | None:
 
 
 def classify_response(response: requests.Response, label: str, secrets: list[str]) -> Retry | None:
+    """None for an answer below 400; a :class:`Retry` for one another attempt may fix (429,
+    408, 5xx), carrying what the server said (scrubbed, cut to an excerpt) so the error that
+    ends the retries shows it; otherwise the typed error is raised."""
     status = response.status_code
     if status < 400:
         return None
     if status in (401, 403):
         raise AuthError(f"{label}: HTTP {status}, credentials refused", details={"status": status})
+    body = scrub(response.text, secrets)
+    said = excerpt(body, EXCERPT) or None
+    kept = excerpt(body, DETAIL_BODY) or None
     if status in (429, 503):
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if retry_after is None and status == 429:
-            # BigCommerce: how long until its 30 s window resets
-            reset_ms = number(response.headers.get("X-Rate-Limit-Time-Reset-Ms"))
-            retry_after = reset_ms / 1000 if reset_ms is not None and reset_ms >= 0 else None
+        retry_after = retry_wait(response.headers, status)
         return Retry(
             f"HTTP {status}",
             retry_after=retry_after,
             safe=True,
             pause=status == 429 or retry_after is not None,
             status=status,
+            said=said,
+            body=kept,
         )
     if status == 408:
-        return Retry("HTTP 408", safe=True, status=status)
+        return Retry("HTTP 408", safe=True, status=status, said=said, body=kept)
     if status >= 500:
-        return Retry(f"HTTP {status}", status=status)
-    body = scrub(response.text, secrets)
+        return Retry(f"HTTP {status}", status=status, said=said, body=kept)
     raise PermanentError(
         f"{label}: HTTP {status}: {excerpt(body, EXCERPT)}",
         details={"status": status, "body": excerpt(body, DETAIL_BODY)},
     )
+
+
+def retry_wait(headers: Mapping[str, str], status: int) -> float | None:
+    """Seconds a 429 or 503 asks to wait: ``Retry-After``, else ``X-Retry-After`` (seconds,
+    BigCommerce); a 429 waits the longer of that and ``X-Rate-Limit-Time-Reset-Ms``
+    (BigCommerce's window reset), as BigCommerce asks ("honor the longer of the two wait
+    times", ``docs/start/migration/4_errors.md`` in ``bigcommerce/docs``). None when the
+    answer names no wait (then the client backs off)."""
+    said = parse_retry_after(headers.get("Retry-After"))
+    if said is None:
+        said = parse_retry_after(headers.get("X-Retry-After"))
+    waits = [said] if said is not None else []
+    if status == 429:
+        reset_ms = number(headers.get("X-Rate-Limit-Time-Reset-Ms"))
+        if reset_ms is not None and math.isfinite(reset_ms) and reset_ms >= 0:
+            waits.append(reset_ms / 1000)
+    return max(waits) if waits else None
 
 
 def classify_exception(exc: requests.RequestException, label: str) -> Retry:

@@ -289,19 +289,28 @@ class HttpClient:
             failed = breaker is not None and outcome.status not in (429, 408) and not outcome.cost
             if failed and breaker.failure():
                 observe.child(observe.BREAKER_OPENS, self.account).inc()
-            details = {"status": outcome.status, "attempts": attempt, "reason": outcome.reason}
+            details: dict[str, Any] = {
+                "status": outcome.status,
+                "attempts": attempt,
+                "reason": outcome.reason,
+            }
+            if outcome.body is not None:
+                details["body"] = outcome.body
+            # what the server said, as a refusal's message quotes it (see answers.classify_response)
+            told = f"{outcome.reason}: {outcome.said}" if outcome.said else outcome.reason
             if not idempotent and not outcome.safe:
+                verdict = "not retried here, the request may have been processed"
                 raise RetryableError(
-                    f"{label}: {outcome.reason}; not retried here, the request may have been "
-                    "processed",
+                    f"{label}: {told}; {verdict}",
                     retry_after=outcome.retry_after,
-                    details=details,
+                    details={**details, "verdict": verdict},
                 )
             if attempt >= self.max_attempts:
+                verdict = f"gave up after {attempt} attempts"
                 raise RetryableError(
-                    f"{label}: {outcome.reason}; gave up after {attempt} attempts",
+                    f"{label}: {told}; {verdict}",
                     retry_after=outcome.retry_after,
-                    details=details,
+                    details={**details, "verdict": verdict},
                 )
             delay = outcome.retry_after
             if delay is None:
@@ -309,10 +318,11 @@ class HttpClient:
             if self.max_wait is not None and delay > self.max_wait:
                 if outcome.pause and self.limiter is not None:
                     self.limiter.pause_until(self.limiter.now() + delay)
+                verdict = f"server asks to wait {delay:.0f}s"
                 raise RetryableError(
-                    f"{label}: {outcome.reason}; server asks to wait {delay:.0f}s",
+                    f"{label}: {told}; {verdict}",
                     retry_after=delay,
-                    details=details,
+                    details={**details, "verdict": verdict},
                 )
             if outcome.pause and self.limiter is not None:
                 self.limiter.pause_until(self.limiter.now() + delay)

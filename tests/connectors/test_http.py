@@ -287,6 +287,61 @@ def test_bigcommerce_reset_header_sets_the_wait(rsps, clock: FakeClock):
     assert clock.sleeps == [1.5]
 
 
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        # bigcommerce/docs docs/start/migration/4_errors.md: "honor the longer of the two"
+        ({"X-Retry-After": "15", "X-Rate-Limit-Time-Reset-Ms": "4000"}, 15.0),
+        ({"X-Retry-After": "2", "X-Rate-Limit-Time-Reset-Ms": "9500"}, 9.5),
+        ({"X-Retry-After": "7"}, 7.0),
+        ({"Retry-After": "3", "X-Retry-After": "15"}, 3.0),  # the standard header first
+        ({"Retry-After": "3", "X-Rate-Limit-Time-Reset-Ms": "6000"}, 6.0),
+        ({"X-Retry-After": "inf"}, None),  # no wait anyone can keep: backed off instead
+    ],
+)
+def test_429_waits_the_longer_of_retry_after_and_the_window_reset(rsps, clock, headers, wait):
+    rsps.get(f"{BASE}/orders.json", status=429, headers=headers)
+    rsps.get(f"{BASE}/orders.json", json={})
+    make_client(clock, backoff=1.0).get("orders.json")
+    if wait is None:
+        assert len(clock.sleeps) == 1 and clock.sleeps[0] <= 1.0
+    else:
+        assert clock.sleeps == [wait]
+
+
+def test_a_503_reset_header_is_not_a_429s_wait(rsps, clock: FakeClock):
+    rsps.get(f"{BASE}/orders.json", status=503, headers={"X-Rate-Limit-Time-Reset-Ms": "9000"})
+    rsps.get(f"{BASE}/orders.json", json={})
+    make_client(clock, backoff=1.0).get("orders.json")
+    assert len(clock.sleeps) == 1 and clock.sleeps[0] <= 1.0
+
+
+def test_a_503_that_gives_up_quotes_its_body_without_secrets(rsps, clock: FakeClock):
+    body = {"errors": {"title": "Service unavailable", "token": TOKEN}}
+    rsps.get(f"{BASE}/orders.json", status=503, json=body)
+    with pytest.raises(RetryableError) as caught:
+        make_client(clock, max_attempts=2).get("orders.json")
+    message = caught.value.message
+    assert message.startswith(f"GET {BASE}/orders.json: HTTP 503: ")
+    assert "Service unavailable" in message and "gave up after 2 attempts" in message
+    assert "Service unavailable" in caught.value.details["body"]
+    assert TOKEN not in f"{caught.value} {caught.value.details!r}"
+
+
+def test_a_429_post_not_retried_quotes_its_body(rsps, clock: FakeClock):
+    rsps.post(
+        f"{BASE}/fulfillments.json",
+        status=429,
+        headers={"Retry-After": "900"},
+        body=f"Too many requests for {TOKEN}",
+    )
+    with pytest.raises(RetryableError) as caught:
+        make_client(clock).post("fulfillments.json", json={})
+    assert "HTTP 429: Too many requests for [redacted]" in caught.value.message
+    assert caught.value.details["verdict"] == "server asks to wait 900s"
+    assert TOKEN not in f"{caught.value} {caught.value.details!r}"
+
+
 def test_500_every_time_raises_retryable_after_max_attempts(rsps, clock: FakeClock, caplog):
     rsps.get(f"{BASE}/orders.json", status=500, body="boom")
     caplog.set_level(logging.INFO, logger="hub.http")
