@@ -31,14 +31,16 @@ def accounts_cmd(ctx: click.Context) -> None:
 
 @accounts_cmd.group("hooks")
 def hooks_cmd() -> None:
-    """The channel's webhooks to this hub (channels that can list them, e.g. BigCommerce,
-    which turns a hook off after 48 hours of failed deliveries)."""
+    """The channel's webhooks to this hub (channels that can list them: BigCommerce, which
+    turns a hook off after 48 hours of failed deliveries; eBay's Notification API destination
+    and subscriptions)."""
 
 
 @contextmanager
 def _hooks_target(name: str) -> Iterator[tuple[Hub, Account, str]]:
-    """The hub, the account NAME and its webhook address; the hub is closed afterwards, and
-    a channel's refusal (credentials, an outage) is a one-line error, not a traceback."""
+    """The hub, the account NAME and its webhook address (HUB_PUBLIC_URL/webhooks/NAME); the
+    hub is closed afterwards, and a channel's refusal (credentials, an outage) is a one-line
+    error, not a traceback."""
     hub = open_hub()
     try:
         account = account_of(hub, name)
@@ -75,7 +77,10 @@ def hooks_sync(name: str) -> None:
     """Create the account NAME's missing webhooks and turn deactivated ones back on.
 
     BigCommerce turns a hook off after 48 hours of failed deliveries (and after 90 days
-    without one); the hooks call HUB_PUBLIC_URL/webhooks/NAME, which must be set. Prints one
+    without one); the hooks call HUB_PUBLIC_URL/webhooks/NAME, which must be set. For eBay:
+    the Notification API destination at the account's endpoint_url and its subscriptions to
+    the deletion and order topics (eBay calls the endpoint's challenge when the destination
+    is made, so the hub must answer there first). Prints one
     line per change, then checks the hooks again for the account's health (GET
     /api/accounts). Orders missed meanwhile come in with the next reconciliation."""
     with _hooks_target(name) as (hub, account, url):
