@@ -44,6 +44,7 @@ from connectors.channels.shopify.fulfilment import (
     order_gid,
     user_errors,
 )
+from connectors.channels.shopify.translate import _list
 from hub.canonical import RETURN_REASONS, ReturnLineRequest, ReturnRequest
 from hub.connectors import RefundPush
 from hub.errors import PermanentError, RetryableError, TranslationError
@@ -315,14 +316,6 @@ def _object(value: Any, path: str) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     raise TranslationError(f"expected a JSON object, got {type(value).__name__}", path=path)
-
-
-def _list(value: Any, path: str) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise TranslationError(f"expected a JSON array, got {type(value).__name__}", path=path)
 
 
 def _id(value: Any, path: str) -> str | None:
