@@ -17,20 +17,15 @@ from typing import Any
 
 import pytest
 import requests
-import responses
-from responses.registries import OrderedRegistry
 
 from connectors.channels.shopify import ShopifyConnector, events, fulfilment
-from connectors.channels.shopify.client import ShopifyClient
-from connectors.channels.shopify.settings import ShopifySettings
+from connectors.channels.shopify.tests.helpers import connector, sent
 from hub.connectors import (
     TRACKING_STATUSES,
-    Account,
     Capability,
     FulfilmentPush,
     TrackingEvent,
 )
-from hub.connectors.ratelimit import RateLimiter
 from hub.errors import PermanentError, RetryableError
 
 TESTS = Path(__file__).parent
@@ -100,42 +95,6 @@ def red_ipod_parcel(**fields: Any) -> FulfilmentPush:
     line = {"external_id": "518995019", "sku": "IPOD2008RED", "quantity": 1}
     values = {"order": canonical_order(), "lines": [line], **fields}
     return parcel(values.pop("order"), values.pop("lines"), **values)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
-def connector() -> ShopifyConnector:
-    settings = ShopifySettings().load(
-        {
-            "connector": "shopify",
-            "shop": "shop-a.myshopify.com",
-            "access_token": "shpat_test",
-            "webhook_secret": "shop-a-secret",
-        }
-    )
-    acct = Account(name="shop-a", connector="shopify", client="acme", settings=settings)
-    clock = FakeClock()
-    limiter = RateLimiter(100, 1000, clock=clock.now, sleep=clock.sleep)
-    return ShopifyConnector(acct, client=ShopifyClient(acct, limiter=limiter, sleep=clock.sleep))
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(registry=OrderedRegistry) as mock:
-        yield mock
-
-
-def sent(api: responses.RequestsMock) -> list[dict[str, Any]]:
-    return [json.loads(call.request.body) for call in api.calls]
 
 
 # -- declarations and samples ------------------------------------------------------------------

@@ -13,15 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import responses
-from responses.registries import OrderedRegistry
 
 from connectors.channels.shopify import ShopifyConnector, returns
-from connectors.channels.shopify.client import ShopifyClient
-from connectors.channels.shopify.settings import ShopifySettings
+from connectors.channels.shopify.tests.helpers import connector, sent
 from hub.canonical import RETURN_REASONS, ReturnLineRequest, ReturnRequest
-from hub.connectors import Account, Capability, RefundPush
-from hub.connectors.ratelimit import RateLimiter
+from hub.connectors import Capability, RefundPush
 from hub.errors import PermanentError, RetryableError, TranslationError
 from hub.values import loads
 
@@ -38,43 +34,6 @@ def body(name: str) -> Any:
 def answer(name: str) -> Any:
     """An API answer, as ``responses`` serves it."""
     return json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
-def connector(**extra: Any) -> ShopifyConnector:
-    settings = ShopifySettings().load(
-        {
-            "connector": "shopify",
-            "shop": "shop-a.myshopify.com",
-            "access_token": "shpat_test",
-            "webhook_secret": "shop-a-secret",
-            **extra,
-        }
-    )
-    acct = Account(name="shop-a", connector="shopify", client="acme", settings=settings)
-    clock = FakeClock()
-    limiter = RateLimiter(100, 1000, clock=clock.now, sleep=clock.sleep)
-    return ShopifyConnector(acct, client=ShopifyClient(acct, limiter=limiter, sleep=clock.sleep))
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(registry=OrderedRegistry) as mock:
-        yield mock
-
-
-def sent(api: responses.RequestsMock) -> list[dict[str, Any]]:
-    return [json.loads(call.request.body) for call in api.calls]
 
 
 def push(**fields: Any) -> RefundPush:
