@@ -267,6 +267,18 @@ api_calls = false
 """
 
 
+#: a Royal Mail account of client acme that the hub calls (through ``responses``), fast enough
+#: for many polls
+CALLED_ROYALMAIL = """
+[accounts.acme-royalmail]
+connector = "royalmail"
+client = "acme"
+client_id = "rm-client"
+client_secret = "rm-secret-0123456789"
+rate_limit = 100
+"""
+
+
 def accounts_fixture(extra: str) -> Any:
     """An ``accounts_file`` fixture for a test module: :data:`ACCOUNTS` plus ``extra``."""
 

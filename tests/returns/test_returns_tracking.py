@@ -23,6 +23,7 @@ from hub.shipping import tracking
 from hub.storage.models import JobRow, OrderEventRow, OrderRow, ParcelRow
 from hub.values import now
 from tests.conftest import (
+    CALLED_ROYALMAIL,
     accounts_fixture,
     make_person,
     only_order,
@@ -42,17 +43,7 @@ DELIVERED = "TT123456785GB"
 IN_TRANSIT = "090367574000000FE1E1B"
 SKU = "IPOD2008RED"
 
-#: a Royal Mail account the hub calls (through ``responses``), as in the tracking poll tests
-accounts_file = accounts_fixture(
-    """
-[accounts.acme-royalmail]
-connector = "royalmail"
-client = "acme"
-client_id = "rm-client"
-client_secret = "rm-secret-0123456789"
-rate_limit = 100
-"""
-)
+accounts_file = accounts_fixture(CALLED_ROYALMAIL)
 
 
 @pytest.fixture

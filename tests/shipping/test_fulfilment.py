@@ -23,6 +23,7 @@ from hub.storage.models import OrderEventRow, OrderRow, ParcelEventRow, ParcelRo
 from hub.values import now
 from tests.conftest import (
     ACCOUNTS,
+    CALLED_ROYALMAIL,
     only_order,
     order_events,
     receive,
@@ -48,17 +49,7 @@ FO_LINE = "gid://shopify/FulfillmentOrderLineItem/1058737564"
 @pytest.fixture
 def accounts_file(tmp_path: Path) -> Path:
     path = tmp_path / "hub.toml"
-    path.write_text(
-        ACCOUNTS
-        + """
-[accounts.acme-royalmail]
-connector = "royalmail"
-client = "acme"
-client_id = "rm-client"
-client_secret = "rm-secret-0123456789"
-rate_limit = 100
-"""
-    )
+    path.write_text(ACCOUNTS + CALLED_ROYALMAIL)
     return path
 
 

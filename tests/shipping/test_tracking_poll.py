@@ -19,6 +19,7 @@ from hub.shipping import tracking
 from hub.storage.models import JobRow, ParcelRow
 from hub.values import now
 from tests.conftest import (
+    CALLED_ROYALMAIL,
     accounts_fixture,
     only_order,
     order_events,
@@ -34,17 +35,7 @@ DELIVERED = "TT123456785GB"  # tracking_v2_events_delivered_history_built.json
 SUMMARY = PAYLOADS / "tracking_v2_summary_batch_built.json"
 
 
-#: a Royal Mail account the hub calls (through ``responses``), fast enough for many polls
-accounts_file = accounts_fixture(
-    """
-[accounts.acme-royalmail]
-connector = "royalmail"
-client = "acme"
-client_id = "rm-client"
-client_secret = "rm-secret-0123456789"
-rate_limit = 100
-"""
-)
+accounts_file = accounts_fixture(CALLED_ROYALMAIL)
 
 
 @pytest.fixture

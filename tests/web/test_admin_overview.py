@@ -24,7 +24,13 @@ from hub.shipping import tracking
 from hub.stock import ledger, sync
 from hub.storage.models import ChannelItemRow, JobRow, ParcelRow, StockLedgerRow
 from hub.values import now
-from tests.conftest import accounts_fixture, make_person, shipped_order, sign_in
+from tests.conftest import (
+    CALLED_ROYALMAIL,
+    accounts_fixture,
+    make_person,
+    shipped_order,
+    sign_in,
+)
 from tests.stock.test_stock_sync import STORE, FakeStore
 
 RM = "https://api.royalmail.net/mailpieces/v2"
@@ -32,14 +38,8 @@ RM_PAYLOADS = Path(__file__).parents[2] / "connectors/carriers/royalmail/tests/p
 DELIVERED = "TT123456785GB"  # the parcel shipped_order sends; delivered in this history
 
 accounts_file = accounts_fixture(
-    """
-[accounts.acme-royalmail]
-connector = "royalmail"
-client = "acme"
-client_id = "rm-client"
-client_secret = "rm-secret-0123456789"
-rate_limit = 100
-
+    CALLED_ROYALMAIL
+    + """
 [accounts.globex-shop]
 connector = "shopify"
 client = "globex"
