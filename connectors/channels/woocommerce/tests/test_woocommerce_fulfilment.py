@@ -16,13 +16,10 @@ from typing import Any
 import pytest
 import requests
 import responses
-from responses.registries import OrderedRegistry
 
 from connectors.channels.woocommerce import WooCommerceConnector, fulfilment
-from connectors.channels.woocommerce.client import WooCommerceClient
-from connectors.channels.woocommerce.settings import WooCommerceSettings
-from hub.connectors import Account, Capability, FulfilmentPush, TrackingEvent
-from hub.connectors.ratelimit import RateLimiter
+from connectors.channels.woocommerce.tests.helpers import KEY, SECRET, connector
+from hub.connectors import Capability, FulfilmentPush, TrackingEvent
 from hub.errors import PermanentError, RetryableError
 
 TESTS = Path(__file__).parent
@@ -31,7 +28,6 @@ API = "https://woo.example/wp-json/wc/v3"
 TRACKINGS = "https://woo.example/wp-json/wc-shipment-tracking/v3/orders/727/shipment-trackings"
 NOTES = f"{API}/orders/727/notes"
 ORDER = f"{API}/orders/727"
-KEY, SECRET = "ck_test_0123456789", "cs_test_9876543210"
 BASIC = "Basic " + base64.b64encode(f"{KEY}:{SECRET}".encode()).decode()
 USPS_NUMBER = "9400111899560000000000"
 USPS_URL = f"https://tools.usps.com/tracking/{USPS_NUMBER}"
@@ -66,34 +62,6 @@ def parcel(**fields: Any) -> FulfilmentPush:
         **fields,
     }
     return FulfilmentPush(**values)
-
-
-def connector() -> WooCommerceConnector:
-    settings = WooCommerceSettings().load(
-        {
-            "connector": "woocommerce",
-            "url": "https://woo.example",
-            "webhook_secret": "woo-a-secret",
-            "consumer_key": KEY,
-            "consumer_secret": SECRET,
-        }
-    )
-    account = Account(name="woo-a", connector="woocommerce", client="acme", settings=settings)
-    clock = [1000.0]
-
-    def sleep(seconds: float) -> None:
-        clock[0] += seconds
-
-    limiter = RateLimiter(5, 10, clock=lambda: clock[0], sleep=sleep)
-    return WooCommerceConnector(
-        account, client=WooCommerceClient(account, sleep=sleep, limiter=limiter)
-    )
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(registry=OrderedRegistry) as mock:
-        yield mock
 
 
 def calls(api: responses.RequestsMock) -> list[tuple[str, str, Any]]:

@@ -16,15 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import responses
-from responses.registries import OrderedRegistry
 
 from connectors.channels.woocommerce import WooCommerceConnector, returns
-from connectors.channels.woocommerce.client import WooCommerceClient
-from connectors.channels.woocommerce.settings import WooCommerceSettings
+from connectors.channels.woocommerce.tests.helpers import connector
 from hub.canonical import OrderUpdate, ReturnLineRequest, ReturnRequest
-from hub.connectors import Account, Capability, RefundPush
-from hub.connectors.ratelimit import RateLimiter
+from hub.connectors import Capability, RefundPush
 from hub.errors import PermanentError, RetryableError, TranslationError
 from hub.values import loads
 
@@ -59,35 +55,6 @@ def restocked(body: dict[str, Any], line_id: int, units: int) -> dict[str, Any]:
     [line] = [item for item in body["line_items"] if item["id"] == line_id]
     line["meta_data"].append({"id": 9001, "key": "_restock_refunded_items", "value": str(units)})
     return body
-
-
-def connector(**extra: Any) -> WooCommerceConnector:
-    settings = WooCommerceSettings().load(
-        {
-            "connector": "woocommerce",
-            "url": "https://woo.example",
-            "webhook_secret": "woo-a-secret",
-            "consumer_key": "ck_test",
-            "consumer_secret": "cs_test",
-            **extra,
-        }
-    )
-    account = Account(name="woo-a", connector="woocommerce", client="acme", settings=settings)
-    clock = [1000.0]
-
-    def sleep(seconds: float) -> None:
-        clock[0] += seconds
-
-    limiter = RateLimiter(100, 1000, clock=lambda: clock[0], sleep=sleep)
-    return WooCommerceConnector(
-        account, client=WooCommerceClient(account, sleep=sleep, limiter=limiter)
-    )
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(registry=OrderedRegistry) as mock:
-        yield mock
 
 
 def push(**fields: Any) -> RefundPush:
