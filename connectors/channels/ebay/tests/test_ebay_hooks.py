@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
@@ -57,13 +58,25 @@ def _token_scopes(mock: responses.RequestsMock) -> list[str]:
     ]
 
 
+def _nothing_yet(mock: responses.RequestsMock) -> None:
+    """eBay's answers for an app with no destination and no subscription yet."""
+    tokens(mock)
+    mock.get(f"{BASE}/destination", json=recorded(f"{N}/destinations_none_built.json"))
+    _topics(mock)
+    mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
+
+
+def _created(mock: responses.RequestsMock, what: str, made: str) -> Any:
+    """eBay's 201 to a create call of ``what`` (destination, subscription) making ``made``."""
+    return mock.post(
+        f"{BASE}/{what}", status=201, headers={"Location": f"{BASE}/{what}/{made}"}, json={}
+    )
+
+
 def test_check_reports_every_topic_missing_with_no_destination():
     ebay = connector()
     with responses.RequestsMock() as mock:
-        tokens(mock)
-        mock.get(f"{BASE}/destination", json=recorded(f"{N}/destinations_none_built.json"))
-        _topics(mock)
-        mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
+        _nothing_yet(mock)
         state = ebay.webhook_subscriptions(ENDPOINT)
         scopes = _token_scopes(mock)
     assert state["ok"] is False and state["destination"] is None
@@ -76,22 +89,9 @@ def test_check_reports_every_topic_missing_with_no_destination():
 def test_sync_makes_the_destination_then_a_subscription_per_topic_with_the_right_token():
     ebay = connector()
     with responses.RequestsMock() as mock:
-        tokens(mock)
-        mock.get(f"{BASE}/destination", json=recorded(f"{N}/destinations_none_built.json"))
-        _topics(mock)
-        mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
-        made = mock.post(
-            f"{BASE}/destination",
-            status=201,
-            headers={"Location": f"{BASE}/destination/dest-0009"},
-            json={},
-        )
-        subs = mock.post(
-            f"{BASE}/subscription",
-            status=201,
-            headers={"Location": f"{BASE}/subscription/sub-0009"},
-            json={},
-        )
+        _nothing_yet(mock)
+        made = _created(mock, "destination", "dest-0009")
+        subs = _created(mock, "subscription", "sub-0009")
         done = ebay.sync_webhook_subscriptions(ENDPOINT)
     assert done[0] == f"destination {ENDPOINT}: created (dest-0009)"
     assert done[1:] == [f"{t}: created (sub-0009)" for t in TOPICS]
@@ -143,12 +143,7 @@ def test_a_disabled_destination_and_subscription_are_enabled_and_a_topic_not_off
         mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
         put = mock.put(f"{BASE}/destination/dest-0001", status=204)
         enable = mock.post(f"{BASE}/subscription/sub-app-0001/enable", status=204)
-        create = mock.post(
-            f"{BASE}/subscription",
-            status=201,
-            headers={"Location": f"{BASE}/subscription/sub-0010"},
-            json={},
-        )
+        create = _created(mock, "subscription", "sub-0010")
         done = ebay.sync_webhook_subscriptions(ENDPOINT)
     assert done == [
         f"destination {ENDPOINT}: updated (disabled)",
@@ -170,18 +165,8 @@ def test_a_topic_subscribed_to_another_endpoint_of_the_app_is_reported_and_left_
         _topics(mock)
         mock.get(f"{BASE}/subscription", json=other)
         mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
-        mock.post(
-            f"{BASE}/destination",
-            status=201,
-            headers={"Location": f"{BASE}/destination/dest-0009"},
-            json={},
-        )
-        subs = mock.post(
-            f"{BASE}/subscription",
-            status=201,
-            headers={"Location": f"{BASE}/subscription/sub-0009"},
-            json={},
-        )
+        _created(mock, "destination", "dest-0009")
+        subs = _created(mock, "subscription", "sub-0009")
         done = ebay.sync_webhook_subscriptions(ENDPOINT)
     assert done[1:] == [f"{t}: created (sub-0009)" for t in TOPICS[1:]]
     assert "subscription sub-app-0001 goes to destination dest-elsewhere" in caplog.text
@@ -191,10 +176,7 @@ def test_a_topic_subscribed_to_another_endpoint_of_the_app_is_reported_and_left_
 def test_a_failed_challenge_is_a_permanent_error_naming_eBays_message():
     ebay = connector()
     with responses.RequestsMock() as mock:
-        tokens(mock)
-        mock.get(f"{BASE}/destination", json=recorded(f"{N}/destinations_none_built.json"))
-        _topics(mock)
-        mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
+        _nothing_yet(mock)
         mock.post(
             f"{BASE}/destination",
             status=409,
@@ -208,10 +190,7 @@ def test_a_failed_challenge_is_a_permanent_error_naming_eBays_message():
 def test_a_seller_token_without_the_subscription_scope_is_an_auth_error():
     ebay = connector()
     with responses.RequestsMock() as mock:
-        tokens(mock)
-        mock.get(f"{BASE}/destination", json=recorded(f"{N}/destinations_none_built.json"))
-        _topics(mock)
-        mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
+        _nothing_yet(mock)
         mock.get(f"{BASE}/subscription", status=403, json=recorded("error_invalid_token_1001.json"))
         with pytest.raises(AuthError):
             ebay.webhook_subscriptions(ENDPOINT)
@@ -301,10 +280,7 @@ def test_hub_accounts_hooks_check_then_sync_then_check_for_ebay(
         return json.loads(line)
 
     with responses.RequestsMock() as mock:  # nothing on eBay yet
-        tokens(mock)
-        mock.get(f"{BASE}/destination", json=recorded(f"{N}/destinations_none_built.json"))
-        _topics(mock)
-        mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
+        _nothing_yet(mock)
         before = CliRunner().invoke(cli.cli, ["accounts", "hooks", "check", "acme-ebay"])
     assert before.exit_code == 1, before.output
     assert state_line(before.output)["missing"] == sorted(TOPICS)
@@ -316,17 +292,9 @@ def test_hub_accounts_hooks_check_then_sync_then_check_for_ebay(
     made = recorded(f"{N}/destinations_disabled_built.json")
     made["destinations"][0].update(destinationId="dest-0009", status="ENABLED")
     with responses.RequestsMock() as mock:
-        tokens(mock)
-        mock.get(f"{BASE}/destination", json=recorded(f"{N}/destinations_none_built.json"))
-        _topics(mock)
+        _nothing_yet(mock)
         mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
-        mock.get(f"{BASE}/subscription", json=recorded(f"{N}/subscriptions_none_built.json"))
-        mock.post(
-            f"{BASE}/destination",
-            status=201,
-            headers={"Location": f"{BASE}/destination/dest-0009"},
-            json={},
-        )
+        _created(mock, "destination", "dest-0009")
         for n in (1, 2, 3):
             mock.post(
                 f"{BASE}/subscription",
