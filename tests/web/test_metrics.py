@@ -247,7 +247,12 @@ def test_stock_sync_lag_is_the_age_of_the_oldest_change_not_confirmed(hub, clien
 @responses.activate
 def test_outbound_calls_rate_limit_waits_and_breaker_opens(client):
     base = "https://shop-a.myshopify.com/admin/api"
-    limiter = ratelimit.RateLimiter(rate=1000, burst=1)
+    # a clock that moves only when the limiter waits: the second call always finds the
+    # bucket of 1 empty, however slowly the machine runs the test
+    t = [0.0]
+    limiter = ratelimit.RateLimiter(
+        rate=1000, burst=1, clock=lambda: t[0], sleep=lambda s: t.__setitem__(0, t[0] + s)
+    )
     ratelimit._LIMITERS["shopify:shop-a"] = limiter
     http = HttpClient(base, limiter=limiter, max_attempts=1, sleep=lambda _s: None)
     assert http.account == "shop-a"
