@@ -244,7 +244,7 @@ def test_deliveries_and_jobs_read_and_acted_on_in_a_browser(
     _nav(page, "Deliveries").click()
     page.get_by_label("Status").select_option("failed")
     page.get_by_role("button", name="Show").click()
-    assert "status=failed" in page.url
+    page.wait_for_url("**/admin/deliveries?status=failed*")  # the filtered page, loaded
     rows = page.locator("main table tbody tr")
     assert rows.count() == 1 and TOO_LONG in rows.first.inner_text()
     _shoot(page, tmp_path, "deliveries")
@@ -263,6 +263,7 @@ def test_deliveries_and_jobs_read_and_acted_on_in_a_browser(
     _nav(page, "Jobs").click()
     page.get_by_label("Status").select_option("dead")
     page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/admin/jobs?status=dead*")
     page.get_by_role("link", name=str(job_id), exact=True).click()
     assert "no such item" in page.locator("pre.error").inner_text()
     _shoot(page, tmp_path, "job")
@@ -299,6 +300,7 @@ def test_a_report_with_its_chart_in_a_browser(hub, server, page, tmp_path):
     page.wait_for_url(server + "/admin/")
     _nav(page, "Reports").click()
     page.get_by_role("link", name="Orders by hour of day").click()
+    page.wait_for_url("**/admin/reports/orders_by_hour*")
     chart = page.get_by_role("img", name="Orders by hour of day")
     assert chart.is_visible()
     bars = chart.locator("rect title")
