@@ -19,6 +19,9 @@ The hub's HTTP client has already turned the status into a typed error (429 and 
   permissions) are ``AuthError``;
 * everything else stays ``PermanentError``, its message naming each ``errorId`` with its
   ``longMessage`` (or ``message``).
+
+What the client said of its attempts (``details.attempts``, ``details.verdict``: retried and
+gave up, not sent again, or told to wait) is kept, so a failed job still shows it.
 """
 
 from __future__ import annotations
@@ -80,14 +83,21 @@ def retryable(errors: Iterable[Mapping[str, Any]]) -> bool:
 
 def refine(exc: ConnectorError, label: str) -> ConnectorError:
     """The typed error the envelope in ``exc``'s answer body calls for (``exc`` itself when
-    the body carries none). ``label`` names the call (``POST .../shipping_fulfillment``)."""
+    the body carries none). ``label`` names the call (``POST .../shipping_fulfillment``).
+
+    The HTTP client's details stay (``attempts``, ``reason``, ``verdict``: whether it retried,
+    gave up or did not dare send again); the raw ``body`` gives way to its parsed ``errors``,
+    and the message ends with the verdict, as the client's own does."""
     details = exc.details if isinstance(exc.details, dict) else {}
     errors = errors_of(details.get("body"))
     if not errors:
         return exc
     status = details.get("status")
-    kept = {"status": status, "errors": errors}
+    kept = {key: value for key, value in details.items() if key != "body"}
+    kept.update(status=status, errors=errors)
     message = f"{label}: HTTP {status}: {describe(errors)}"
+    if details.get("verdict"):
+        message = f"{message}; {details['verdict']}"
     if any(error_id(e) in AUTH_IDS for e in errors) or isinstance(exc, AuthError):
         return AuthError(message, details=kept)
     if retryable(errors) or isinstance(exc, RetryableError):

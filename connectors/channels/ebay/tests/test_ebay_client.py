@@ -177,6 +177,47 @@ def test_a_rate_limited_call_keeps_ebays_retry_after():
     assert caught.value.details["status"] == 429 and "HTTP 429" in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("status", "headers", "verdict", "attempts"),
+    [
+        (500, {}, "gave up after 5 attempts", 5),
+        (429, {"Retry-After": "600"}, "server asks to wait 600s", 1),
+    ],
+)
+def test_a_refined_error_still_says_what_the_client_did(status, headers, verdict, attempts):
+    # the envelope's words replace the raw body, but not the client's account of its attempts
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(ORDERS, status=status, body=raw("error_system_25001.json"), headers=headers)
+        with pytest.raises(RetryableError) as caught:
+            list(connector().orders_updated(SINCE, UNTIL))
+        assert sum("oauth2" not in c.request.url for c in mock.calls) == attempts
+    error = caught.value
+    assert error.message.startswith("GET sell/fulfillment/v1/order: HTTP ")
+    assert "errorId 25001: A system error has occurred" in error.message
+    assert error.message.endswith(f"; {verdict}")
+    assert error.details["verdict"] == verdict and error.details["attempts"] == attempts
+    assert error.details["status"] == status and error.details["reason"] == f"HTTP {status}"
+    assert [e["errorId"] for e in error.details["errors"]] == [25001]
+    assert "body" not in error.details
+
+
+def test_a_refined_error_keeps_every_detail_but_the_raw_body():
+    from connectors.channels.ebay import envelope
+
+    body = raw("fulfilment/error_invalid_order_32100_built.json").decode()
+    exc = PermanentError("x", details={"status": 400, "body": body, "attempts": 1, "extra": "y"})
+    refined = envelope.refine(exc, "POST x")
+    assert isinstance(refined, PermanentError)
+    assert refined.details == {
+        "status": 400,
+        "attempts": 1,
+        "extra": "y",
+        "errors": envelope.errors_of(body),
+    }
+    assert refined.message == f"POST x: HTTP 400: {envelope.describe(envelope.errors_of(body))}"
+
+
 def test_an_errors_parameters_are_filled_into_its_message():
     from connectors.channels.ebay import envelope
 

@@ -88,6 +88,22 @@ def test_a_lost_answer_is_not_sent_again_here():
         )
 
 
+def test_an_ebay_system_error_on_create_still_says_it_was_not_sent_again():
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.get(FULFILMENTS, json=payload("fulfilment/shipping_fulfillments_none.json"))
+        mock.post(FULFILMENTS, status=500, json=payload("fulfilment/error_system_30500_built.json"))
+        with pytest.raises(RetryableError) as caught:
+            connector().push_fulfilment(_push(MUGS))
+    verdict = "not retried here, the request may have been processed"
+    assert caught.value.message == (
+        "POST sell/fulfillment/v1/order/12-34567-89012/shipping_fulfillment: HTTP 500: "
+        f"errorId 30500: System error; {verdict}"
+    )
+    assert caught.value.details["verdict"] == verdict and caught.value.details["attempts"] == 1
+    assert caught.value.details["errors"][0]["errorId"] == 30500
+
+
 def test_a_parcel_that_cannot_be_told_is_refused_before_any_call():
     with responses.RequestsMock():
         with pytest.raises(PermanentError, match="no eBay lineItemId"):
