@@ -7,12 +7,15 @@
 (``2026-05-01T10:00:00.000Z``). ``shippingCarrierCode`` is one of eBay's carrier codes
 (``ShippingCarrierCodeType``, ``carriers.py``), from the account's mapping
 (``mappings/ebay.yaml``, ``tracking_carrier``); a carrier eBay has no code for is refused
-before any call, naming the mapping to fix. All units of a line item go in the same package.
-Exactly once: ``GET .../shipping_fulfillment`` lists the order's fulfillments
+before any call, naming the mapping to fix. A line's units may be split across packages: each
+call names the units in its own package (``LineItemReference.quantity``, "the number of
+lineItems associated with the trackingNumber", default 1); what eBay keeps together is one
+unit's components. Exactly once: ``GET .../shipping_fulfillment`` lists the order's fulfillments
 (``fulfillments[{fulfillmentId, shipmentTrackingNumber, lineItems}]``), and one that already
 carries the tracking number (an earlier attempt whose answer was lost) is returned instead of
 making another. — docs,
-https://developer.ebay.com/api-docs/sell/fulfillment/resources/order/shipping_fulfillment/methods/createShippingFulfillment
+https://developer.ebay.com/api-docs/sell/fulfillment/resources/order/shipping_fulfillment/methods/createShippingFulfillment,
+https://developer.ebay.com/api-docs/sell/fulfillment/types/sel:LineItemReference
 """
 
 from __future__ import annotations

@@ -75,6 +75,45 @@ def test_a_partial_shipment_sends_only_its_own_lines():
     assert sent["lineItems"] == [{"lineItemId": "10012345678902", "quantity": 1}]
 
 
+def test_one_line_split_across_two_parcels_sends_each_parcels_own_quantity_once():
+    # three mugs on one eBay line: two in the first parcel, one in the second; the first
+    # parcel's push runs again (its job retried) and finds its fulfillment instead of a third
+    made: list[dict] = []
+
+    def listed(request):  # type: ignore[no-untyped-def]
+        return 200, {}, json.dumps({"fulfillments": made, "total": len(made)})
+
+    def create(request):  # type: ignore[no-untyped-def]
+        sent = json.loads(request.body)
+        made.append(
+            {
+                "fulfillmentId": f"F-{len(made) + 1}",
+                "shipmentTrackingNumber": sent["trackingNumber"],
+                "lineItems": sent["lineItems"],
+            }
+        )
+        return 201, {"Location": f"{FULFILMENTS}/F-{len(made)}"}, ""
+
+    line = "10012345678901"
+    first = _push([{"external_id": line, "sku": "MUG-1", "quantity": 2}], "TT000000001GB", 1)
+    second = _push([{"external_id": line, "sku": "MUG-1", "quantity": 1}], "TT000000002GB", 2)
+    with responses.RequestsMock() as mock:
+        tokens(mock)
+        mock.add_callback(responses.GET, FULFILMENTS, callback=listed)
+        mock.add_callback(responses.POST, FULFILMENTS, callback=create)
+        ebay = connector()
+        assert [ebay.push_fulfilment(p) for p in (first, second, first)] == ["F-1", "F-2", "F-1"]
+        posted = [
+            json.loads(c.request.body)
+            for c in mock.calls
+            if c.request.method == "POST" and c.request.url == FULFILMENTS
+        ]
+    assert [(p["trackingNumber"], p["lineItems"]) for p in posted] == [
+        ("TT000000001GB", [{"lineItemId": line, "quantity": 2}]),
+        ("TT000000002GB", [{"lineItemId": line, "quantity": 1}]),
+    ]
+
+
 def test_a_lost_answer_is_not_sent_again_here():
     with responses.RequestsMock() as mock:
         tokens(mock)
