@@ -13,18 +13,17 @@ Standard and Plus, 450 on Pro). Every answer says what is left
 when the store is nearly out the limiter is paused until the reset, so the hub does not
 spend the other apps' share or run into 429s. A 429 carries two waits,
 ``X-Retry-After`` (seconds until the quota refreshes) and ``X-Rate-Limit-Time-Reset-Ms``;
-BigCommerce asks that the longer be honoured, so :func:`longer_wait` gives ``HttpClient`` that
-one as ``Retry-After``, and the account's limiter is paused for it (every caller of the store
-waits, not only the one that was refused). — ``docs/api-docs/getting-started/
-api-rate-limits.mdx``, ``docs/start/about/index.mdx`` (``X-Retry-After``) and
-``docs/start/migration/4_errors.md`` ("honor the longer of the two wait times") in
-``bigcommerce/docs``.
+BigCommerce asks that the longer be honoured, and ``HttpClient`` does for every connector
+(``hub.connectors.answers.retry_wait``: ``Retry-After``, else ``X-Retry-After``, or the reset
+when longer): the account's limiter is paused for it, so every caller of the store waits, not
+only the one that was refused. — ``docs/api-docs/getting-started/api-rate-limits.mdx``,
+``docs/start/about/index.mdx`` (``X-Retry-After``) and ``docs/start/migration/4_errors.md``
+("honor the longer of the two wait times") in ``bigcommerce/docs``.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -70,8 +69,6 @@ class BigCommerceClient:
         settings = account.settings
         rate = float(settings.get("rate_limit") or DEFAULT_RATE)
         self.account = account
-        session = session if session is not None else requests.Session()
-        session.hooks["response"].append(longer_wait)
         self.http = HttpClient(
             store_root(settings),
             limiter=limiter or limiter_for(f"bigcommerce:{account.name}", rate, max(1.0, 2 * rate)),
@@ -217,21 +214,6 @@ class BigCommerceClient:
             reset_ms / 1000,
         )
         limiter.pause_until(limiter.now() + max(0.0, reset_ms) / 1000)
-
-
-def longer_wait(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-    """A 429's wait as ``Retry-After`` (a ``requests`` response hook): the longer of
-    ``X-Retry-After`` (seconds) and ``X-Rate-Limit-Time-Reset-Ms``, when the answer sends no
-    ``Retry-After`` of its own. A 429 with neither is platform load, left to the backoff."""
-    if response.status_code != 429 or response.headers.get("Retry-After"):
-        return response
-    retry = number(response.headers.get("X-Retry-After"))
-    reset_ms = number(response.headers.get("X-Rate-Limit-Time-Reset-Ms"))
-    waits = [w for w in (retry, reset_ms / 1000 if reset_ms is not None else None) if w is not None]
-    waits = [w for w in waits if math.isfinite(w) and w >= 0]
-    if waits:
-        response.headers["Retry-After"] = f"{max(waits):g}"
-    return response
 
 
 def _problem(body: Any) -> str | None:

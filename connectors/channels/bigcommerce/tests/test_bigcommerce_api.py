@@ -129,6 +129,24 @@ def test_a_429_waits_the_longer_of_x_retry_after_and_the_reset(headers, wait):
     assert sum(clock.slept) == pytest.approx(wait)
 
 
+def test_a_429_naming_both_waits_and_no_retry_after_pauses_the_store_for_the_longer():
+    # the hub's HTTP client reads BigCommerce's own headers: no Retry-After is written for it
+    bc, clock = connector()
+    limiter = bc.client.http.limiter
+    paused: list[float] = []
+    pause = limiter.pause_until
+    limiter.pause_until = lambda until: paused.append(until) or pause(until)  # type: ignore[method-assign]
+    headers = {"X-Retry-After": "5", "X-Rate-Limit-Time-Reset-Ms": "9000"}
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/1/shipments", status=429, headers=headers)
+        mock.get(f"{ROOT}/v2/orders/1/shipments", json=[{"id": 3}])
+        assert bc.client.shipments("1") == [{"id": 3}]
+        refused = mock.calls[0].response
+    assert "Retry-After" not in refused.headers
+    assert paused == [pytest.approx(9.0)]  # every caller of the store waits, from t = 0
+    assert clock.slept == [pytest.approx(9.0)]
+
+
 def test_a_429_without_the_headers_is_platform_load_and_backs_off():
     bc, clock = connector()
     with responses.RequestsMock() as mock:
