@@ -1,4 +1,7 @@
-"""Exact values: money as Decimal, times in UTC, country codes. Pure helpers for translators."""
+"""Exact values: money as Decimal, times in UTC, country codes. Pure helpers for translators.
+
+The JSON readers sit here beside ``money``: the same translators call them, on the leaf floor.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -200,6 +203,61 @@ def ext_id(value: Any) -> str | None:
             return str(value)
         value = int(value)
     return str(value)
+
+
+def scalar_text(value: Any) -> str | None:
+    """Like :func:`text`, but an object or array where a scalar belongs reads as no text
+    (an answer that nests a block where it usually writes a string)."""
+    if isinstance(value, Mapping | list):
+        return None
+    return text(value)
+
+
+def quantity(value: Any, *, path: str) -> int:
+    """A non-negative whole quantity (an integral Decimal such as ``2.0`` is accepted)."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TranslationError(f"not a quantity: {value!r}", path=path)
+    return value
+
+
+def json_object(value: Any, *, path: str, optional: bool = True) -> dict[str, Any]:
+    """A JSON object field. ``optional``: absent or null is an empty dict; else it is refused
+    like any other non-object."""
+    if value is None and optional:
+        return {}
+    if not isinstance(value, dict):
+        raise TranslationError(f"expected an object, got {type(value).__name__}", path=path)
+    return value
+
+
+def json_objects(value: Any, *, path: str, optional: bool = True) -> list[dict[str, Any]]:
+    """A JSON array of objects; an entry that is not an object is refused at ``path[i]``.
+    ``optional``: absent or null is an empty list; else it is refused like any non-array."""
+    if value is None and optional:
+        return []
+    if not isinstance(value, list):
+        raise TranslationError(f"expected an array, got {type(value).__name__}", path=path)
+    for i, item in enumerate(value):
+        json_object(item, path=f"{path}[{i}]", optional=False)
+    return value
+
+
+def json_array(value: Any, *, path: str) -> list[Any]:
+    """A JSON array whose entries the caller reads itself; absent or null is empty, anything
+    else is refused ("expected a JSON array")."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise TranslationError(f"expected a JSON array, got {type(value).__name__}", path=path)
+
+
+def array_or_empty(value: Any) -> list[Any]:
+    """A JSON array, or an empty one for anything else: for answers where a missing or odd
+    field means there is nothing of that kind."""
+    return value if isinstance(value, list) else []
 
 
 #: a cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection)
