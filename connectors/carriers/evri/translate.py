@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, TranslationError
-from hub.values import loads, local_time
+from hub.values import array_or_empty, loads, local_time, text
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,7 @@ def read_tracking(body: bytes, numbers: list[str]) -> list[ParcelTracking]:
 def _match(number: str, parcels: list[Mapping[str, Any]], single: bool) -> Mapping[str, Any] | None:
     wanted = number.strip().upper()
     for parcel in parcels:
-        identifiers = parcel.get("parcelIdentifiers")
-        for identifier in identifiers if isinstance(identifiers, list) else []:
+        for identifier in array_or_empty(parcel.get("parcelIdentifiers")):
             value = identifier.get("value") if isinstance(identifier, Mapping) else None
             if isinstance(value, str) and value.strip().upper() == wanted:
                 return parcel
@@ -124,19 +123,14 @@ def _match(number: str, parcels: list[Mapping[str, Any]], single: bool) -> Mappi
 
 
 def _parcel(number: str, parcel: Mapping[str, Any]) -> ParcelTracking:
-    raw = parcel.get("trackingEvents")
     dated = []
-    for i, event in enumerate(raw if isinstance(raw, list) else []):
+    for i, event in enumerate(array_or_empty(parcel.get("trackingEvents"))):
         if not isinstance(event, Mapping) or not event.get("dateTime"):
             continue
-        stage = (
-            event.get("trackingStage") if isinstance(event.get("trackingStage"), Mapping) else {}
-        )
-        point = (
-            event.get("trackingPoint") if isinstance(event.get("trackingPoint"), Mapping) else {}
-        )
-        code = _text(stage.get("trackingStageCode"))
-        text = _text(point.get("description")) or _text(stage.get("description"))
+        stage = _object(event.get("trackingStage"))
+        point = _object(event.get("trackingPoint"))
+        code = text(stage.get("trackingStageCode"))
+        description = text(point.get("description")) or text(stage.get("description"))
         try:
             at = parse_time(str(event["dateTime"]), HOME_ZONE)
         except TranslationError:
@@ -145,16 +139,16 @@ def _parcel(number: str, parcel: Mapping[str, Any]) -> ParcelTracking:
                 "Evri %s: dropped an event with an unreadable date %r", number, event["dateTime"]
             )
             continue
-        dated.append((at, -i, code, text))  # -i: Evri lists newest first
+        dated.append((at, -i, code, description))  # -i: Evri lists newest first
     if not dated:
         return ParcelTracking(number, found=False, error="Evri has no tracking events for it")
     dated.sort(key=lambda item: (item[0], item[1]))
     events: list[TrackingEvent] = []
     moving = False
-    for at, _, code, text in dated:
+    for at, _, code, description in dated:
         status = canonical(code, moving)
         moving = moving or status in MOVING
-        events.append(TrackingEvent(at, status, code, text, None))
+        events.append(TrackingEvent(at, status, code, description, None))
     latest = events[-1]
     return ParcelTracking(
         number, found=True, status=latest.status, events=tuple(events), carrier_status=latest.code
@@ -181,10 +175,10 @@ def _raise_error(data: Mapping[str, Any]) -> None:
     problem = data.get("fault") or data.get("error")
     if not problem:
         return
-    text = json.dumps(problem, default=str) if not isinstance(problem, str) else problem
-    if _AUTH_WORDS.search(text):
-        raise AuthError(f"Evri refused the API key: {text[:300]}")
-    raise PermanentError(f"Evri refused the request: {text[:300]}")
+    message = json.dumps(problem, default=str) if not isinstance(problem, str) else problem
+    if _AUTH_WORDS.search(message):
+        raise AuthError(f"Evri refused the API key: {message[:300]}")
+    raise PermanentError(f"Evri refused the request: {message[:300]}")
 
 
 def _json(body: bytes) -> Any:
@@ -196,10 +190,3 @@ def _json(body: bytes) -> Any:
 
 def _object(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None

@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
-from hub.values import local_time
+from hub.values import array_or_empty, local_time, scalar_text
 
 #: the zone of a time that comes without an offset (FedEx is based in Memphis)
 HOME_ZONE = ZoneInfo("America/Chicago")
@@ -184,7 +184,7 @@ def event_status(code: str | None, event_type: str | None, derived: str | None) 
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 time in UTC: with an offset or ``Z`` as given, without one in
     :data:`HOME_ZONE`, nanoseconds cut to microseconds. None when it is not a time."""
-    text = _text(value)
+    text = scalar_text(value)
     if text is None:
         return None
     try:
@@ -234,7 +234,7 @@ def carrier_errors(data: Any) -> list[dict[str, str]]:
     if not isinstance(errors, list):
         return []
     return [
-        {"code": _text(e.get("code")) or "", "message": _text(e.get("message")) or ""}
+        {"code": scalar_text(e.get("code")) or "", "message": scalar_text(e.get("message")) or ""}
         for e in errors
         if isinstance(e, Mapping)
     ]
@@ -287,15 +287,15 @@ def _results(data: Mapping[str, Any], numbers: list[str]) -> list[ParcelTracking
 def _complete_results(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     output = data.get("output")
     complete = output.get("completeTrackResults") if isinstance(output, Mapping) else None
-    return [c for c in _list(complete) if isinstance(c, Mapping)]
+    return [c for c in array_or_empty(complete) if isinstance(c, Mapping)]
 
 
 def _number_of(complete: Mapping[str, Any]) -> str | None:
     """The number a complete result answers: the one asked, else its first result's."""
-    number = _text(complete.get("trackingNumber"))
+    number = scalar_text(complete.get("trackingNumber"))
     if number is None:
         first = next(iter(_track_results(complete)), {})
-        number = _text(_get(first, "trackingNumberInfo", "trackingNumber"))
+        number = scalar_text(_get(first, "trackingNumberInfo", "trackingNumber"))
     return number
 
 
@@ -316,10 +316,12 @@ def _tracking(number: str, complete: Mapping[str, Any]) -> ParcelTracking:
     # scans); FedEx's latestStatusDetail only when there is no scan or it says nothing
     status = events[-1].status if events and events[-1].status != "unknown" else None
     status = status or event_status(
-        None, _text(latest.get("code")), _text(latest.get("derivedCode"))
+        None, scalar_text(latest.get("code")), scalar_text(latest.get("derivedCode"))
     )
     status = status or "unknown"
-    carrier_status = _text(latest.get("statusByLocale")) or _text(latest.get("description"))
+    carrier_status = scalar_text(latest.get("statusByLocale")) or scalar_text(
+        latest.get("description")
+    )
     return ParcelTracking(
         tracking_number=number,
         found=True,
@@ -338,13 +340,13 @@ def _events(result: Mapping[str, Any]) -> list[TrackingEvent]:
         at = parse_time(scan.get("date"))
         if at is None:
             continue  # a scan without a readable time cannot be placed on the timeline
-        event_type = _text(scan.get("eventType"))
-        exception = _text(scan.get("exceptionCode"))
+        event_type = scalar_text(scan.get("eventType"))
+        exception = scalar_text(scan.get("exceptionCode"))
         code = f"{event_type}/{exception}" if event_type and exception else event_type
-        description = _text(scan.get("eventDescription"))
-        detail = _text(scan.get("exceptionDescription"))
+        description = scalar_text(scan.get("eventDescription"))
+        detail = scalar_text(scan.get("exceptionDescription"))
         text = f"{description}: {detail}" if description and detail else description or detail
-        status = event_status(code, event_type, _text(scan.get("derivedStatusCode")))
+        status = event_status(code, event_type, scalar_text(scan.get("derivedStatusCode")))
         raw.append((at, status, code, text, _location(scan.get("scanLocation"))))
     events: list[TrackingEvent] = []
     moving = False
@@ -363,7 +365,7 @@ def _estimate(result: Mapping[str, Any]) -> datetime | None:
         _get(result, "estimatedDeliveryTimeWindow", "window", "begins"),
         *(
             d.get("dateTime")
-            for d in _list(result.get("dateAndTimes"))
+            for d in array_or_empty(result.get("dateAndTimes"))
             if isinstance(d, Mapping) and d.get("type") == "ESTIMATED_DELIVERY"
         ),
         _get(result, "standardTransitTimeWindow", "window", "ends"),
@@ -380,15 +382,15 @@ def _location(address: Any) -> str | None:
     if not isinstance(address, Mapping):
         return None
     parts = [address.get(k) for k in ("city", "stateOrProvinceCode", "countryCode")]
-    return ", ".join(p for p in map(_text, parts) if p) or None
+    return ", ".join(p for p in map(scalar_text, parts) if p) or None
 
 
 def _track_results(complete: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [r for r in _list(complete.get("trackResults")) if isinstance(r, Mapping)]
+    return [r for r in array_or_empty(complete.get("trackResults")) if isinstance(r, Mapping)]
 
 
 def _scans(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [s for s in _list(result.get("scanEvents")) if isinstance(s, Mapping)]
+    return [s for s in array_or_empty(result.get("scanEvents")) if isinstance(s, Mapping)]
 
 
 def _describe(errors: Iterable[Mapping[str, str]]) -> str:
@@ -398,21 +400,10 @@ def _describe(errors: Iterable[Mapping[str, str]]) -> str:
     )
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _get(data: Any, *keys: str) -> Any:
     for key in keys:
         data = data.get(key) if isinstance(data, Mapping) else None
     return data
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    out = str(value).strip()
-    return out or None
 
 
 def _norm(value: Any) -> str:

@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
+from hub.values import array_or_empty, scalar_text
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +273,8 @@ def status_for(status: Any) -> str | None:
     """The canonical status of a UPS ``status`` object (PDSC first, then type), or None."""
     if not isinstance(status, Mapping):
         return None
-    pdsc = _text(status.get("statusCode"))
-    code = _text(status.get("code"))
+    pdsc = scalar_text(status.get("statusCode"))
+    code = scalar_text(status.get("code"))
     if pdsc is None and code is not None and code.isdigit():
         pdsc = code  # a package's currentStatus may give the PDSC as its only code
     if pdsc is not None and pdsc.isdigit():
@@ -282,7 +283,7 @@ def status_for(status: Any) -> str | None:
         return STATUS_CODES[pdsc]
     if code is not None and code.upper() in ACTIVITY_CODES:
         return ACTIVITY_CODES[code.upper()]
-    kind = _text(status.get("type"))
+    kind = scalar_text(status.get("type"))
     return STATUS_TYPES.get(kind.upper()) if kind else None
 
 
@@ -320,7 +321,7 @@ def carrier_errors(data: Any) -> list[dict[str, str]]:
     if not isinstance(errors, list):
         return []
     return [
-        {"code": _text(e.get("code")) or "", "message": _text(e.get("message")) or ""}
+        {"code": scalar_text(e.get("code")) or "", "message": scalar_text(e.get("message")) or ""}
         for e in errors
         if isinstance(e, Mapping)
     ]
@@ -359,7 +360,7 @@ def _tracking(number: str, shipment: Mapping[str, Any] | None) -> ParcelTracking
 
 
 def _package(number: str, package: Mapping[str, Any]) -> ParcelTracking:
-    activities = [a for a in _list(package.get("activity")) if isinstance(a, Mapping)]
+    activities = [a for a in array_or_empty(package.get("activity")) if isinstance(a, Mapping)]
     raw = []
     for activity in reversed(activities):  # UPS lists the newest first
         at = activity_time(activity)
@@ -377,7 +378,7 @@ def _package(number: str, package: Mapping[str, Any]) -> ParcelTracking:
                 at,
                 status_for(status),
                 _code(status),
-                _text(status.get("description")),
+                scalar_text(status.get("description")),
                 _location(_get(activity, "location", "address")),
             )
         )
@@ -390,7 +391,9 @@ def _package(number: str, package: Mapping[str, Any]) -> ParcelTracking:
         status = events[-1].status
     else:
         status = status_for(current) or (events[-1].status if events else "unknown")
-    carrier_status = _text(current.get("description")) if isinstance(current, Mapping) else None
+    carrier_status = (
+        scalar_text(current.get("description")) if isinstance(current, Mapping) else None
+    )
     if carrier_status is None and events:
         carrier_status = events[-1].text
     estimate = None
@@ -425,15 +428,15 @@ def _estimate(package: Mapping[str, Any], zone: tzinfo) -> datetime | None:
     """The rescheduled (RDD) else scheduled (SDD) delivery date, at the end of the delivery
     window when UPS gives one, else at the start of that day, in ``zone``."""
     dates = {
-        _text(d.get("type")): d.get("date")
-        for d in _list(package.get("deliveryDate"))
+        scalar_text(d.get("type")): d.get("date")
+        for d in array_or_empty(package.get("deliveryDate"))
         if isinstance(d, Mapping)
     }
     day = _date(dates.get("RDD")) or _date(dates.get("SDD"))
     if day is None:
         return None
     window = package.get("deliveryTime") if isinstance(package.get("deliveryTime"), Mapping) else {}
-    at = _time(window.get("endTime")) if _text(window.get("type")) in _WINDOW_TYPES else None
+    at = _time(window.get("endTime")) if scalar_text(window.get("type")) in _WINDOW_TYPES else None
     return _localize(datetime.combine(day, at or time()), zone)
 
 
@@ -445,7 +448,7 @@ def read_alert(payload: Any) -> ParcelTracking:
     activity of one package, with its local and GMT time and its status codes."""
     if not isinstance(payload, Mapping):
         raise TranslationError("a Track Alert push is a JSON object")
-    number = _text(payload.get("trackingNumber"))  # UPS's own example has a leading space
+    number = scalar_text(payload.get("trackingNumber"))  # UPS's own example has a leading space
     if number is None:
         raise TranslationError("no trackingNumber", path="trackingNumber")
     status = payload.get("activityStatus")
@@ -459,7 +462,7 @@ def read_alert(payload: Any) -> ParcelTracking:
         at=at,
         status=status_for(codes) or "in_transit",  # a push is a scan: UPS has the parcel
         code=_code(codes),
-        text=_text(status.get("description")),
+        text=scalar_text(status.get("description")),
         location=_location(payload.get("activityLocation")),
     )
     estimate = None
@@ -498,7 +501,7 @@ def alert_key(payload: Any) -> str | None:
         return None
     status = payload.get("activityStatus")
     status = status if isinstance(status, Mapping) else {}
-    parts = [_text(status.get(k)) or "" for k in ("type", "code", "descriptionCode")]
+    parts = [scalar_text(status.get(k)) or "" for k in ("type", "code", "descriptionCode")]
     return f"{number}:{at.strftime('%Y%m%dT%H%M%SZ')}:{'/'.join(parts)}"
 
 
@@ -519,14 +522,18 @@ def _events(
 
 
 def _code(status: Mapping[str, Any]) -> str | None:
-    return _text(status.get("code")) or _text(status.get("statusCode")) or _text(status.get("type"))
+    return (
+        scalar_text(status.get("code"))
+        or scalar_text(status.get("statusCode"))
+        or scalar_text(status.get("type"))
+    )
 
 
 def _location(address: Any) -> str | None:
     if not isinstance(address, Mapping):
         return None
-    country = _text(address.get("countryCode")) or _text(address.get("country"))
-    parts = [_text(address.get("city")), _text(address.get("stateProvince")), country]
+    country = scalar_text(address.get("countryCode")) or scalar_text(address.get("country"))
+    parts = [scalar_text(address.get("city")), scalar_text(address.get("stateProvince")), country]
     return ", ".join(p for p in parts if p) or None
 
 
@@ -537,7 +544,7 @@ def _combine(day: Any, clock: Any) -> datetime | None:
 
 def _date(value: Any) -> date | None:
     """``YYYYMMDD`` (UPS's format) or ``YYYY-MM-DD``; anything else (``"string"``) is None."""
-    digits = (_text(value) or "").replace("-", "")
+    digits = (scalar_text(value) or "").replace("-", "")
     if len(digits) != 8 or not digits.isdigit():
         return None
     try:
@@ -548,7 +555,7 @@ def _date(value: Any) -> date | None:
 
 def _time(value: Any) -> time | None:
     """``HHMMSS``, ``HH:MM:SS`` or ``HHMM``; a leading zero may be missing (``74700``)."""
-    digits = (_text(value) or "").replace(":", "")
+    digits = (scalar_text(value) or "").replace(":", "")
     if not digits.isdigit() or len(digits) not in (3, 4, 5, 6):
         return None
     digits = digits.zfill(6 if len(digits) > 4 else 4).ljust(6, "0")
@@ -559,7 +566,7 @@ def _time(value: Any) -> time | None:
 
 
 def _offset(value: Any) -> tzinfo | None:
-    match = _OFFSET.fullmatch(_text(value) or "")
+    match = _OFFSET.fullmatch(scalar_text(value) or "")
     if match is None:
         return None
     sign, hours, minutes = match.groups()
@@ -590,24 +597,13 @@ def _describe(errors: Iterable[Mapping[str, str]]) -> str:
 
 
 def _packages(shipment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [p for p in _list(shipment.get("package")) if isinstance(p, Mapping)]
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+    return [p for p in array_or_empty(shipment.get("package")) if isinstance(p, Mapping)]
 
 
 def _get(data: Any, *keys: str) -> Any:
     for key in keys:
         data = data.get(key) if isinstance(data, Mapping) else None
     return data
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    out = str(value).strip()
-    return out or None
 
 
 def _norm(value: Any) -> str:

@@ -95,15 +95,15 @@ def translate_order(payload: Any, *, topic: str = ORDER_TOPIC) -> OrderUpdate:
     """One Orders API v2026-01-01 ``Order`` to a canonical order and its problems."""
     if topic not in ORDER_TOPICS:
         raise TranslationError(f"not an Amazon order topic: {topic!r}")
-    data = _object(payload, path="$")
+    data = values.json_object(payload, path="$", optional=False)
     order_id = values.text(data.get("orderId"))
     if order_id is None:
         raise TranslationError("missing orderId", path="orderId")
-    fulfilment = _object(data.get("fulfillment") or {}, path="fulfillment")
+    fulfilment = values.json_object(data.get("fulfillment") or {}, path="fulfillment")
     fba = is_fba(data)
     raw_status = values.text(fulfilment.get("fulfillmentStatus"))
     status = order_status(raw_status, fba=fba)
-    items = _objects(data.get("orderItems"), path="orderItems")
+    items = values.json_objects(data.get("orderItems"), path="orderItems", optional=False)
     currency = _currency(data, items)
 
     zero = values.money(0, currency)
@@ -115,8 +115,8 @@ def translate_order(payload: Any, *, topic: str = ORDER_TOPIC) -> OrderUpdate:
         lines.append(line)
         shipping_price += shipped_for
         tax += line_tax
-    proceeds = _object(data.get("proceeds") or {}, path="proceeds")
-    breakdowns = _objects(proceeds.get("breakdowns") or [], path="proceeds.breakdowns")
+    proceeds = values.json_object(data.get("proceeds") or {}, path="proceeds")
+    breakdowns = values.json_objects(proceeds.get("breakdowns") or [], path="proceeds.breakdowns")
     for j, entry in enumerate(breakdowns):
         kind = entry.get("type")
         if kind in CHARGES:
@@ -136,7 +136,7 @@ def translate_order(payload: Any, *, topic: str = ORDER_TOPIC) -> OrderUpdate:
     )
 
     address = _address(data)
-    buyer = _object(data.get("buyer") or {}, path="buyer")
+    buyer = values.json_object(data.get("buyer") or {}, path="buyer")
     order = Order(
         channel=CHANNEL,
         external_id=order_id,
@@ -200,11 +200,12 @@ def _line(item: dict[str, Any], currency: str, *, path: str) -> tuple[Line, Deci
     quantity = item.get("quantityOrdered")
     if not isinstance(quantity, int) or isinstance(quantity, bool):
         raise TranslationError(f"not a quantity: {quantity!r}", path=f"{path}.quantityOrdered")
-    product = _object(item.get("product") or {}, path=f"{path}.product")
+    product = values.json_object(item.get("product") or {}, path=f"{path}.product")
     zero = values.money(0, currency)
     parts: dict[str, Decimal] = {}
-    proceeds = _object(item.get("proceeds") or {}, path=f"{path}.proceeds")
-    for k, entry in enumerate(_objects(proceeds.get("breakdowns") or [], path=f"{path}.proceeds")):
+    proceeds = values.json_object(item.get("proceeds") or {}, path=f"{path}.proceeds")
+    breakdowns = values.json_objects(proceeds.get("breakdowns") or [], path=f"{path}.proceeds")
+    for k, entry in enumerate(breakdowns):
         kind = str(entry.get("type") or "")
         amount = _money(entry.get("subtotal"), currency, path=f"{path}.proceeds.breakdowns[{k}]")
         parts[kind] = parts.get(kind, zero) + amount
@@ -338,20 +339,3 @@ def _money(value: Any, currency: str, *, path: str) -> Decimal:
     if code and str(code).upper() != currency:
         raise TranslationError(f"currency {code!r} differs from the order's {currency}", path=path)
     return values.money(value.get("amount"), currency, path=f"{path}.amount")
-
-
-def _object(value: Any, *, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise TranslationError(f"expected an object, got {type(value).__name__}", path=path)
-    return value
-
-
-def _objects(value: Any, *, path: str) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise TranslationError(f"expected an array, got {type(value).__name__}", path=path)
-    for i, entry in enumerate(value):
-        if not isinstance(entry, dict):
-            raise TranslationError(
-                f"expected an object, got {type(entry).__name__}", path=f"{path}[{i}]"
-            )
-    return value

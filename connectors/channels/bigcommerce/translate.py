@@ -157,7 +157,7 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
     count = data.get("shipping_address_count")
     if (isinstance(count, int) and not isinstance(count, bool) and count > 1) or len(addresses) > 1:
         problems.append(MULTI_ADDRESS.format(n=max(count or 0, len(addresses))))
-    billing = _object(data.get("billing_address"), path="billing_address")
+    billing = values.json_object(data.get("billing_address"), path="billing_address")
     shipping_address = _address(addresses[0], path="shipping_addresses[0]") if addresses else None
     first = addresses[0] if addresses else {}
     methods = [values.text(a.get("shipping_method")) for a in addresses]
@@ -202,7 +202,7 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
 
 
 def _line(item: dict[str, Any], currency: str, side: str, *, path: str) -> Line:
-    quantity = _quantity(item.get("quantity"), path=f"{path}.quantity")
+    quantity = values.quantity(item.get("quantity"), path=f"{path}.quantity")
     discount = _m("0", currency)
     for j, applied in enumerate(
         _objects(item.get("applied_discounts"), path=f"{path}.applied_discounts", required=False)
@@ -312,22 +312,6 @@ def _id(value: Any, *, path: str) -> str:
     return str(int(text))
 
 
-def _quantity(value: Any, *, path: str) -> int:
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TranslationError(f"not a quantity: {value!r}", path=path)
-    return value
-
-
-def _object(value: Any, *, path: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TranslationError(f"expected an object, got {type(value).__name__}", path=path)
-    return value
-
-
 def _objects(value: Any, *, path: str, required: bool) -> list[dict[str, Any]]:
     """A list of objects. ``required``: the order's sub-resources, which must have been
     fetched (a ``{"url", "resource"}`` link in their place means they were not)."""
@@ -336,9 +320,4 @@ def _objects(value: Any, *, path: str, required: bool) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         what = "a link, not fetched" if isinstance(value, dict) else type(value).__name__
         raise TranslationError(f"expected a list, got {what}", path=path)
-    for i, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise TranslationError(
-                f"expected an object, got {type(item).__name__}", path=f"{path}[{i}]"
-            )
-    return value
+    return values.json_objects(value, path=path)

@@ -92,7 +92,7 @@ class AccountDeletion:
 
 def order_status(order: dict[str, Any]) -> tuple[OrderStatus, str | None]:
     """The canonical status and, for an order on hold, why (see the module's docstring)."""
-    cancel = _object(order.get("cancelStatus"), path="cancelStatus")
+    cancel = values.json_object(order.get("cancelStatus"), path="cancelStatus")
     cancel_state = str(cancel.get("cancelState") or "NONE_REQUESTED").upper()
     payment = str(order.get("orderPaymentStatus") or "").upper()
     fulfilled = str(order.get("orderFulfillmentStatus") or "").upper()
@@ -117,7 +117,7 @@ def payment_held(order: dict[str, Any]) -> bool:
     return any(
         str(hold.get("holdState") or "").upper() in _HELD
         for payment in _payments(order)
-        for hold in _list(payment.get("paymentHolds"))
+        for hold in values.array_or_empty(payment.get("paymentHolds"))
         if isinstance(hold, dict)
     )
 
@@ -131,20 +131,20 @@ def translate_order(payload: Any, *, topic: str = ORDER_TOPIC) -> OrderUpdate:
     external_id = values.text(payload.get("orderId"))
     if external_id is None:
         raise TranslationError("missing orderId", path="orderId")
-    pricing = _object(payload.get("pricingSummary"), path="pricingSummary")
+    pricing = values.json_object(payload.get("pricingSummary"), path="pricingSummary")
     currency = _currency(pricing)
     status, held_because = order_status(payload)
     problems = [held_because] if held_because else []
 
-    items = _objects(payload.get("lineItems"), path="lineItems")
+    items = values.json_objects(payload.get("lineItems"), path="lineItems")
     lines = [_line(item, currency, path=f"lineItems[{i}]") for i, item in enumerate(items)]
     step = _shipping_step(payload)
-    ship_to = _object(
+    ship_to = values.json_object(
         step.get("shipTo"), path="fulfillmentStartInstructions[0].shippingStep.shipTo"
     )
     address = _address(ship_to, path="fulfillmentStartInstructions[0].shippingStep.shipTo")
-    buyer = _object(payload.get("buyer"), path="buyer")
-    registered = _object(
+    buyer = values.json_object(payload.get("buyer"), path="buyer")
+    registered = values.json_object(
         buyer.get("buyerRegistrationAddress"), path="buyer.buyerRegistrationAddress"
     )
 
@@ -218,8 +218,8 @@ def read_deletion(payload: Any) -> AccountDeletion:
     eiasToken}``; one of username and userId at least."""
     if not isinstance(payload, dict):
         raise TranslationError("expected a JSON object", path="$")
-    notification = _object(payload.get("notification"), path="notification")
-    data = _object(notification.get("data"), path="notification.data")
+    notification = values.json_object(payload.get("notification"), path="notification")
+    data = values.json_object(notification.get("data"), path="notification.data")
     deletion = AccountDeletion(
         username=values.text(data.get("username")),
         user_id=values.text(data.get("userId")),
@@ -243,7 +243,7 @@ def erase_buyer(payload: Any) -> Any:
     out = copy.deepcopy(payload)
     if isinstance(out.get("buyer"), dict):
         out["buyer"] = {"username": ERASED}
-    for instruction in _list(out.get("fulfillmentStartInstructions")):
+    for instruction in values.array_or_empty(out.get("fulfillmentStartInstructions")):
         step = instruction.get("shippingStep") if isinstance(instruction, dict) else None
         if isinstance(step, dict) and "shipTo" in step:
             step["shipTo"] = {}
@@ -283,11 +283,11 @@ def _channel_status(order: dict[str, Any]) -> str:
 def _payments(order: dict[str, Any]) -> list[dict[str, Any]]:
     summary = order.get("paymentSummary")
     payments = summary.get("payments") if isinstance(summary, dict) else None
-    return [p for p in _list(payments) if isinstance(p, dict)]
+    return [p for p in values.array_or_empty(payments) if isinstance(p, dict)]
 
 
 def _shipping_step(order: dict[str, Any]) -> dict[str, Any]:
-    instructions = _objects(
+    instructions = values.json_objects(
         order.get("fulfillmentStartInstructions"), path="fulfillmentStartInstructions"
     )
     for instruction in instructions:
@@ -304,12 +304,12 @@ def _line(item: dict[str, Any], currency: str, *, path: str) -> Line:
     cost = _money(item.get("lineItemCost"), currency, path=f"{path}.lineItemCost")
     unit = cost / quantity if quantity else cost
     discount = Decimal(0)
-    for i, promotion in enumerate(_list(item.get("appliedPromotions"))):
+    for i, promotion in enumerate(values.array_or_empty(item.get("appliedPromotions"))):
         if isinstance(promotion, dict):
             at = f"{path}.appliedPromotions[{i}].discountAmount"
             discount += abs(_money(promotion.get("discountAmount"), currency, path=at))
     tax = Decimal(0)
-    for i, entry in enumerate(_list(item.get("taxes"))):
+    for i, entry in enumerate(values.array_or_empty(item.get("taxes"))):
         if isinstance(entry, dict):
             tax += _money(entry.get("amount"), currency, path=f"{path}.taxes[{i}].amount")
     return Line(
@@ -325,7 +325,7 @@ def _line(item: dict[str, Any], currency: str, *, path: str) -> Line:
 
 
 def _address(ship_to: dict[str, Any], *, path: str) -> Address | None:
-    contact = _object(ship_to.get("contactAddress"), path=f"{path}.contactAddress")
+    contact = values.json_object(ship_to.get("contactAddress"), path=f"{path}.contactAddress")
     address = Address(
         name=values.text(ship_to.get("fullName")),
         company=values.text(ship_to.get("companyName")),
@@ -369,28 +369,3 @@ def _currency(pricing: dict[str, Any]) -> str:
             f"not an ISO 4217 currency code: {code!r}", path="pricingSummary.total.currency"
         )
     return code.upper()
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _object(value: Any, *, path: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TranslationError(f"expected an object, got {type(value).__name__}", path=path)
-    return value
-
-
-def _objects(value: Any, *, path: str) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TranslationError(f"expected an array, got {type(value).__name__}", path=path)
-    for i, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise TranslationError(
-                f"expected an object, got {type(item).__name__}", path=f"{path}[{i}]"
-            )
-    return value

@@ -44,10 +44,10 @@ from connectors.channels.shopify.fulfilment import (
     order_gid,
     user_errors,
 )
-from connectors.channels.shopify.translate import _list
 from hub.canonical import RETURN_REASONS, ReturnLineRequest, ReturnRequest
 from hub.connectors import RefundPush
 from hub.errors import PermanentError, RetryableError, TranslationError
+from hub.values import json_array
 
 RETURN_PREFIX = "gid://shopify/Return/"
 REFUND_PREFIX = "gid://shopify/Refund/"
@@ -82,7 +82,7 @@ def translate(topic: str, payload: Any) -> ReturnRequest:
     if number is None:
         raise TranslationError("return has no id", path="id")
     lines = []
-    for i, item in enumerate(_list(raw.get("return_line_items"), "return_line_items")):
+    for i, item in enumerate(json_array(raw.get("return_line_items"), path="return_line_items")):
         path = f"return_line_items[{i}]"
         item = _object(item, path)
         where = f"{path}.fulfillment_line_item"
@@ -138,7 +138,7 @@ def translate_refund(payload: Any) -> ReturnRequest:
     else:
         external = REFUND_PREFIX + number
     lines = []
-    for i, item in enumerate(_list(raw.get("refund_line_items"), "refund_line_items")):
+    for i, item in enumerate(json_array(raw.get("refund_line_items"), path="refund_line_items")):
         path = f"refund_line_items[{i}]"
         item = _object(item, path)
         if str(item.get("restock_type") or "").lower() not in RETURNED:

@@ -47,7 +47,7 @@ from hub.canonical import (
     fulfilment_problems,
 )
 from hub.errors import TranslationError
-from hub.values import country, minor, money, text, utc
+from hub.values import country, json_array, minor, money, text, utc
 
 CHANNEL = "shopify"
 
@@ -88,7 +88,7 @@ def translate_order(payload: Any, *, topic: str) -> OrderUpdate:
     billing_address = _address(raw.get("billing_address"), at("billing_address"))
     lines = [
         _line(item, f"{at('line_items')}[{i}]", currency)
-        for i, item in enumerate(_list(raw.get("line_items"), at("line_items")))
+        for i, item in enumerate(json_array(raw.get("line_items"), path=at("line_items")))
     ]
     current = raw.get("current_total_price") is not None
     shipping = _shipping(raw, at, currency)
@@ -264,7 +264,7 @@ def _shipping(raw: dict[str, Any], at: Callable[[str], str], currency: str) -> S
     With no shipping lines the price falls back to ``total_shipping_price_set.shop_money``.
     """
     path = at("shipping_lines")
-    entries = _list(raw.get("shipping_lines"), path)
+    entries = json_array(raw.get("shipping_lines"), path=path)
     if entries:
         objects = [_object(entry, f"{path}[{j}]") or {} for j, entry in enumerate(entries)]
         titles = [t for t in (text(entry.get("title")) for entry in objects) if t]
@@ -311,12 +311,12 @@ def _refunded_shipping(raw: dict[str, Any], at: Callable[[str], str], currency: 
     """
     path = at("refunds")
     total = Decimal(0)
-    for i, entry in enumerate(_list(raw.get("refunds"), path)):
+    for i, entry in enumerate(json_array(raw.get("refunds"), path=path)):
         refund = _object(entry, f"{path}[{i}]")
         if refund is None:
             raise TranslationError("expected a JSON object, got null", path=f"{path}[{i}]")
         lines_path = f"{path}[{i}].refund_shipping_lines"
-        lines = _list(refund.get("refund_shipping_lines"), lines_path)
+        lines = json_array(refund.get("refund_shipping_lines"), path=lines_path)
         if lines:
             for j, line in enumerate(lines):
                 obj = _object(line, f"{lines_path}[{j}]") or {}
@@ -324,7 +324,8 @@ def _refunded_shipping(raw: dict[str, Any], at: Callable[[str], str], currency: 
                 total += _shop_money(obj.get("subtotal_amount_set"), set_path, currency)
             continue
         adjustments_path = f"{path}[{i}].order_adjustments"
-        for j, adjustment in enumerate(_list(refund.get("order_adjustments"), adjustments_path)):
+        adjustments = json_array(refund.get("order_adjustments"), path=adjustments_path)
+        for j, adjustment in enumerate(adjustments):
             obj = _object(adjustment, f"{adjustments_path}[{j}]") or {}
             if text(obj.get("kind")) == "shipping_refund":
                 amount_path = f"{adjustments_path}[{j}].amount"
@@ -399,15 +400,6 @@ def _object(value: Any, path: str) -> dict[str, Any] | None:
     raise TranslationError(f"expected a JSON object, got {type(value).__name__}", path=path)
 
 
-def _list(value: Any, path: str) -> list[Any]:
-    """A JSON array (None is empty); anything else is a TranslationError."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise TranslationError(f"expected a JSON array, got {type(value).__name__}", path=path)
-
-
 def _shop_money(value: Any, path: str, currency: str) -> Decimal:
     """The ``shop_money.amount`` of a Shopify ``*_set`` money pair (0 when absent)."""
     price_set = _object(value, path) or {}
@@ -418,7 +410,7 @@ def _shop_money(value: Any, path: str, currency: str) -> Decimal:
 def _sum(entries: Any, key: str, path: str, currency: str) -> Decimal:
     """The exact sum of ``entry[key]`` over a JSON array of objects (0 when empty)."""
     total = Decimal(0)
-    for j, entry in enumerate(_list(entries, path)):
+    for j, entry in enumerate(json_array(entries, path=path)):
         obj = _object(entry, f"{path}[{j}]") or {}
         total += money(obj.get(key), currency, path=f"{path}[{j}].{key}")
     return money(total, currency, path=path)

@@ -100,7 +100,7 @@ def returns_of(order: Mapping[str, Any], external_id: str) -> list[ReturnRequest
     refunds = order.get(REFUNDS_KEY)
     if not isinstance(refunds, list):
         # not read: the hub's own refunds are known from the order's summary alone
-        summary = order.get("refunds") if isinstance(order.get("refunds"), list) else []
+        summary = values.array_or_empty(order.get("refunds"))
         return [
             _closed(external_id, key, [], _said(entry), str(entry.get("id")))
             for entry in summary
@@ -118,7 +118,8 @@ def returns_of(order: Mapping[str, Any], external_id: str) -> list[ReturnRequest
         reason = _said(refund)
         own = _own(refund)
         lines = []
-        for j, item in enumerate(_list(refund.get("line_items"), f"{path}.line_items")):
+        items = values.json_array(refund.get("line_items"), path=f"{path}.line_items")
+        for j, item in enumerate(items):
             at = f"{path}.line_items[{j}]"
             if not isinstance(item, Mapping):
                 raise TranslationError("expected a line item object", path=at)
@@ -158,7 +159,7 @@ def _closed(
 def _restocked(order: Mapping[str, Any]) -> dict[str, int]:
     """Per order line id, how many units WooCommerce restocked over all its refunds."""
     counts = {}
-    for i, item in enumerate(_list(order.get("line_items"), "line_items")):
+    for i, item in enumerate(values.json_array(order.get("line_items"), path="line_items")):
         if not isinstance(item, Mapping):
             continue
         line_id = _id(item.get("id"), f"line_items[{i}].id")
@@ -205,7 +206,7 @@ def refund_body(push: RefundPush, order: Mapping[str, Any], *, api_refund: bool)
         raise PermanentError(f"order {order_id(push)}: WooCommerce's answer is not an order")
     currency = values.text(order.get("currency")) or values.text(push.order.get("currency"))
     items = {}
-    for item in _list(order.get("line_items"), "line_items"):
+    for item in values.json_array(order.get("line_items"), path="line_items"):
         if isinstance(item, Mapping) and item.get("id") is not None:
             items[str(values.ext_id(item["id"]))] = item
     amount = values.money("0", currency)
@@ -225,7 +226,7 @@ def refund_body(push: RefundPush, order: Mapping[str, Any], *, api_refund: bool)
             )
         total = _share(item.get("total"), back, ordered, currency)
         taxes = []
-        for tax in _list(item.get("taxes"), f"line_items[{line_id}].taxes"):
+        for tax in values.json_array(item.get("taxes"), path=f"line_items[{line_id}].taxes"):
             if not isinstance(tax, Mapping) or tax.get("id") is None:
                 continue
             share = _share(tax.get("total"), back, ordered, currency)
@@ -266,14 +267,6 @@ def _meta(item: Mapping[str, Any], key: str) -> Any:
         if isinstance(entry, Mapping) and entry.get("key") == key:
             return entry.get("value")
     return None
-
-
-def _list(value: Any, path: str) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise TranslationError(f"expected a JSON array, got {type(value).__name__}", path=path)
 
 
 def _id(value: Any, path: str) -> str | None:

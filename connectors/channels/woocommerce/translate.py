@@ -122,16 +122,16 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
     if status_problem:
         problems.append(status_problem)
 
-    billing = _object(data.get("billing"), path="billing")
-    shipping = _object(data.get("shipping"), path="shipping")
+    billing = values.json_object(data.get("billing"), path="billing")
+    shipping = values.json_object(data.get("shipping"), path="shipping")
     shipping_address = _address(shipping, path="shipping")
     billing_address = _address(billing, path="billing")
 
-    shipping_lines = _objects(data.get("shipping_lines"), path="shipping_lines")
+    shipping_lines = values.json_objects(data.get("shipping_lines"), path="shipping_lines")
     requires_shipping = _requires_shipping(shipping_lines, shipping_address)
 
     tax_included = data.get("prices_include_tax") is True
-    items = _objects(data.get("line_items"), path="line_items")
+    items = values.json_objects(data.get("line_items"), path="line_items")
     lines = [
         _line(
             item,
@@ -146,7 +146,7 @@ def _order_update(data: dict[str, Any], external_id: str) -> OrderUpdate:
     for i, item in enumerate(items):
         subtotal += _with_tax(item, "subtotal", currency, f"line_items[{i}]", tax_included)
     discount = _with_tax(data, "discount", currency, "", tax_included, amount="discount_total")
-    for i, fee in enumerate(_objects(data.get("fee_lines"), path="fee_lines")):
+    for i, fee in enumerate(values.json_objects(data.get("fee_lines"), path="fee_lines")):
         charge = _with_tax(fee, "total", currency, f"fee_lines[{i}]", tax_included)
         if charge < 0:
             discount -= charge
@@ -253,7 +253,7 @@ def _line(
     carry their tax (``subtotal_tax``, ``total_tax``). The name has its HTML entities decoded
     (Woo stores variation names such as ``Shirt &ndash; Color: Black``).
     """
-    quantity = _quantity(item.get("quantity"), path=f"{path}.quantity")
+    quantity = values.quantity(item.get("quantity"), path=f"{path}.quantity")
     subtotal = _with_tax(item, "subtotal", currency, path, tax_included)
     total = _with_tax(item, "total", currency, path, tax_included)
     discount = values.money(subtotal - total, currency)
@@ -381,35 +381,3 @@ def _id(value: Any, *, path: str, required: bool) -> str | None:
     if out is None or not out.strip():
         raise TranslationError(f"not an id: {value!r}", path=path)
     return out.strip()
-
-
-def _quantity(value: Any, *, path: str) -> int:
-    """A non-negative whole quantity (an integral Decimal such as ``2.0`` is accepted)."""
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TranslationError(f"not a quantity: {value!r}", path=path)
-    return value
-
-
-def _object(value: Any, *, path: str) -> dict[str, Any]:
-    """A JSON object field; absent or null becomes an empty dict."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TranslationError(f"expected an object, got {type(value).__name__}", path=path)
-    return value
-
-
-def _objects(value: Any, *, path: str) -> list[dict[str, Any]]:
-    """A JSON array of objects; absent or null becomes an empty list."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TranslationError(f"expected an array, got {type(value).__name__}", path=path)
-    for i, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise TranslationError(
-                f"expected an object, got {type(item).__name__}", path=f"{path}[{i}]"
-            )
-    return value
