@@ -33,11 +33,14 @@ from hub.connectors.accounts import load_accounts
 from hub.intake import reconcile
 from hub.shipping import fulfilment
 from hub.stock import sync
+from hub.storage import account_state
 from hub.storage.models import AuditRow, DeliveryRow, OrderRow, ParcelRow
 from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, receive
 
 API = "https://api.ebay.com"
 ORDERS = f"{API}/sell/fulfillment/v1/order"
+NOTIFICATION = f"{API}/commerce/notification/v1"
+NOTHING = "notifications/"
 KEY = f"{API}/commerce/notification/v1/public_key/9936261a-7d7b-4621-a0f1-96ccb428af49"
 TOKEN = "hub-ebay-verification-token-0123456789abcdef"
 ENDPOINT = "https://hub.example/webhooks/acme-ebay"
@@ -72,10 +75,22 @@ def _order(username: str = "jane_buyer_uk") -> dict[str, Any]:
 
 def _poll(hub, orders: list[dict[str, Any]], windows: list[str] | None = None) -> dict[str, Any]:
     """One reconciliation pass against a getOrders answering ``orders``; the ``filter`` of
-    each getOrders call is added to ``windows``."""
+    each getOrders call is added to ``windows``. The pass also checks the account's
+    Notification API subscriptions (for its health): eBay answers that none are made yet."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         _tokens(mock)
         mock.get(ORDERS, json={"total": len(orders), "offset": 0, "orders": orders})
+        mock.get(
+            NOTIFICATION + "/destination", json=payload(NOTHING + "destinations_none_built.json")
+        )
+        mock.get(
+            re.compile(NOTIFICATION + "/topic/.+"),
+            status=404,
+            json=payload(NOTHING + "error_no_topic_195002_built.json"),
+        )
+        mock.get(
+            NOTIFICATION + "/subscription", json=payload(NOTHING + "subscriptions_none_built.json")
+        )
         report = reconcile.reconcile_account(hub, hub.accounts["acme-ebay"])
         if windows is not None:
             for call in mock.calls:
@@ -107,6 +122,10 @@ def test_a_polled_order_is_stored(hub, client, worker, viewer):
     )
     assert order["status"] == "ready" and order["totals"]["total"] == "37.45"
     assert [line["sku"] for line in order["lines"]] == ["MUG-1", "TEE-RED-M"]
+    # the pass checked the account's subscriptions at its endpoint_url (no HUB_PUBLIC_URL)
+    with hub.db.transaction() as session:
+        hooks = account_state.load(session, "acme-ebay", reconcile.WEBHOOKS)
+    assert hub.settings.public_url is None and hooks["url"] == ENDPOINT
     # the next pass finds it current, asking from before the last pass ended (the overlap)
     assert _poll(hub, [_order()], windows)["current"] == 1
     (start_1, end_1), (start_2, end_2) = (_window(w) for w in windows)

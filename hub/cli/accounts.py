@@ -38,15 +38,18 @@ def hooks_cmd() -> None:
 
 @contextmanager
 def _hooks_target(name: str) -> Iterator[tuple[Hub, Account, str]]:
-    """The hub, the account NAME and its webhook address (HUB_PUBLIC_URL/webhooks/NAME); the
-    hub is closed afterwards, and a channel's refusal (credentials, an outage) is a one-line
-    error, not a traceback."""
+    """The hub, the account NAME and its webhook address (the one the account names, as eBay's
+    endpoint_url, else HUB_PUBLIC_URL/webhooks/NAME); the hub is closed afterwards, and a
+    channel's refusal (credentials, an outage) is a one-line error, not a traceback."""
     hub = open_hub()
     try:
         account = account_of(hub, name)
         url = reconcile.webhook_url(hub, account)
         if url is None:
-            raise click.ClickException("set HUB_PUBLIC_URL: the channel must be told where to call")
+            raise click.ClickException(
+                "set HUB_PUBLIC_URL (the hub's public address): the channel is told to call "
+                f"HUB_PUBLIC_URL/webhooks/{name}"
+            )
         yield hub, account, url
     except HubError as exc:
         raise click.ClickException(f"account {name!r}: {exc.message}") from None
@@ -78,9 +81,9 @@ def hooks_sync(name: str) -> None:
 
     BigCommerce turns a hook off after 48 hours of failed deliveries (and after 90 days
     without one); the hooks call HUB_PUBLIC_URL/webhooks/NAME, which must be set. For eBay:
-    the Notification API destination at the account's endpoint_url and its subscriptions to
-    the deletion and order topics (eBay calls the endpoint's challenge when the destination
-    is made, so the hub must answer there first). Prints one
+    the Notification API destination at the account's endpoint_url (no HUB_PUBLIC_URL
+    needed) and its subscriptions to the deletion and order topics (eBay calls the endpoint's
+    challenge when the destination is made, so the hub must answer there first). Prints one
     line per change, then checks the hooks again for the account's health (GET
     /api/accounts). Orders missed meanwhile come in with the next reconciliation."""
     with _hooks_target(name) as (hub, account, url):

@@ -376,6 +376,12 @@ class Connector:
         raise NotImplementedError
 
     # -- webhook subscriptions (channels whose hooks the hub can see and make) -------------
+    def webhook_endpoint(self) -> str | None:
+        """The address the channel calls for this account when the account names it itself
+        (eBay's ``endpoint_url``, which its endpoint challenge covers); None: the hub's own,
+        ``HUB_PUBLIC_URL/webhooks/<account>``."""
+        return None
+
     def webhook_subscriptions(self, url: str) -> dict[str, Any]:
         """The channel's hooks to ``url`` (the account's webhook address): ``{"ok": bool,
         "inactive": [topic...], "missing": [topic...]}``. NotImplementedError: the channel

@@ -109,7 +109,12 @@ def reconcile_account(hub: Hub, account: Account, since: datetime | None = None)
 
 
 def webhook_url(hub: Hub, account: Account) -> str | None:
-    """The account's webhook address as the channel must call it (``HUB_PUBLIC_URL``)."""
+    """The account's webhook address as the channel must call it: the one the account names
+    (``Connector.webhook_endpoint``), else ``HUB_PUBLIC_URL/webhooks/<account>``; None when
+    there is neither."""
+    own = hub.connector(account).webhook_endpoint()
+    if own:
+        return own
     base = hub.settings.public_url
     return f"{str(base).rstrip('/')}/webhooks/{account.name}" if base else None
 

@@ -161,6 +161,11 @@ class EbayConnector(Connector):
         return self.client.orders_updated(since, until)
 
     # -- notification subscriptions ----------------------------------------------------------
+    def webhook_endpoint(self) -> str:
+        """``endpoint_url``: eBay delivers there and its challenge hash covers that address,
+        so the destination is made for it, not for ``HUB_PUBLIC_URL``."""
+        return str(self.account.settings["endpoint_url"])
+
     def _found(self, url: str) -> tuple[subscriptions.Found, dict[str, Any], dict[str, Any]]:
         """The destination for the account's ``endpoint_url``, each topic's state, the topics
         eBay offers (by id) and the subscriptions read (app's and seller's, read once each)."""
@@ -168,14 +173,7 @@ class EbayConnector(Connector):
             raise PermanentError(
                 f"api_calls = false in {self.account.name}'s settings: the hub never calls it"
             )
-        endpoint = str(self.account.settings["endpoint_url"])
-        if endpoint != url:
-            log.info(
-                "%s: eBay calls endpoint_url %s (the hub's address is %s)",
-                self.account.name,
-                endpoint,
-                url,
-            )
+        endpoint = self.webhook_endpoint()
         destination = subscriptions.find_destination(self.client.destinations(), endpoint)
         offered: dict[str, Any] = {}
         for topic_id in SUBSCRIBED_TOPICS:

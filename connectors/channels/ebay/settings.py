@@ -16,7 +16,9 @@
                         ``hub accounts hooks sync`` makes the Notification API destination for it
                         (with ``verification_token``) and subscribes it to the hub's topics: the
                         order topics need the seller's consent to the scope
-                        ``commerce.notification.subscription`` as well
+                        ``commerce.notification.subscription`` as well; ``hub accounts hooks``
+                        and the account's health use this address, so they need no
+                        ``HUB_PUBLIC_URL``
 
 Optional keys:
 

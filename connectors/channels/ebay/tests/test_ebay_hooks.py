@@ -273,7 +273,9 @@ def test_hub_accounts_hooks_check_then_sync_then_check_for_ebay(
 
     monkeypatch.setenv("HUB_DATABASE_URL", database_url)
     monkeypatch.setenv("HUB_CONFIG", str(accounts_file))
-    monkeypatch.setenv("HUB_PUBLIC_URL", "https://hub.example")
+    # eBay delivers to the account's endpoint_url: HUB_PUBLIC_URL, another address here, is
+    # not what the hooks are checked for, and is not needed to make them
+    monkeypatch.setenv("HUB_PUBLIC_URL", "https://elsewhere.example")
 
     def state_line(output: str) -> dict:
         (line,) = [x for x in output.splitlines() if x.startswith("{")]
@@ -284,6 +286,9 @@ def test_hub_accounts_hooks_check_then_sync_then_check_for_ebay(
         before = CliRunner().invoke(cli.cli, ["accounts", "hooks", "check", "acme-ebay"])
     assert before.exit_code == 1, before.output
     assert state_line(before.output)["missing"] == sorted(TOPICS)
+    assert state_line(before.output)["url"] == ENDPOINT
+
+    monkeypatch.delenv("HUB_PUBLIC_URL")
 
     enabled_app = {"subscriptions": [_enabled("sub-1", TOPICS[0])]}
     enabled_user = {
@@ -308,13 +313,12 @@ def test_hub_accounts_hooks_check_then_sync_then_check_for_ebay(
         mock.get(f"{BASE}/subscription", json=enabled_user)
         result = CliRunner().invoke(cli.cli, ["accounts", "hooks", "sync", "acme-ebay"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == (
-        "4 change(s); hooks call https://hub.example/webhooks/acme-ebay"
-    )
+    assert result.output.splitlines()[-1] == f"4 change(s); hooks call {ENDPOINT}"
     assert f"destination {ENDPOINT}: created (dest-0009)" in result.output
     with hub.db.transaction() as session:
         state = account_state.load(session, "acme-ebay", reconcile.WEBHOOKS)
     assert state["ok"] is True and state["topics"] == {t: "enabled" for t in TOPICS}
+    assert state["url"] == ENDPOINT
 
     with responses.RequestsMock() as mock:
         tokens(mock)
