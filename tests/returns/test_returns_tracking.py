@@ -174,7 +174,7 @@ def test_a_return_label_is_polled_and_its_news_goes_on_the_timelines_not_the_shi
     make_person(hub, "ops@example.com", "viewer")
     sign_in(client, "ops@example.com")
     console = client.get(f"/admin/returns/{rma['id']}").text
-    assert "Label tracking" in console and "delivered</span> at 2023-10-30 11:42 UTC" in console
+    assert "Label tracking" in console and "Delivered</span> at 2023-10-30 11:42 UTC" in console
 
 
 def test_the_order_is_delivered_by_its_own_parcels_while_a_return_label_travels(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from hub.returns import store
 from hub.storage.models import AuditRow, OrderRow, ReturnRow, StockLevelRow
+from hub.web.admin import returns_words
 from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, csrf_token, make_person, sign_in
 from tests.conftest import shipped_order as _shipped_order
 
@@ -107,8 +108,13 @@ def test_an_editor_opens_a_return_from_the_order_and_takes_it_to_the_shelf(
     assert f"Return {return_id} is opened: now requested." in detail.text
     assert "scratched screen" in detail.text and "defective" in detail.text
     assert f'href="/admin/orders/{order["id"]}"' in detail.text
+    assert 'data-status="requested">Requested</span></h1>' in detail.text
     for step in ("authorise", "reject", "receive", "cancel"):
         assert f"/admin/returns/{return_id}/{step}" in detail.text
+    # the client's only carrier account is the one chosen to follow a label
+    assert '<option value="acme-royalmail" selected>acme-royalmail (royalmail)</option>' in (
+        detail.text
+    )
     assert f"/admin/returns/{return_id}/close" not in detail.text  # not received yet
     again = client.get(f"/admin/orders/{order['id']}")
     assert f'href="/admin/returns/{return_id}"' in again.text
@@ -120,6 +126,9 @@ def test_an_editor_opens_a_return_from_the_order_and_takes_it_to_the_shelf(
     assert authorised.status_code == 302
     detail = client.get(f"/admin/returns/{return_id}")
     assert "now in transit" in detail.text and "RT000000001GB" in detail.text
+    assert 'data-status="in_transit">In transit</span></h1>' in detail.text
+    assert 'data-status="label_created">Label issued</span>' in detail.text
+    assert ">in_transit<" not in detail.text
     received = _step(
         client, return_id, "receive",
         **{f"qty-{position}": "1", f"condition-{position}": "resellable", f"grade-{position}": "A"},
@@ -134,8 +143,15 @@ def test_an_editor_opens_a_return_from_the_order_and_takes_it_to_the_shelf(
     assert closed.status_code == 302
     detail = client.get(f"/admin/returns/{return_id}")
     assert "now closed" in detail.text and "Next steps" not in detail.text
-    for kind in ("requested", "authorised", "in_transit", "received", "inspected", "closed"):
-        assert f'<td data-label="Kind">{kind}</td>' in detail.text
+    for kind, words in (
+        ("requested", "Requested"),
+        ("authorised", "Authorised"),
+        ("in_transit", "In transit"),
+        ("received", "Received"),
+        ("inspected", "Inspected"),
+        ("closed", "Closed"),
+    ):
+        assert f'<td data-label="Kind" data-kind="{kind}">{words}</td>' in detail.text
     assert email in detail.text  # the timeline says who
     assert _audited(hub) == [
         (email, f"return.{action}", f"return:{return_id}")
@@ -198,9 +214,16 @@ def test_a_return_cancelled_and_the_label_needs_its_tracking_number(
     rid = _a_return(hub, order["id"])
     half = _step(client, rid, "authorise", carrier="royalmail")
     assert half.status_code == 422 and "tracking number" in half.text
+    # the return's page again, the problem at the form and what was typed kept
+    assert 'aria-label="Authorise"' in half.text and 'value="royalmail"' in half.text
+    assert 'id="tracking_number" name="tracking_number" maxlength="100" value="" aria-invalid' in (
+        half.text
+    )
     assert _step(client, rid, "authorise").status_code == 302
     assert "now authorised" in client.get(f"/admin/returns/{rid}").text
-    assert _step(client, rid, "authorise").status_code == 409
+    twice = _step(client, rid, "authorise")
+    assert twice.status_code == 409 and f"return {rid} is authorised" in twice.text
+    assert 'role="alert"' in twice.text and 'aria-label="Authorise"' not in twice.text
     assert _step(client, rid, "cancel", reason="kept it").status_code == 302
     detail = client.get(f"/admin/returns/{rid}")
     assert "cancelled: kept it" in detail.text
@@ -227,6 +250,9 @@ def test_the_list_filters_and_pages_and_a_viewer_only_reads(hub, client, worker,
     assert _ids(rest.text) == [ids[1], ids[0]] and "Newest" in rest.text
     requested = client.get("/admin/returns", query_string={"status": "requested"})
     assert _ids(requested.text) == [open_one] and "wrong_item" in requested.text
+    assert '<option value="requested" selected>Requested</option>' in requested.text
+    assert 'data-status="requested">Requested</span>' in requested.text
+    assert 'data-status="cancelled">Cancelled</span>' in everything.text
     assert len(_ids(client.get("/admin/returns?status=cancelled").text)) == 3
     assert _ids(client.get("/admin/returns?account=shop-a").text) == [open_one, *ids[::-1]]
     assert _ids(client.get("/admin/returns?account=globex-shop").text) == []
@@ -270,3 +296,14 @@ def test_a_person_limited_to_other_clients_sees_none_of_these_returns(
     _signed_in(hub, client, "viewer", ["acme"])
     assert _ids(client.get("/admin/returns").text) == [rid]
     assert client.get(f"/admin/returns/{rid}").status_code == 200
+
+
+def test_every_return_code_reads_in_words():
+    assert set(returns_words.STATUS_WORDS) == set(store.STATUSES)
+    assert returns_words.return_status("in_transit") == "In transit"
+    assert returns_words.label_status("label_created") == "Label issued"
+    assert returns_words.refund_status("done") == "Refunded"
+    assert returns_words.return_event("label_out_for_delivery") == "Return parcel out for delivery"
+    assert returns_words.return_event("label_label_created") == "Label issued"
+    assert returns_words.return_event("refund_not_sent") == "Refund not sent"
+    assert returns_words.return_event("something_new") == "Something new"  # never a raw code

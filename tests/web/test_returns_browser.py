@@ -1,7 +1,7 @@
 """A return walked through the console in a real browser (headless Chromium against ``hub
 web``): opened from the order's page, authorised with a return label, received with one line
-resellable and one damaged; its timeline tells each step, and the stock page shows the
-resellable unit available again and the damaged one held, not for sale."""
+resellable and one damaged; its status and timeline read in words, and the stock page shows
+the resellable unit available again and the damaged one held, not for sale."""
 
 from __future__ import annotations
 
@@ -78,15 +78,22 @@ def test_a_return_from_the_order_page_to_the_stock_page(
     page.wait_for_url(re.compile(r".*/admin/returns/\d+$"))
     return_url = page.url
     heading = page.locator("h1")
-    assert re.fullmatch(r"Return \d+ requested", heading.inner_text())
+    assert re.fullmatch(r"Return \d+ Requested", heading.inner_text())
+    assert heading.locator(".status").get_attribute("data-status") == "requested"
     assert "is opened: now requested." in page.locator(".flash").inner_text()
 
     authorise = page.get_by_role("form", name="Authorise")
     authorise.get_by_label("Return label carrier (optional)").fill("royalmail")
     authorise.get_by_label("Return label tracking number (optional)").fill("RT000000001GB")
+    # the client's only Royal Mail account is already chosen to follow the label
+    account = authorise.get_by_label("Carrier account that follows the label")
+    assert account.input_value() == "acme-royalmail"
     authorise.get_by_role("button", name="Authorise").click()
     page.wait_for_url(return_url)
-    assert heading.inner_text().endswith("in_transit")
+    assert heading.inner_text().endswith("In transit")
+    label = page.get_by_role("row", name=re.compile("Label tracking")).locator(".status")
+    assert label.inner_text() == "Label issued"
+    assert label.get_attribute("data-status") == "label_created"
     assert "RT000000001GB" in page.locator("main").inner_text()
 
     receiving = page.get_by_role("form", name="Receive")
@@ -99,7 +106,7 @@ def test_a_return_from_the_order_page_to_the_stock_page(
     _shoot(page, tmp_path, "return-receive")
     receiving.get_by_role("button", name="Receive").click()
     page.wait_for_url(return_url)
-    assert heading.inner_text().endswith("inspected")
+    assert heading.inner_text().endswith("Inspected")
 
     lines = page.locator("table.wide").first.locator("tbody tr")
     assert [_cells(lines.nth(i))[1:] for i in range(lines.count())] == [
@@ -108,7 +115,7 @@ def test_a_return_from_the_order_page_to_the_stock_page(
     ]
     timeline = page.locator("table.timeline tbody tr")
     kinds = [_cells(timeline.nth(i))[1] for i in range(timeline.count())]
-    assert kinds == ["requested", "authorised", "in_transit", "received", "inspected"]
+    assert kinds == ["Requested", "Authorised", "In transit", "Received", "Inspected"]
     inspected = _cells(timeline.nth(4))
     assert inspected[2] == "1 x IPOD2008RED resellable (grade A); 1 x IPOD2008BLACK damaged"
     assert inspected[3] == EDITOR

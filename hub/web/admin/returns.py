@@ -3,7 +3,13 @@ cursor, and one return with its lines, label, refund, dates and timeline; editor
 return from an order's page and move it on (authorise, reject, receive, inspect, close,
 cancel) through :mod:`hub.returns.store`, each in one transaction and audited with the
 person's email. A step the return cannot take (the wrong state, more than can come back, a
-value that makes no sense) is a 409 or 422 page naming the problem.
+value that makes no sense) answers 409 or 422 with the return's page again, the problem named
+at the step's form and what was typed there kept.
+
+A return label is followed by one of the client's carrier accounts: the authorise form offers
+them (the one chosen when the client has only one), as ``carrier_account`` does in the API.
+Statuses, label tracking statuses and timeline kinds read in words
+(:mod:`hub.web.admin.returns_words`).
 
 The filters mean what they mean on ``GET /api/returns`` (the same schema). A person limited
 to some clients sees (and acts on) only their clients' returns; another's is not found.
@@ -18,11 +24,14 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from hub.canonical import RETURN_REASONS
+from hub.connectors import Account
 from hub.returns import store
+from hub.shipping.shipments import carriers
 from hub.storage import audit, pages
 from hub.storage.models import OrderRow, ReturnRow
 from hub.web import validation
 from hub.web.admin import bp, current_hub, person, refusal, requires
+from hub.web.admin.returns_words import return_status
 from hub.web.api_returns import ReturnsQuery
 from hub.web.errors import ApiError
 from hub.web.validation import ID
@@ -33,8 +42,8 @@ validation.install_converters(bp)
 FILTERS = ("status", "client", "account")
 #: the longest free text a form takes (a note, a reason)
 _TEXT = 10_000
-#: the longest carrier name and tracking number kept (as the API's schema)
-_CARRIER, _TRACKING = 50, 100
+#: the longest carrier name, tracking number and account name kept (as the API's schema)
+_CARRIER, _TRACKING, _ACCOUNT = 50, 100, 100
 
 
 def _choices() -> dict[str, list[str]]:
@@ -103,38 +112,70 @@ def duration(seconds: float | None) -> str:
     return f"{days} d {hours} h"
 
 
+def carrier_accounts(client: str) -> list[Account]:
+    """The client's carrier accounts, by name: those that may follow its return labels."""
+    known = carriers()
+    return sorted(
+        (a for a in current_hub().accounts.values() if a.client == client and a.connector in known),
+        key=lambda a: a.name,
+    )
+
+
 @bp.get(f"/returns/<{ID}:return_id>", endpoint="return_detail")
 def return_page(return_id: int) -> str | tuple[str, int]:
+    return _page(return_id)
+
+
+def _page(
+    return_id: int, problem: dict[str, Any] | None = None, status: int = 200
+) -> str | tuple[str, int]:
+    """The return's page; after a refused step, with ``problem`` (``step``, ``message``,
+    ``field``) shown at that step's form and the form's values as they were sent."""
     with current_hub().db.transaction() as session:
         row = session.get(ReturnRow, return_id)
         if row is None or not person().sees(row.client):
             return _not_found(return_id)
         shown = store.to_json(session, row, events=True)
-        status = row.status
+        status_now = row.status
     can_act = person().can("editor")
-    return render_template(
+    accounts = carrier_accounts(shown["client"]) if can_act else []
+    given = request.form if problem else {}
+    page = render_template(
         "admin/return.html",
         rma=shown,
         dock_to_stock=duration(shown["dock_to_stock_seconds"]),
         can_act=can_act,
+        problem=problem,
+        given=given,
+        carrier_accounts=accounts,
+        chosen_account=(
+            given.get("carrier_account", "")
+            if problem
+            else (accounts[0].name if len(accounts) == 1 else "")
+        ),
         steps={
-            "authorise": status == store.REQUESTED,
-            "reject": status == store.REQUESTED,
-            "receive": status in (store.REQUESTED, store.AUTHORISED, store.IN_TRANSIT),
-            "inspect": status == store.RECEIVED,
-            "close": status in (store.RECEIVED, store.INSPECTED),
-            "cancel": status in (store.REQUESTED, store.AUTHORISED, store.IN_TRANSIT),
+            "authorise": status_now == store.REQUESTED,
+            "reject": status_now == store.REQUESTED,
+            "receive": status_now in (store.REQUESTED, store.AUTHORISED, store.IN_TRANSIT),
+            "inspect": status_now == store.RECEIVED,
+            "close": status_now in (store.RECEIVED, store.INSPECTED),
+            "cancel": status_now in (store.REQUESTED, store.AUTHORISED, store.IN_TRANSIT),
         }
         if can_act
         else {},
         conditions=store.CONDITIONS,
         grades=store.GRADES,
     )
+    return (page, status) if status != 200 else page
 
 
 # -- the steps -----------------------------------------------------------------------------------
 class _Bad(Exception):
-    """A form value that makes no sense: a 422 page naming it."""
+    """A form value that makes no sense: the page again (422) naming it, at ``field``."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def _text(name: str, most: int, required: str | None = None) -> str | None:
@@ -172,11 +213,16 @@ def _refused(exc: store.ReturnError) -> tuple[str, int]:
     return refusal(exc.status, titles.get(exc.status, "Refused"), exc.message)
 
 
+def _field(exc: store.ReturnError) -> str | None:
+    details = exc.details if isinstance(exc.details, dict) else {}
+    return details.get("field")
+
+
 def _step(
     return_id: int, action: str, run: Callable[[Any, Any, ReturnRow], Any], done: str
 ) -> Response | tuple[str, int]:
     """Run one step on the return (locked) in one transaction with its audit entry; back to
-    the return's page with ``done`` said, or the refusal's page."""
+    the return's page with ``done`` said, or the page again with the refusal at the step."""
     hub = current_hub()
     try:
         with hub.db.transaction() as session:
@@ -187,10 +233,13 @@ def _step(
             audit.record(session, person().email, f"return.{action}", f"return:{return_id}")
             status = row.status
     except store.ReturnError as exc:
-        return _refused(exc)
+        if exc.status == 404:
+            return _refused(exc)
+        problem = {"step": action, "message": exc.message, "field": _field(exc)}
+        return _page(return_id, problem, exc.status)
     except _Bad as exc:
-        return refusal(422, "Not accepted", str(exc))
-    flash(f"Return {return_id} {done}: now {status.replace('_', ' ')}.")
+        return _page(return_id, {"step": action, "message": str(exc), "field": exc.field}, 422)
+    flash(f"Return {return_id} {done}: now {return_status(status).lower()}.")
     return redirect(url_for("admin.return_detail", return_id=return_id))
 
 
@@ -234,11 +283,16 @@ def authorise_return(return_id: int) -> Response | tuple[str, int]:
     def run(hub: Any, session: Any, row: ReturnRow) -> None:
         carrier = _text("carrier", _CARRIER)
         tracking = _text("tracking_number", _TRACKING)
+        account = _text("carrier_account", _ACCOUNT)
         if carrier and not tracking:
-            raise _Bad("A return label's carrier goes with its tracking number: give both.")
+            raise _Bad(
+                "A return label's carrier goes with its tracking number: give both.",
+                "tracking_number",
+            )
         store.authorise(
-            session, row, actor=person().email, hub=hub, carrier=carrier, tracking_number=tracking
-        )
+            session, row, actor=person().email, hub=hub, carrier=carrier,
+            tracking_number=tracking, carrier_account=account,
+        )  # fmt: skip
 
     return _step(return_id, "authorise", run, "is authorised")
 
