@@ -1,13 +1,17 @@
 """The hub's process metrics (prometheus-client): what each process does, timed and counted.
 
-A leaf module: the web tier, the intake, the worker and the HTTP client record here, and
-``hub.web.metrics`` exposes it at ``GET /metrics`` with the figures read from the database.
+A leaf module: the web tier, the intake, the worker, the scheduler and the HTTP client record
+here, and ``hub.web.metrics`` exposes it at ``GET /metrics`` with the figures read from the
+database.
 
 Several processes (gunicorn's workers) serve one ``/metrics``, so each records into files in a
 directory they share (prometheus-client's multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``),
 which ``/metrics`` adds up. :func:`use_directory` sets that up; ``hub web``, ``hub serve`` and
 ``hub worker`` call it before any process records anything. Without a directory (tests, a
-single process) the metrics live in this process's :data:`REGISTRY`.
+single process) the metrics live in this process's :data:`REGISTRY`. A lone ``hub scheduler``
+serves no metrics of its own: its slot counts reach a ``/metrics`` only through a
+``PROMETHEUS_MULTIPROC_DIR`` it shares with a web instance (``hub serve`` counts its own);
+when periodic jobs last finished is read from the jobs table whichever process made them.
 
 Label values are bounded: connector names, configured account names, job kinds and a few
 outcomes, never ids or SKUs. Recording is a dictionary look-up and a few additions; callers do
@@ -103,6 +107,14 @@ BREAKER_OPENS = Counter(
     "hub_circuit_breaker_opens",
     "Times an account's circuit breaker opened (calls paused after failures in a row).",
     ["account"],
+    registry=REGISTRY,
+)
+SCHEDULER_SLOTS = Counter(
+    "hub_scheduler_slots",
+    "Time slots of periodic jobs a scheduler came to, by job kind, mode (stock passes: delta, "
+    "full) and outcome: enqueued (this scheduler enqueued the slot's job), taken (another "
+    "scheduler already had), error (the database could not be written).",
+    ["kind", "mode", "outcome"],
     registry=REGISTRY,
 )
 

@@ -14,6 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.orm import Session
 
+from hub import observe
 from hub.jobs import outbox
 from hub.jobs.worker import job_handler
 from hub.runtime import Hub
@@ -53,20 +54,28 @@ def periodic(hub: Hub) -> list[Periodic]:
 
 def enqueue_slot(hub: Hub, periodic: Periodic) -> int | None:
     """Enqueue the job for the current time slot, unless a scheduler already did. Slots are
-    the interval's own width, fractions of a second included."""
+    the interval's own width, fractions of a second included. Each call is counted in
+    ``hub_scheduler_slots_total``: enqueued, taken (None is returned) or error (raised)."""
     every = periodic.every.total_seconds()
     index = math.floor(now().timestamp() / every)
     began = round(index * every, 3)
     slot = int(began) if began.is_integer() else began  # when the slot began (epoch seconds)
     mode = periodic.payload.get("mode")
-    with hub.db.transaction() as session:
-        job_id = outbox.enqueue(
-            session,
-            periodic.kind,
-            {**periodic.payload, "slot": slot},
-            max_attempts=hub.settings.job_max_attempts,
-            dedupe_key=f"schedule:{periodic.kind}{':' + mode if mode else ''}:{every:g}:{index}",
-        )
+    key = f"schedule:{periodic.kind}{':' + mode if mode else ''}:{every:g}:{index}"
+    counted = (observe.SCHEDULER_SLOTS, periodic.kind, mode or "")
+    try:
+        with hub.db.transaction() as session:
+            job_id = outbox.enqueue(
+                session,
+                periodic.kind,
+                {**periodic.payload, "slot": slot},
+                max_attempts=hub.settings.job_max_attempts,
+                dedupe_key=key,
+            )
+    except Exception:
+        observe.child(*counted, "error").inc()
+        raise
+    observe.child(*counted, "enqueued" if job_id is not None else "taken").inc()
     if job_id is not None:
         log.info("scheduled %s for slot %s (job %s)", periodic.kind, slot, job_id)
     return job_id

@@ -3,15 +3,18 @@
 Two kinds of figures:
 
 * read from the database, so every web process answers the same whichever process did the
-  work (:class:`DatabaseCollector`). Gauges: orders, deliveries, jobs and parcels by status,
-  SKUs waiting to be pushed per channel account, accounts whose credentials were refused, the
-  age of the oldest job waiting to run, and each channel account's stock sync lag. Counters:
-  tracking events flagged (exceptions, failed delivery attempts, returns to sender) by carrier
-  and status, and fulfilments pushed to channels.
+  work (:class:`DatabaseCollector`). Gauges: orders, deliveries and jobs by status, parcels by
+  carrier, direction (outbound, or a return's label coming back) and status, SKUs waiting to
+  be pushed per channel account, accounts whose credentials were refused, the age of the
+  oldest job waiting to run, each channel account's stock sync lag, and per periodic job
+  (kind, and mode for stock passes) when one last finished and when one last died. Counters:
+  tracking events flagged (exceptions, failed delivery attempts, returns to sender) by
+  carrier, direction and status, and outbound parcels pushed to channels as fulfilments.
 * recorded by the processes as they work (``hub.observe``): webhook intake and translation
   times, job run times and queue waits, outbound request latency, deliveries and job runs by
-  outcome, rate-limit waits and circuit breaker opens. With a multiprocess directory they are
-  the sum over every process recording into it (gunicorn's workers).
+  outcome, rate-limit waits, circuit breaker opens, and the scheduler's time slots (enqueued
+  here, or taken by another scheduler). With a multiprocess directory they are the sum over
+  every process recording into it (gunicorn's workers).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub import observe
-from hub.jobs import account_health, outbox
-from hub.shipping.tracking import FLAGGED
+from hub.jobs import account_health, outbox, scheduler
+from hub.shipping.tracking import FLAGGED, OUTBOUND
 from hub.stock import changes, lag
 from hub.storage.models import (
     AccountStateRow,
@@ -83,32 +86,39 @@ def families(hub: Hub, session: Session) -> list[Metric]:
         ),
         _gauge(
             "hub_parcels",
-            "Parcels by carrier and tracking status.",
-            ["carrier", "status"],
-            grouped(ParcelRow.carrier, ParcelRow.status),
+            "Parcels by carrier, direction (outbound: shipped to a customer; return: a "
+            "return's label coming back) and tracking status.",
+            ["carrier", "direction", "status"],
+            grouped(ParcelRow.carrier, ParcelRow.direction, ParcelRow.status),
         ),
     ]
+    by = (ParcelRow.carrier, ParcelRow.direction, ParcelEventRow.status)
     flagged = session.execute(
-        select(ParcelRow.carrier, ParcelEventRow.status, func.count())
+        select(*by, func.count())
         .join(ParcelRow, ParcelRow.id == ParcelEventRow.parcel_id)
         .where(ParcelEventRow.status.in_(sorted(FLAGGED)))
-        .group_by(ParcelRow.carrier, ParcelEventRow.status)
-        .order_by(ParcelRow.carrier, ParcelEventRow.status)
+        .group_by(*by)
+        .order_by(*by)
     ).all()
     family = CounterMetricFamily(
         "hub_tracking_flagged_events",
-        "Tracking events that need attention: exceptions, failed attempts, returns to sender.",
-        labels=["carrier", "status"],
+        "Tracking events that need attention: exceptions, failed attempts, returns to sender; "
+        "by carrier, parcel direction (outbound, or return: a return's label) and status.",
+        labels=["carrier", "direction", "status"],
     )
-    for carrier, status, count in flagged:
-        family.add_metric([carrier, status], count)
+    for carrier, direction, status, count in flagged:
+        family.add_metric([carrier, direction, status], count)
     out.append(family)
     pushed = session.execute(
-        select(func.count()).select_from(ParcelRow).where(ParcelRow.channel_ref.is_not(None))
+        select(func.count())
+        .select_from(ParcelRow)
+        .where(ParcelRow.direction == OUTBOUND, ParcelRow.channel_ref.is_not(None))
     ).scalar_one()
     out.append(
         CounterMetricFamily(
-            "hub_fulfilments_pushed", "Parcels told to their channel.", value=pushed
+            "hub_fulfilments_pushed",
+            "Outbound parcels told to their channel as fulfilments (a return's label never is).",
+            value=pushed,
         )
     )
     out.append(
@@ -145,6 +155,7 @@ def families(hub: Hub, session: Session) -> list[Metric]:
         )
     )
     out.append(stock_sync_lag(hub, session))
+    out.extend(periodic_runs(hub, session))
     return out
 
 
@@ -164,6 +175,44 @@ def stock_sync_lag(hub: Hub, session: Session) -> GaugeMetricFamily:
         oldest = waiting.get(name, {}).get("oldest_change")
         family.add_metric([name], max(0.0, (at - oldest).total_seconds()) if oldest else 0.0)
     return family
+
+
+def periodic_runs(hub: Hub, session: Session) -> list[GaugeMetricFamily]:
+    """Per periodic job the scheduler makes (kind, and mode for the stock passes; mode ""
+    for the others): when its newest job finished, and when its newest job died (epoch
+    seconds, 0 when none is kept: finished jobs are pruned after a week). An alert on
+    ``time() - last_finished`` catches a scheduler, worker or pass that stopped."""
+    timers = sorted({(p.kind, p.payload.get("mode") or "") for p in scheduler.periodic(hub)})
+    mode = JobRow.payload["mode"].as_string()
+    newest: dict[tuple[str, str, str], float] = {}
+    for kind, found_mode, status, finished in session.execute(
+        select(JobRow.kind, mode, JobRow.status, func.max(JobRow.finished_at))
+        .where(
+            JobRow.kind.in_(sorted({kind for kind, _ in timers})),
+            JobRow.status.in_([outbox.DONE, outbox.DEAD]),
+            JobRow.finished_at.is_not(None),
+        )
+        .group_by(JobRow.kind, mode, JobRow.status)
+    ):
+        at = utc(finished)
+        if at is not None:
+            newest[(kind, found_mode or "", status)] = at.timestamp()
+    finished = GaugeMetricFamily(
+        "hub_periodic_last_finished_timestamp_seconds",
+        "When the newest job of a periodic kind (and mode, for stock passes) finished, in "
+        "seconds since the epoch (0: none kept yet).",
+        labels=["kind", "mode"],
+    )
+    died = GaugeMetricFamily(
+        "hub_periodic_last_failed_timestamp_seconds",
+        "When the newest job of a periodic kind (and mode, for stock passes) died after its "
+        "attempts, in seconds since the epoch (0: none kept).",
+        labels=["kind", "mode"],
+    )
+    for kind, timer_mode in timers:
+        finished.add_metric([kind, timer_mode], newest.get((kind, timer_mode, outbox.DONE), 0.0))
+        died.add_metric([kind, timer_mode], newest.get((kind, timer_mode, outbox.DEAD), 0.0))
+    return [finished, died]
 
 
 def render(session: Session) -> bytes:

@@ -166,12 +166,10 @@ def test_exceptions_and_returns_are_flagged_on_the_timeline_and_counted(
     metrics = client.get("/metrics")
     assert metrics.status_code == 200 and metrics.mimetype == "text/plain"
     text = metrics.get_data(as_text=True)
-    assert 'hub_tracking_flagged_events_total{carrier="royalmail",status="exception"} 1' in text
-    assert (
-        'hub_tracking_flagged_events_total{carrier="royalmail",status="returned_to_sender"} 1'
-        in text
-    )
-    assert 'hub_parcels{carrier="royalmail",status="exception"} 1' in text
+    flagged = 'hub_tracking_flagged_events_total{carrier="royalmail",direction="outbound",'
+    assert flagged + 'status="exception"} 1' in text
+    assert flagged + 'status="returned_to_sender"} 1' in text
+    assert 'hub_parcels{carrier="royalmail",direction="outbound",status="exception"} 1' in text
     assert 'hub_orders{status="shipped"} 1' in text
     with hub.db.transaction() as s:
         row = s.get(OrderRow, order["id"])

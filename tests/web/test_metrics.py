@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +17,28 @@ import pytest
 import requests
 import responses
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.exc import StatementError
 
 from hub import observe
 from hub.connectors import ratelimit
 from hub.connectors.http import HttpClient
 from hub.errors import PermanentError, RetryableError
-from hub.jobs import outbox
+from hub.jobs import outbox, scheduler
 from hub.jobs.worker import HANDLERS, job_handler
+from hub.shipping import tracking
+from hub.storage.models import ParcelEventRow, ParcelRow
 from hub.values import now
-from tests.conftest import ROOT, free_port, send_shopify, shopify_headers, shopify_order
+from tests.conftest import (
+    QUIET_ROYALMAIL,
+    ROOT,
+    accounts_fixture,
+    free_port,
+    send_shopify,
+    shipped_order,
+    shopify_headers,
+    shopify_order,
+)
 from tests.processes import HUB, Processes, hub_env, serving, wait_for
 
 #: every family the hub exposes (by the name the parser gives: counters without ``_total``)
@@ -40,6 +52,7 @@ RECORDED = {
     "hub_outbound_request_seconds",
     "hub_rate_limit_waits",
     "hub_circuit_breaker_opens",
+    "hub_scheduler_slots",
 }
 FROM_DATABASE = {
     "hub_orders",
@@ -52,7 +65,12 @@ FROM_DATABASE = {
     "hub_account_credentials_refused",
     "hub_oldest_queued_job_age_seconds",
     "hub_stock_sync_lag_seconds",
+    "hub_periodic_last_finished_timestamp_seconds",
+    "hub_periodic_last_failed_timestamp_seconds",
 }
+
+#: a Royal Mail account that never calls out, for the parcels of shipped orders
+accounts_file = accounts_fixture(QUIET_ROYALMAIL)
 
 
 def exposed_names() -> set[str]:
@@ -491,3 +509,128 @@ def test_refused_webhooks_are_counted_by_reason(client):
         - value(before, name, connector="unknown", reason="unknown_account")
         == 1
     )
+
+
+# -- parcels by direction, and the scheduler ---------------------------------------------------
+
+
+def _flag(hub, number: str, status: str) -> None:
+    """The carrier said ``status`` (a flagged one) of the parcel ``number``."""
+    with hub.db.transaction() as s:
+        parcel = s.execute(
+            select(ParcelRow).where(ParcelRow.tracking_number == number)
+        ).scalar_one()
+        s.add(ParcelEventRow(parcel_id=parcel.id, at=now(), status=status, code="X", source="poll"))
+
+
+def test_parcels_and_flagged_events_tell_returns_from_outbound(hub, client, worker, viewer, editor):
+    order = shipped_order(hub, client, worker, viewer, editor)
+    line = {"sku": "IPOD2008RED", "quantity": 1, "reason": "defective"}
+    opened = client.post(
+        "/api/returns", json={"order_id": order["id"], "lines": [line]}, headers=editor
+    )
+    assert opened.status_code == 201, opened.get_json()
+    label = {"carrier": "royalmail", "tracking_number": "RT000000001GB"}
+    answer = client.post(
+        f"/api/returns/{opened.get_json()['id']}/authorise", json=label, headers=editor
+    )
+    assert answer.status_code == 200, answer.get_json()
+    with hub.db.transaction() as s:
+        directions = dict(s.execute(select(ParcelRow.tracking_number, ParcelRow.direction)).all())
+    assert directions == {"TT123456785GB": tracking.OUTBOUND, "RT000000001GB": tracking.RETURN}
+    [shipped] = order["shipments"][0]["parcels"]
+    before = get_metrics(client)
+    assert value(before, "hub_fulfilments_pushed_total") == 0
+
+    _flag(hub, "TT123456785GB", "exception")
+    _flag(hub, "RT000000001GB", "exception")
+    _flag(hub, "RT000000001GB", "delivery_attempted")
+    with hub.db.transaction() as s:
+        s.execute(
+            update(ParcelRow)
+            .where(ParcelRow.tracking_number == "TT123456785GB")
+            .values(channel_ref="gid://shopify/Fulfillment/1", channel_pushed_at=now())
+        )
+    after = get_metrics(client)
+    rm = {"carrier": "royalmail"}
+    assert value(after, "hub_parcels", **rm, direction="outbound", status=shipped["status"]) == 1
+    assert value(after, "hub_parcels", **rm, direction="return", status="label_created") == 1
+    parcels = [labels for (name, labels), _ in after.items() if name == "hub_parcels"]
+    assert {dict(labels)["direction"] for labels in parcels} == {"outbound", "return"}
+    flagged = "hub_tracking_flagged_events_total"
+    assert value(after, flagged, **rm, direction="outbound", status="exception") == 1
+    assert value(after, flagged, **rm, direction="return", status="exception") == 1
+    assert value(after, flagged, **rm, direction="return", status="delivery_attempted") == 1
+    assert value(after, flagged, **rm, direction="outbound", status="delivery_attempted") == 0
+    assert value(after, "hub_fulfilments_pushed_total") == 1
+
+
+def _timer(hub, kind: str, mode: str | None = None) -> scheduler.Periodic:
+    return next(
+        p for p in scheduler.periodic(hub) if p.kind == kind and p.payload.get("mode") == mode
+    )
+
+
+def test_the_newest_finished_and_dead_periodic_jobs_are_read_from_the_jobs(hub, client, worker):
+    finished = "hub_periodic_last_finished_timestamp_seconds"
+    failed = "hub_periodic_last_failed_timestamp_seconds"
+    timers = {(p.kind, p.payload.get("mode") or "") for p in scheduler.periodic(hub)}
+    assert ("stock.sync_all", "delta") in timers and ("stock.sync_all", "full") in timers
+    samples = get_metrics(client)
+    shown = {
+        (dict(labels)["kind"], dict(labels)["mode"])
+        for (name, labels), _ in samples.items()
+        if name in (finished, failed)
+    }
+    assert shown == timers  # every timer, 0 before its first run
+    assert all(v == 0 for (name, _), v in samples.items() if name in (finished, failed))
+
+    began = now().timestamp()
+    assert scheduler.enqueue_slot(hub, _timer(hub, "stock.sync_all", "delta")) is not None
+    assert worker.run_once() == 1  # the pass (it queues one sync per account, not run here)
+    ended = now().timestamp()
+    samples = get_metrics(client)
+    delta = value(samples, finished, kind="stock.sync_all", mode="delta")
+    assert began <= delta <= ended
+    assert value(samples, finished, kind="stock.sync_all", mode="full") == 0
+    assert value(samples, failed, kind="stock.sync_all", mode="delta") == 0
+
+    # a warehouse pass that died: when, beside its kind's last finished run (none)
+    assert scheduler.enqueue_slot(hub, _timer(hub, "warehouse.poll_all")) is not None
+    [job] = outbox.claim(hub.db, "test", lease=60, kinds=["warehouse.poll_all"])
+    assert outbox.fail(hub.db, job, "gave up", hub.settings, permanent=True) == outbox.DEAD
+    samples = get_metrics(client)
+    died = value(samples, failed, kind="warehouse.poll_all", mode="")
+    assert ended <= died <= now().timestamp()
+    assert value(samples, finished, kind="warehouse.poll_all", mode="") == 0
+    assert value(samples, finished, kind="stock.sync_all", mode="delta") == delta
+
+
+def test_each_scheduler_slot_is_counted_once_enqueued_and_then_taken(hub, client, monkeypatch):
+    at = datetime(2026, 12, 7, 10, 0, 30, tzinfo=UTC)
+    monkeypatch.setattr(scheduler, "now", lambda: at)  # both calls in one slot, however slow
+    timer = _timer(hub, "stock.sync_all", "delta")
+    name = "hub_scheduler_slots_total"
+    labels = {"kind": "stock.sync_all", "mode": "delta"}
+    before = get_metrics(client)
+    first = scheduler.enqueue_slot(hub, timer)  # this scheduler
+    second = scheduler.enqueue_slot(hub, timer)  # another one, the same slot
+    assert first is not None and second is None
+    after = get_metrics(client)
+
+    def delta(outcome: str, **labels: str) -> float:
+        return value(after, name, **labels, outcome=outcome) - value(
+            before, name, **labels, outcome=outcome
+        )
+
+    assert delta("enqueued", **labels) == 1
+    assert delta("taken", **labels) == 1
+    assert delta("enqueued", kind="stock.sync_all", mode="full") == 0
+    # a job that cannot be written is counted as an error, and raised (SQLite's driver
+    # wraps the encoder's TypeError, psycopg's does not)
+    broken = scheduler.Periodic("metrics-test.ok", timedelta(hours=1), {"unsaved": object()})
+    with pytest.raises((StatementError, TypeError), match="not JSON serializable"):
+        scheduler.enqueue_slot(hub, broken)
+    counted = get_metrics(client)
+    errors = {"kind": "metrics-test.ok", "mode": "", "outcome": "error"}
+    assert value(counted, name, **errors) - value(after, name, **errors) == 1
