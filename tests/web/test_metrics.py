@@ -481,7 +481,7 @@ def test_a_worker_process_serves_its_own_metrics(hub, client, tmp_path: Path):
             done = value(samples, "hub_jobs_total", kind="translate", outcome="done")
             return samples if done == 1 else None
 
-        samples = wait_for("the translate job counted", translated, 30, worker)
+        samples = wait_for("the translate job counted", translated, 90, worker)
         shopify = {"connector": "shopify", "outcome": "processed"}
         assert value(samples, "hub_translation_seconds_count", **shopify) == 1
         assert (metrics_dir / f"worker-{worker.pid}").is_dir()
