@@ -6,12 +6,13 @@ database.
 
 Several processes (gunicorn's workers) serve one ``/metrics``, so each records into files in a
 directory they share (prometheus-client's multiprocess mode, ``PROMETHEUS_MULTIPROC_DIR``),
-which ``/metrics`` adds up. :func:`use_directory` sets that up; ``hub web``, ``hub serve`` and
-``hub worker`` call it before any process records anything. Without a directory (tests, a
-single process) the metrics live in this process's :data:`REGISTRY`. A lone ``hub scheduler``
-serves no metrics of its own: its slot counts reach a ``/metrics`` only through a
-``PROMETHEUS_MULTIPROC_DIR`` it shares with a web instance (``hub serve`` counts its own);
-when periodic jobs last finished is read from the jobs table whichever process made them.
+which ``/metrics`` adds up. :func:`use_directory` sets that up; ``hub web``, ``hub serve``,
+``hub worker`` and ``hub scheduler`` call it before any process records anything. Without a
+directory (tests, a single process) the metrics live in this process's :data:`REGISTRY`.
+``hub worker`` and ``hub scheduler`` have no web server: with ``--metrics-port`` each serves
+its own (:func:`serve`), so a lone scheduler's slot counts are scraped there (``hub serve``
+counts its own at ``/metrics``); when periodic jobs last finished is read from the jobs table
+whichever process made them.
 
 Label values are bounded: connector names, configured account names, job kinds and a few
 outcomes, never ids or SKUs. Recording is a dictionary look-up and a few additions; callers do
@@ -157,12 +158,16 @@ def directory() -> str | None:
     return path
 
 
+#: the instances named by their process id (``worker-1234``), not by a port (``web-8000``)
+BY_PID = ("worker", "scheduler")
+
+
 def instance_directory(name: str, database_url: str, environ: Any = None) -> tuple[Path, bool]:
-    """Where the instance ``name`` (``web-8000``, ``worker-1234``) records, and whether the hub
-    chose it (and so empties it at start): ``PROMETHEUS_MULTIPROC_DIR`` as is when set (the
-    operator's, left as it is); else ``name`` under ``HUB_METRICS_DIR``, or under
-    ``hub-metrics/`` beside the SQLite database (for PostgreSQL, ``hub-metrics-<uid>/`` in
-    the system's temporary folder)."""
+    """Where the instance ``name`` (``web-8000``, ``worker-1234``, ``scheduler-1234``)
+    records, and whether the hub chose it (and so empties it at start):
+    ``PROMETHEUS_MULTIPROC_DIR`` as is when set (the operator's, left as it is); else
+    ``name`` under ``HUB_METRICS_DIR``, or under ``hub-metrics/`` beside the SQLite database
+    (for PostgreSQL, ``hub-metrics-<uid>/`` in the system's temporary folder)."""
     env = os.environ if environ is None else environ
     given = env.get(ENV) or env.get(ENV.lower())
     if given:
@@ -200,13 +205,13 @@ def start(name: str, database_url: str) -> tuple[Path, bool]:
 
 
 def _reap(base: Path) -> None:
-    """Remove ``worker-<pid>`` directories beside ours whose process is gone (killed
-    workers; a worker that stops removes its own)."""
+    """Remove ``worker-<pid>`` and ``scheduler-<pid>`` directories beside ours whose process
+    is gone (killed ones; a worker or scheduler that stops removes its own)."""
     if not base.is_dir():
         return
-    for found in base.glob("worker-*"):
-        pid = found.name.removeprefix("worker-")
-        if not pid.isdigit() or int(pid) == os.getpid():
+    for found in base.iterdir():
+        role, _, pid = found.name.partition("-")
+        if role not in BY_PID or not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
             os.kill(int(pid), 0)
@@ -237,8 +242,8 @@ class _Own:
 
 def serve(port: int, host: str = "127.0.0.1") -> None:
     """Serve these metrics (every process of the directory, or this one's) at
-    ``http://host:port/metrics`` from a background thread: for ``hub worker``, which has no
-    web server of its own."""
+    ``http://host:port/metrics`` from a background thread: for ``hub worker`` and ``hub
+    scheduler``, which have no web server of their own."""
     from prometheus_client import start_http_server
 
     registry = CollectorRegistry()

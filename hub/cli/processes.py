@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -154,12 +155,21 @@ def run_worker(
     ``metrics_port`` the process's metrics are served at ``/metrics`` there."""
     logs.configure(hub.settings)
     migrate.upgrade(hub.db)
-    path, owned = observe.start(f"worker-{os.getpid()}", hub.settings.database_url)
-    try:
-        if metrics_port:
-            observe.serve(metrics_port, metrics_host)
-            log.info("worker metrics on http://%s:%s/metrics", metrics_host, metrics_port)
+    with _recording(hub, "worker", metrics_port, metrics_host):
         _run_workers(hub, threads, inside)
+
+
+@contextlib.contextmanager
+def _recording(hub: Hub, role: str, port: int | None, host: str) -> Iterator[None]:
+    """This process records into its own directory, ``<role>-<pid>`` (removed when it
+    stops; see ``hub.observe.start``); with ``port`` it serves what it recorded at
+    ``http://host:port/metrics``."""
+    path, owned = observe.start(f"{role}-{os.getpid()}", hub.settings.database_url)
+    try:
+        if port:
+            observe.serve(port, host)
+            log.info("%s metrics on http://%s:%s/metrics", role, host, port)
+        yield
     finally:
         observe.stop(path, owned)
 
@@ -178,11 +188,22 @@ def _run_workers(hub: Hub, threads: int, inside: int) -> None:
             t.join(timeout=0.5)
 
 
-def run_scheduler(hub: Hub) -> None:
+def run_scheduler(
+    hub: Hub, *, metrics_port: int | None = None, metrics_host: str = "127.0.0.1"
+) -> None:
+    """Run the periodic triggers until SIGINT/SIGTERM. With ``metrics_port`` the process's
+    metrics (its slot counts) are served at ``/metrics`` there."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logs.configure(hub.settings)
     migrate.upgrade(hub.db)
     sched = scheduler.build(hub, BlockingScheduler(timezone="UTC"))
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        sched.start()
+    with _recording(hub, "scheduler", metrics_port, metrics_host):
+        # SIGTERM leaves as SIGINT does, through the block that removes the directory
+        signal.signal(signal.SIGTERM, _leave)
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            sched.start()
+
+
+def _leave(*_: Any) -> None:
+    raise SystemExit(0)

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from hub.cli.base import cli, open_hub
 from hub.runtime import Hub
+
+
+def metrics_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--metrics-port`` and ``--metrics-host``: for the processes with no web server of
+    their own (``hub worker``, ``hub scheduler``)."""
+    command = click.option("--metrics-host", default="127.0.0.1", show_default=True)(command)
+    return click.option(
+        "--metrics-port",
+        default=None,
+        type=int,
+        help="serve this process's metrics (Prometheus) at http://HOST:PORT/metrics",
+    )(command)
 
 
 @cli.command()
@@ -62,13 +77,7 @@ def web(host: str, port: int, workers: int, threads: int) -> None:
     type=int,
     help="threads for the hub's own jobs (translation, release)",
 )
-@click.option(
-    "--metrics-port",
-    default=None,
-    type=int,
-    help="serve this worker's metrics (Prometheus) at http://HOST:PORT/metrics",
-)
-@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+@metrics_options
 def worker(threads: int, inside: int, metrics_port: int | None, metrics_host: str) -> None:
     """Run jobs from the outbox until stopped: --inside threads for the hub's own jobs
     (translation, release), --threads for pushes and polls, so a slow outside system never
@@ -85,11 +94,12 @@ def worker(threads: int, inside: int, metrics_port: int | None, metrics_host: st
 
 
 @cli.command()
-def scheduler() -> None:
+@metrics_options
+def scheduler(metrics_port: int | None, metrics_host: str) -> None:
     """Run the periodic triggers alone."""
     from hub.cli.processes import run_scheduler
 
-    run_scheduler(open_hub())
+    run_scheduler(open_hub(), metrics_port=metrics_port, metrics_host=metrics_host)
 
 
 def _announce(hub: Hub) -> None:

@@ -491,6 +491,44 @@ def test_a_worker_process_serves_its_own_metrics(hub, client, tmp_path: Path):
     assert not (metrics_dir / f"worker-{worker.pid}").exists()
 
 
+@pytest.mark.slow
+def test_a_scheduler_process_serves_its_own_slot_counts(hub, tmp_path: Path):
+    """``hub scheduler --metrics-port``: the slots it enqueued, from its own directory,
+    removed when it stops; a directory left by a killed scheduler is removed when it starts,
+    a web instance's (named by its port) is not."""
+    port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    killed = metrics_dir / "scheduler-999999999"  # no such process
+    web = metrics_dir / "web-999999999"
+    killed.mkdir(parents=True)
+    web.mkdir()
+    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING", HUB_METRICS_DIR=str(metrics_dir))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    procs = Processes(env, tmp_path, cwd=ROOT)
+    try:
+        sched = procs.start("scheduler", "--metrics-port", str(port))
+
+        def enqueued() -> dict | None:
+            try:
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except requests.RequestException:
+                return None
+            samples = scrape(text)
+            slot = {"kind": "stock.sync_all", "mode": "delta", "outcome": "enqueued"}
+            return samples if value(samples, "hub_scheduler_slots_total", **slot) == 1 else None
+
+        samples = wait_for("the delta stock pass enqueued", enqueued, 90, sched)
+        taken = {"kind": "stock.sync_all", "mode": "delta", "outcome": "taken"}
+        assert value(samples, "hub_scheduler_slots_total", **taken) == 0
+        assert (metrics_dir / f"scheduler-{sched.pid}").is_dir()
+        assert not killed.exists()
+        assert web.is_dir()
+    finally:
+        procs.stop()
+    assert sched.proc.returncode == 0
+    assert not (metrics_dir / f"scheduler-{sched.pid}").exists()
+
+
 def test_refused_webhooks_are_counted_by_reason(client):
     before = get_metrics(client)
     body = json.dumps(shopify_order()).encode()
