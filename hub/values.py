@@ -260,6 +260,20 @@ def array_or_empty(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def nested(data: Any, *keys: str) -> Any:
+    """The value at ``keys`` down through nested objects (``nested(d, "a", "b")`` is
+    ``d["a"]["b"]``), or None where a key is missing or a step is not an object."""
+    for key in keys:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data
+
+
+def code_key(value: Any) -> str:
+    """An outside code or number as it is compared (a tracking number a carrier writes
+    ``1z 999 aa1``): every whitespace removed, upper case; None (or anything empty) is ``""``."""
+    return re.sub(r"\s+", "", str(value or "")).upper()
+
+
 #: a cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -10,10 +10,12 @@ import pytest
 from hub.errors import TranslationError
 from hub.values import (
     array_or_empty,
+    code_key,
     json_array,
     json_object,
     json_objects,
     loads,
+    nested,
     quantity,
     scalar_text,
 )
@@ -125,3 +127,43 @@ def test_quantity_refuses_anything_else_with_the_value_it_saw(value):
         f"line_items[0].quantity: not a quantity: {value!r}",
         "line_items[0].quantity",
     )
+
+
+def test_nested_reads_down_through_objects():
+    window = loads(b'{"window": {"ends": "2026-12-08T18:00:00", "begins": null}}')
+    assert nested(window, "window", "ends") == "2026-12-08T18:00:00"
+    assert nested(window, "window") == {"ends": "2026-12-08T18:00:00", "begins": None}
+    assert nested(window) is window  # no keys: the value itself
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"window": {"begins": "2026-12-08T09:00:00"}},  # the key is missing
+        {"window": None},
+        {"window": "2026-12-08"},  # a scalar where an object belongs
+        {"window": [{"ends": "2026-12-08T18:00:00"}]},  # an array is not walked into
+        None,
+        "window",
+    ],
+    ids=repr,
+)
+def test_nested_is_none_where_a_step_is_missing_or_not_an_object(data):
+    assert nested(data, "window", "ends") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1Z999AA10123456784", "1Z999AA10123456784"),
+        (" 1z 999 aa1\t0123\n456784 ", "1Z999AA10123456784"),
+        ("794843185271", "794843185271"),
+        (794843185271, "794843185271"),
+        (None, ""),
+        ("", ""),
+        ("  ", ""),
+    ],
+    ids=repr,
+)
+def test_code_key_drops_whitespace_and_upper_cases(value, expected):
+    assert code_key(value) == expected

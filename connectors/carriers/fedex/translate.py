@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -42,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
-from hub.values import array_or_empty, local_time, scalar_text
+from hub.values import array_or_empty, code_key, local_time, nested, scalar_text
 
 #: the zone of a time that comes without an offset (FedEx is based in Memphis)
 HOME_ZONE = ZoneInfo("America/Chicago")
@@ -273,10 +272,10 @@ def _results(data: Mapping[str, Any], numbers: list[str]) -> list[ParcelTracking
         raise PermanentError(f"FedEx refused the request: {problem}", details=details)
     by_number: dict[str, Mapping[str, Any]] = {}
     for complete in _complete_results(data):
-        by_number.setdefault(_norm(_number_of(complete)), complete)
+        by_number.setdefault(code_key(_number_of(complete)), complete)
     out = []
     for number in numbers:
-        complete = by_number.get(_norm(number))
+        complete = by_number.get(code_key(number))
         if complete is None:
             out.append(ParcelTracking(number, found=False, error="not in FedEx's answer"))
         else:
@@ -295,14 +294,14 @@ def _number_of(complete: Mapping[str, Any]) -> str | None:
     number = scalar_text(complete.get("trackingNumber"))
     if number is None:
         first = next(iter(_track_results(complete)), {})
-        number = scalar_text(_get(first, "trackingNumberInfo", "trackingNumber"))
+        number = scalar_text(nested(first, "trackingNumberInfo", "trackingNumber"))
     return number
 
 
 def _tracking(number: str, complete: Mapping[str, Any]) -> ParcelTracking:
     results = _track_results(complete)
     # FedEx's own example has an "error" beside full tracking: tracking wins where there is any
-    usable = [r for r in results if _scans(r) or _get(r, "latestStatusDetail", "code")]
+    usable = [r for r in results if _scans(r) or nested(r, "latestStatusDetail", "code")]
     if not usable:
         errors = [r["error"] for r in results if isinstance(r.get("error"), Mapping)]
         problem = _describe(carrier_errors({"errors": errors})) if errors else None
@@ -361,14 +360,14 @@ def _estimate(result: Mapping[str, Any]) -> datetime | None:
     """FedEx's live estimate (the end of its window, else its start), else a dated
     ``ESTIMATED_DELIVERY``, else the end of the service's standard transit window."""
     candidates = [
-        _get(result, "estimatedDeliveryTimeWindow", "window", "ends"),
-        _get(result, "estimatedDeliveryTimeWindow", "window", "begins"),
+        nested(result, "estimatedDeliveryTimeWindow", "window", "ends"),
+        nested(result, "estimatedDeliveryTimeWindow", "window", "begins"),
         *(
             d.get("dateTime")
             for d in array_or_empty(result.get("dateAndTimes"))
             if isinstance(d, Mapping) and d.get("type") == "ESTIMATED_DELIVERY"
         ),
-        _get(result, "standardTransitTimeWindow", "window", "ends"),
+        nested(result, "standardTransitTimeWindow", "window", "ends"),
     ]
     return next((t for c in candidates if (t := parse_time(c)) is not None), None)
 
@@ -398,13 +397,3 @@ def _describe(errors: Iterable[Mapping[str, str]]) -> str:
         "; ".join(f"{e['code']}: {e['message']}" if e["code"] else e["message"] for e in errors)
         or "no message"
     )
-
-
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        data = data.get(key) if isinstance(data, Mapping) else None
-    return data
-
-
-def _norm(value: Any) -> str:
-    return re.sub(r"\s+", "", str(value or "")).upper()

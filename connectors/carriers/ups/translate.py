@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from hub.connectors import TRACKING_STATUSES, ParcelTracking, TrackingEvent
 from hub.errors import AuthError, PermanentError, RetryableError, TranslationError
-from hub.values import array_or_empty, scalar_text
+from hub.values import array_or_empty, code_key, nested, scalar_text
 
 log = logging.getLogger(__name__)
 
@@ -335,11 +335,11 @@ def auth_failure(data: Any) -> bool:
 def _shipment_for(
     number: str, shipments: list[Mapping[str, Any]], only: bool
 ) -> Mapping[str, Any] | None:
-    wanted = _norm(number)
+    wanted = code_key(number)
     for shipment in shipments:
-        if _norm(shipment.get("inquiryNumber")) == wanted:
+        if code_key(shipment.get("inquiryNumber")) == wanted:
             return shipment
-        if any(_norm(p.get("trackingNumber")) == wanted for p in _packages(shipment)):
+        if any(code_key(p.get("trackingNumber")) == wanted for p in _packages(shipment)):
             return shipment
     # UPS's "not found" shipment names no inquiry number: with one number asked, it is its
     return shipments[0] if only and shipments else None
@@ -353,9 +353,11 @@ def _tracking(number: str, shipment: Mapping[str, Any] | None) -> ParcelTracking
         warnings = shipment.get("warnings")
         problem = _describe(carrier_errors({"errors": warnings})) if warnings else None
         return ParcelTracking(number, found=False, error=problem or "UPS has no package for it")
-    wanted = _norm(number)
+    wanted = code_key(number)
     # a shipment's lead number lists all its packages: the one asked about, else the first
-    package = next((p for p in packages if _norm(p.get("trackingNumber")) == wanted), packages[0])
+    package = next(
+        (p for p in packages if code_key(p.get("trackingNumber")) == wanted), packages[0]
+    )
     return _package(number, package)
 
 
@@ -379,7 +381,7 @@ def _package(number: str, package: Mapping[str, Any]) -> ParcelTracking:
                 status_for(status),
                 _code(status),
                 scalar_text(status.get("description")),
-                _location(_get(activity, "location", "address")),
+                _location(nested(activity, "location", "address")),
             )
         )
     events = _events(raw)
@@ -495,7 +497,7 @@ def alert_key(payload: Any) -> str | None:
     sends no event id). None when the payload names no number or time."""
     if not isinstance(payload, Mapping):
         return None
-    number = _norm(payload.get("trackingNumber"))
+    number = code_key(payload.get("trackingNumber"))
     at = alert_time(payload)
     if not number or at is None:
         return None
@@ -598,13 +600,3 @@ def _describe(errors: Iterable[Mapping[str, str]]) -> str:
 
 def _packages(shipment: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [p for p in array_or_empty(shipment.get("package")) if isinstance(p, Mapping)]
-
-
-def _get(data: Any, *keys: str) -> Any:
-    for key in keys:
-        data = data.get(key) if isinstance(data, Mapping) else None
-    return data
-
-
-def _norm(value: Any) -> str:
-    return re.sub(r"\s+", "", str(value or "")).upper()
