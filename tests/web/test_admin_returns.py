@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from hub.returns import store
 from hub.storage.models import AuditRow, OrderRow, ReturnRow, StockLevelRow
-from hub.web.admin import returns_words
 from tests.conftest import QUIET_ROYALMAIL, accounts_fixture, csrf_token, make_person, sign_in
 from tests.conftest import shipped_order as _shipped_order
 
@@ -296,14 +295,3 @@ def test_a_person_limited_to_other_clients_sees_none_of_these_returns(
     _signed_in(hub, client, "viewer", ["acme"])
     assert _ids(client.get("/admin/returns").text) == [rid]
     assert client.get(f"/admin/returns/{rid}").status_code == 200
-
-
-def test_every_return_code_reads_in_words():
-    assert set(returns_words.STATUS_WORDS) == set(store.STATUSES)
-    assert returns_words.return_status("in_transit") == "In transit"
-    assert returns_words.label_status("label_created") == "Label issued"
-    assert returns_words.refund_status("done") == "Refunded"
-    assert returns_words.return_event("label_out_for_delivery") == "Return parcel out for delivery"
-    assert returns_words.return_event("label_label_created") == "Label issued"
-    assert returns_words.return_event("refund_not_sent") == "Refund not sent"
-    assert returns_words.return_event("something_new") == "Something new"  # never a raw code

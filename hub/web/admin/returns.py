@@ -9,7 +9,7 @@ at the step's form and what was typed there kept.
 A return label is followed by one of the client's carrier accounts: the authorise form offers
 them (the one chosen when the client has only one), as ``carrier_account`` does in the API.
 Statuses, label tracking statuses and timeline kinds read in words
-(:mod:`hub.web.admin.returns_words`).
+(:mod:`hub.web.admin.words`).
 
 The filters mean what they mean on ``GET /api/returns`` (the same schema). A person limited
 to some clients sees (and acts on) only their clients' returns; another's is not found.
@@ -31,7 +31,7 @@ from hub.storage import audit, pages
 from hub.storage.models import OrderRow, ReturnRow
 from hub.web import validation
 from hub.web.admin import bp, current_hub, person, refusal, requires
-from hub.web.admin.returns_words import return_status
+from hub.web.admin.words import return_status
 from hub.web.api_returns import ReturnsQuery
 from hub.web.errors import ApiError
 from hub.web.validation import ID
