@@ -457,6 +457,22 @@ def test_promtool_accepts_the_alerts():
     )
 
 
+def own_directories(hub, folder: Path, metrics_dir: Path) -> Processes:
+    """``hub`` processes in ``folder`` that each record under ``metrics_dir`` in a directory
+    of their own (no ``PROMETHEUS_MULTIPROC_DIR`` shared)."""
+    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING", HUB_METRICS_DIR=str(metrics_dir))
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return Processes(env, folder, cwd=ROOT)
+
+
+def served(port: int) -> dict:
+    """The samples a process serves at ``--metrics-port port``; none while it is not up."""
+    try:
+        return scrape(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
+    except requests.RequestException:
+        return {}
+
+
 @pytest.mark.slow
 def test_a_worker_process_serves_its_own_metrics(hub, client, tmp_path: Path):
     """``hub worker --metrics-port``: the jobs it ran, from its own directory, removed when
@@ -466,18 +482,12 @@ def test_a_worker_process_serves_its_own_metrics(hub, client, tmp_path: Path):
     killed = metrics_dir / "worker-999999999"  # no such process
     killed.mkdir(parents=True)
     send_shopify(client, shopify_order())
-    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING", HUB_METRICS_DIR=str(metrics_dir))
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    procs = Processes(env, tmp_path, cwd=ROOT)
+    procs = own_directories(hub, tmp_path, metrics_dir)
     try:
         worker = procs.start("worker", "--metrics-port", str(port))
 
         def translated() -> dict | None:
-            try:
-                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-            except requests.RequestException:
-                return None
-            samples = scrape(text)
+            samples = served(port)
             done = value(samples, "hub_jobs_total", kind="translate", outcome="done")
             return samples if done == 1 else None
 
@@ -502,18 +512,12 @@ def test_a_scheduler_process_serves_its_own_slot_counts(hub, tmp_path: Path):
     web = metrics_dir / "web-999999999"
     killed.mkdir(parents=True)
     web.mkdir()
-    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING", HUB_METRICS_DIR=str(metrics_dir))
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    procs = Processes(env, tmp_path, cwd=ROOT)
+    procs = own_directories(hub, tmp_path, metrics_dir)
     try:
         sched = procs.start("scheduler", "--metrics-port", str(port))
 
         def enqueued() -> dict | None:
-            try:
-                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-            except requests.RequestException:
-                return None
-            samples = scrape(text)
+            samples = served(port)
             slot = {"kind": "stock.sync_all", "mode": "delta", "outcome": "enqueued"}
             return samples if value(samples, "hub_scheduler_slots_total", **slot) == 1 else None
 
