@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from hub.canonical import Translation
-from hub.errors import ConfigError
+from hub.canonical import OrderUpdate, Translation
+from hub.errors import ConfigError, HubError
 from hub.values import iso
 
 ENTRY_POINT_GROUP = "hub.connectors"
@@ -372,8 +372,24 @@ class Connector:
     def orders_updated(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
         """Every order the channel changed between ``since`` and ``until`` (both included),
         each exactly as its webhook would carry it (a thin-webhook channel: as :meth:`fetch`
-        gives it)."""
+        gives it). A channel whose orders need more reads than its list (sub-resources read
+        one by one) may yield the listed order as it stands, as long as :meth:`fetch`
+        completes it and :meth:`order_version` reads it: the reconciliation then pays for the
+        reads only of the orders it takes in."""
         raise NotImplementedError
+
+    def order_version(self, payload: Any) -> tuple[str | None, datetime | None]:
+        """The external id and channel update time of an order :meth:`orders_updated` gave,
+        which the reconciliation compares with the stored order's; None for what cannot be
+        read (the order is then taken in, and its translation says what is wrong). The
+        default translates the payload under :attr:`reconcile_topic`."""
+        try:
+            translation = self.translate(self.reconcile_topic or "", payload)
+        except HubError:
+            return None, None
+        if isinstance(translation, OrderUpdate):
+            return translation.order.external_id, translation.order.updated_at
+        return None, None
 
     # -- webhook subscriptions (channels whose hooks the hub can see and make) -------------
     def webhook_endpoint(self) -> str | None:

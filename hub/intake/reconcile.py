@@ -2,8 +2,11 @@
 (``orders_poll``) is asked, on a timer, for the orders updated in a window that overlaps the
 previous one; any order the hub lacks, or holds older than the channel, is taken in through
 the inbox as a delivery, exactly as if its webhook had arrived (the same translation,
-mapping, stale-update rule and timeline). Counts of what was seen, missing and stale are kept
-as the account's last reconciliation.
+mapping, stale-update rule and timeline). Each listed order's id and update time are read
+by ``Connector.order_version`` from what the channel listed, so an order found current costs
+no more than its share of the list (a channel may list orders short of what translation needs:
+the worker's ``fetch`` completes those taken in). Counts of what was seen, missing and stale
+are kept as the account's last reconciliation.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.canonical import OrderUpdate
 from hub.connectors import Account, Capability, Delivery, calls_out
 from hub.errors import HubError
 from hub.intake import inbox
@@ -47,17 +49,6 @@ def _window(hub: Hub, state: dict[str, Any], since: datetime | None) -> tuple[da
     return start, until
 
 
-def _channel_time(connector: Any, topic: str, payload: Any) -> tuple[str | None, datetime | None]:
-    """The order's id and last-modified time as the channel says, read by its translator."""
-    try:
-        translation = connector.translate(topic, payload)
-    except HubError:
-        return None, None  # taken in anyway: the translation failure will show on its own
-    if isinstance(translation, OrderUpdate):
-        return translation.order.external_id, translation.order.updated_at
-    return None, None
-
-
 def reconcile_account(hub: Hub, account: Account, since: datetime | None = None) -> dict[str, Any]:
     """One pass for one account; returns (and keeps) the counts."""
     connector = hub.connector(account)
@@ -68,7 +59,7 @@ def reconcile_account(hub: Hub, account: Account, since: datetime | None = None)
     counts = {"seen": 0, "missing": 0, "stale": 0, "taken_in": 0, "current": 0}
     for payload in connector.orders_updated(start, until):
         counts["seen"] += 1
-        external_id, updated_at = _channel_time(connector, topic, payload)
+        external_id, updated_at = connector.order_version(payload)
         external_id = external_id or str(payload.get("id"))
         with hub.db.transaction() as session:
             held = session.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import responses
 from sqlalchemy import select
@@ -92,3 +92,12 @@ def test_bodies_taken_in_keep_numbers_as_numbers():
     body = b'{"id": 1, "total_price": 24.99, "tax_lines": [{"rate": 0.175}]}'
     assert dumps(loads(body)) == '{"id":1,"total_price":24.99,"tax_lines":[{"rate":0.175}]}'
     assert json.loads(dumps(loads(body)))["total_price"] == 24.99
+
+
+def test_a_listed_orders_version_is_read_by_its_translator_by_default(hub):
+    """A channel that lists orders as its webhooks carry them needs no ``order_version`` of
+    its own: the translator's id and update time are what the pass compares."""
+    shopify = hub.connector(hub.accounts["shop-a"])
+    order = _shop_orders()[1]
+    assert shopify.order_version(order) == ("9002", datetime(2030, 1, 2, 10, 0, tzinfo=UTC))
+    assert shopify.order_version({"id": 9002, "updated_at": "not a time"}) == (None, None)
