@@ -9,24 +9,27 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import responses
 
 from connectors.channels.bigcommerce import hooks as bc_hooks
+from connectors.channels.bigcommerce import orders as bc_orders
 from connectors.channels.bigcommerce import sign, translate
 from hub.intake import reconcile
 from hub.jobs.worker import HANDLERS
 from hub.stock import sync
-from hub.storage.models import DeliveryRow, JobRow, ParcelRow
+from hub.storage.models import DeliveryRow, JobRow, OrderRow, ParcelRow
 from tests.conftest import ACCOUNTS, QUIET_ROYALMAIL, only_order, order_events, receive
 
 SECRET = "bc-a-client-secret"
 STORE = "abc123"
 ROOT = f"https://api.bigcommerce.com/stores/{STORE}"
 PAYLOADS = Path(__file__).parents[2] / "connectors/channels/bigcommerce/tests/payloads"
+PARTS = ("products", "shipping_addresses")
 
 
 @pytest.fixture
@@ -312,37 +315,134 @@ def test_hub_accounts_hooks_sync_turns_a_deactivated_hook_on_and_creates_a_missi
     assert unknown.exit_code != 0 and "no account named 'nope'" in unknown.output
 
 
+def listed(doc: dict, **changes) -> dict:
+    """The order as ``GET /v2/orders`` lists it (``order_v2_get_response.json``): its
+    products and shipping addresses links, not lists."""
+    links = {k: v for k, v in recorded("order_v2_get_response.json").items() if k in PARTS}
+    order = {k: v for k, v in doc.items() if k not in PARTS}
+    return order | links | changes
+
+
 def test_the_reconciliation_takes_in_a_missed_order_then_overlaps_its_last_window(
     hub, worker, client, viewer
 ):
     """No webhook came: the timed pass lists orders modified in its window (V2
-    ``min_date_modified``/``max_date_modified``), reads each one's products and addresses, and
-    takes 218 in through the inbox; the next pass starts HUB_RECONCILE_OVERLAP before the last
-    one ended and finds 218 current."""
+    ``min_date_modified``/``max_date_modified``) and takes 218 in through the inbox as listed;
+    the worker reads its products and addresses; the next pass starts HUB_RECONCILE_OVERLAP
+    before the last one ended and finds 218 current."""
     doc = recorded("order_v2_document.json")
-    order = {k: v for k, v in doc.items() if k not in ("products", "shipping_addresses")}
-    listed: list[dict[str, str]] = []
+    listed_params: list[dict[str, str]] = []
 
     def orders_list(request):
-        listed.append(dict(request.params))
-        return 200, {}, json.dumps([order])
+        listed_params.append(dict(request.params))
+        return 200, {}, json.dumps([listed(doc)])
 
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.GET, f"{ROOT}/v2/orders", orders_list)
         mock.get(f"{ROOT}/v2/orders/218/products", json=doc["products"])
         mock.get(f"{ROOT}/v2/orders/218/shipping_addresses", json=doc["shipping_addresses"])
         first = reconcile.reconcile_account(hub, hub.accounts["bc-a"])
+        assert _paths(mock) == ["/v2/orders"]  # the pass reads the list, nothing more
         worker.drain()
+        assert _paths(mock)[1:] == ["/v2/orders/218/products", "/v2/orders/218/shipping_addresses"]
         second = reconcile.reconcile_account(hub, hub.accounts["bc-a"])
+        assert _paths(mock)[3:] == ["/v2/orders"]
     assert (first["seen"], first["missing"], first["taken_in"]) == (1, 1, 1)
     assert (second["seen"], second["current"], second["taken_in"]) == (1, 1, 0)
     stored = only_order(client, viewer)
     assert (stored["external_id"], stored["totals"]["total"]) == ("218", "100.9300")
-    assert listed[0]["sort"] == "date_modified:asc" and listed[0]["page"] == "1"
+    assert listed_params[0]["sort"] == "date_modified:asc" and listed_params[0]["page"] == "1"
+    assert listed_params[0]["limit"] == "250"
     overlap = timedelta(seconds=hub.settings.reconcile_overlap)
-    assert datetime.fromisoformat(listed[1]["min_date_modified"]) == (
+    assert datetime.fromisoformat(listed_params[1]["min_date_modified"]) == (
         datetime.fromisoformat(first["until"]).replace(microsecond=0) - overlap
     )
+
+
+def _paths(mock: responses.RequestsMock) -> list[str]:
+    return [urlsplit(c.request.url).path.removeprefix(f"/stores/{STORE}") for c in mock.calls]
+
+
+def test_a_pass_over_current_orders_reads_only_the_list_and_completes_what_it_takes_in(
+    hub, worker, client, viewer, monkeypatch
+):
+    """Five orders the hub holds as BigCommerce does cost the list's pages alone, however
+    many; a stale one and a missing one are taken in as listed, and the worker reads the
+    products and addresses of those two only, each translated as a webhook's would be."""
+    monkeypatch.setattr(bc_orders, "PAGE_SIZE", 2)  # 250 in life: three pages here
+    doc = recorded("order_v2_document.json")
+    shop = {n: listed(doc, id=n) for n in range(301, 306)}
+
+    def orders_list(request):
+        return _pages(list(shop.values()))(request)
+
+    account = hub.accounts["bc-a"]
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.GET, f"{ROOT}/v2/orders", orders_list)
+        for n in range(301, 307):
+            for part in PARTS:
+                mock.add_callback(responses.GET, f"{ROOT}/v2/orders/{n}/{part}", _pages(doc[part]))
+        assert reconcile.reconcile_account(hub, account)["taken_in"] == 5
+        worker.drain()
+        mock.calls.reset()
+
+        current = reconcile.reconcile_account(hub, account)
+        assert _paths(mock) == ["/v2/orders"] * 3
+        assert (current["seen"], current["current"], current["taken_in"]) == (5, 5, 0)
+        mock.calls.reset()
+
+        shop[302] = listed(
+            doc, id=302, status_id=5, status="Cancelled", date_modified=_later(doc)
+        )  # changed on the store, its webhook lost
+        shop[306] = listed(doc, id=306)  # never heard of
+        found = reconcile.reconcile_account(hub, account)
+        assert _paths(mock) == ["/v2/orders"] * 4  # three full pages, then a 204
+        counts = {k: found[k] for k in ("seen", "current", "stale", "missing", "taken_in")}
+        assert counts == {"seen": 6, "current": 4, "stale": 1, "missing": 1, "taken_in": 2}
+        mock.calls.reset()
+        worker.drain()
+        # (two products fill a page of two: their list is read to its 204)
+        assert sorted(set(_paths(mock))) == [
+            f"/v2/orders/{n}/{part}" for n in (302, 306) for part in PARTS
+        ]
+    stored = {o["external_id"]: o for o in _orders(client, viewer)}
+    assert sorted(stored) == [str(n) for n in range(301, 307)]
+    assert stored["302"]["status"] == "cancelled"
+    expected = json.loads((PAYLOADS.parent / "expected/order_v2_document.json").read_text())
+    canonical = {k: v for k, v in stored["306"].items() if k in expected and k not in _OWN}
+    assert canonical == {k: v for k, v in expected.items() if k not in _OWN}
+    with hub.db.transaction() as s:
+        bodies = [
+            json.loads(d.body)
+            for d in s.query(DeliveryRow).order_by(DeliveryRow.id)
+            if (d.headers or {}).get("X-Hub-Source") == "reconcile"
+        ]
+        keys = [d.dedupe_key for d in s.query(DeliveryRow).order_by(DeliveryRow.id)]
+        times = dict(s.query(OrderRow.external_id, OrderRow.channel_updated_at))
+    assert times["306"] == datetime(2019, 3, 11, 15, 17, 25, tzinfo=UTC)
+    assert times["302"] == times["306"] + timedelta(hours=1)
+    assert len(bodies) == 7 and all(isinstance(b["products"], dict) for b in bodies)
+    assert keys[-1] == "reconcile:306:2019-03-11T15:17:25Z"
+
+
+def _pages(items: list[dict]):
+    """A V2 list's answers, page by page (a 204 past the last)."""
+
+    def answer(request):
+        page, size = int(request.params["page"]), int(request.params["limit"])
+        found = items[(page - 1) * size : page * size]
+        return (200, {}, json.dumps(found)) if found else (204, {}, "")
+
+    return answer
+
+
+#: what differs between two orders translated from one document under different ids (and
+#: ``updated_at``, the hub's own time; the channel's is ``channel_updated_at``, checked apart)
+_OWN = ("id", "client", "account", "external_id", "number", "updated_at")
+
+
+def _orders(client, viewer) -> list[dict]:
+    return client.get("/api/orders?limit=100", headers=viewer).get_json()["items"]
 
 
 def test_an_order_to_two_addresses_is_held_not_released(hub, client, worker, viewer):

@@ -1,7 +1,9 @@
 """BigCommerce: order webhooks are thin (the scope and the order's id), signed per Standard
 Webhooks with the app's client secret; the worker fetches the order, its products and its
 shipping addresses from the V2 orders API before translating (:meth:`BigCommerceConnector.fetch`,
-``orders.py``), and the reconciliation reads orders modified in a window in the same shape.
+``orders.py``). The reconciliation lists the orders modified in a window and compares each
+listed order's ``date_modified`` with the stored order's; only an order it takes in has its
+products and shipping addresses read, by the same fetch.
 Stock goes out as absolute inventory adjustments (``stock.py``), shipped parcels as V2
 shipments (``fulfilment.py``), and the store's hooks, which BigCommerce deactivates after
 48 hours of failed deliveries, are checked and made active again (``hooks.py``)."""
@@ -180,19 +182,26 @@ class BigCommerceConnector(Connector):
 
     def fetch(self, topic: str, payload: Any) -> Any:
         """A thin webhook's order document: the order, its products and shipping addresses,
-        read now (so the latest state, whatever the webhook's age). An archived order needs
-        no read. A document (a reconciliation's, a replay's fixture) is returned as it is."""
-        if not translate.is_thin(payload) or topic not in self.topics:
+        read now (so the latest state, whatever the webhook's age). An order the
+        reconciliation took in as listed (its products and shipping addresses links) has
+        those two read now. An archived order needs no read. A document (a replay's fixture,
+        a reconciliation's stored complete) is returned as it is."""
+        if topic not in self.topics:
             return payload
-        order_id = orders.webhook_order_id(payload)
-        if topic == translate.ARCHIVED:
-            return {"id": order_id, "is_deleted": True}
+        if translate.is_thin(payload):
+            order_id = orders.webhook_order_id(payload)
+            if topic == translate.ARCHIVED:
+                return {"id": order_id, "is_deleted": True}
+            self._may_call("the order BigCommerce's thin webhook names cannot be read")
+            return self.client.order_document(order_id)
+        if topic != translate.ARCHIVED and orders.linked(payload):
+            self._may_call("the products and shipping addresses of the order cannot be read")
+            return self.client.complete(payload)
+        return payload
+
+    def _may_call(self, what: str) -> None:
         if not self.account.settings.get("api_calls", True):
-            raise PermanentError(
-                f"account {self.account.name} has api_calls = false: the order BigCommerce's "
-                "thin webhook names cannot be read"
-            )
-        return self.client.order_document(order_id)
+            raise PermanentError(f"account {self.account.name} has api_calls = false: {what}")
 
     def translate(self, topic: str, payload: Any) -> Translation:
         return translate.translate_order(payload, topic=topic)
@@ -200,9 +209,14 @@ class BigCommerceConnector(Connector):
     # -- reconciliation -----------------------------------------------------------------------
 
     def orders_updated(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
-        """Every order modified from ``since`` to ``until``, each as an order document (what
-        :meth:`fetch` makes of a webhook)."""
+        """Every order modified from ``since`` to ``until``, each as the V2 list gives it (its
+        products and shipping addresses links): the list's pages are the only calls, and
+        :meth:`fetch` reads the rest of an order taken in."""
         return self.client.orders_updated(since, until)
+
+    def order_version(self, payload: Any) -> tuple[str | None, datetime | None]:
+        """A listed order's id and ``date_modified``, read as the translator reads them."""
+        return orders.version(payload)
 
     # -- webhook subscriptions ------------------------------------------------------------------
 

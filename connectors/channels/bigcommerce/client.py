@@ -87,9 +87,11 @@ class BigCommerceClient:
         """The order with its products and shipping addresses (three reads, or more pages).
         An order BigCommerce does not have (404) is a PermanentError."""
         order = self._json(self.http.get(f"{orders.ORDERS_PATH}/{order_id}"), "GET order")
-        return self._complete(order)
+        return self.complete(order)
 
-    def _complete(self, order: Any) -> dict[str, Any]:
+    def complete(self, order: Any) -> dict[str, Any]:
+        """The order (as ``GET /v2/orders/{id}`` or the list gives it) with its products and
+        shipping addresses read in place of their links (two reads, or more pages)."""
         if not isinstance(order, dict) or order.get("id") is None:
             raise PermanentError("GET v2/orders/{id}: the answer is not an order")
         order_id = order["id"]
@@ -99,9 +101,11 @@ class BigCommerceClient:
 
     def orders_updated(self, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
         """Every order modified from ``since`` to ``until`` (both included), oldest first, as
-        order documents. A window that starts after it ends is a ValueError, raised here."""
+        the list gives it: its products and shipping addresses links, not read (one call a
+        page of 250 orders; :meth:`complete` reads them). A window that starts after it ends
+        is a ValueError, raised here."""
         params = orders.window_params(since, until)
-        return (self._complete(order) for order in self._v2_list(orders.ORDERS_PATH, params))
+        return self._v2_list(orders.ORDERS_PATH, params)
 
     def order_products(self, order_id: str) -> list[dict[str, Any]]:
         return list(self._v2_list(f"{orders.ORDERS_PATH}/{order_id}/products", {}))

@@ -1,5 +1,6 @@
 """Orders read from the V2 orders API, the pure half: which order a thin webhook names, the
-list's query for a window, and the order document the translator reads. ``client.py`` sends
+list's query for a window, which orders still need their parts read, the version the
+reconciliation compares, and the order document the translator reads. ``client.py`` sends
 the requests.
 
 A webhook names the order only (``data.id``); the worker reads ``GET /v2/orders/{id}``, then
@@ -7,10 +8,15 @@ A webhook names the order only (``data.id``); the worker reads ``GET /v2/orders/
 250 a page), and :func:`document` puts the two lists where the order has their links. Missed
 webhooks are found with ``GET /v2/orders?min_date_modified=...&max_date_modified=...``
 (RFC 2822 or ISO 8601; both bounds included), sorted ``date_modified:asc``, paged by ``page``
-and ``limit``. A V2 list with nothing to list answers ``204 No Content``.
+and ``limit`` (50 unless asked, 250 at most: the hub asks 250). A V2 list with nothing to
+list answers ``204 No Content``. The list gives each order as ``GET /v2/orders/{id}`` does,
+its products and shipping addresses as links (:func:`linked`): the reconciliation compares
+the listed order's ``id`` and ``date_modified`` (:func:`version`) with the stored order's,
+and only an order it takes in has its parts read, by the worker's fetch.
 
 — ``reference/orders.v2.oas2.yml`` in ``bigcommerce/docs`` (parameters ``min_date_modified``,
-``max_date_modified``, ``sort``, ``page``, ``limit``).
+``max_date_modified``, ``sort``, ``page``, ``limit``, default 50);
+``docs/start/best-practices/integration-design.mdx`` there (a list's limit set to 250).
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from connectors.channels.bigcommerce import translate
 from hub.errors import PermanentError, TranslationError
 from hub.values import second_window
 
 ORDERS_PATH = "v2/orders"
 PAGE_SIZE = 250
+#: the order's sub-resources the document holds in place of their links
+PARTS = ("products", "shipping_addresses")
 
 
 def webhook_order_id(payload: Any) -> str:
@@ -53,6 +62,30 @@ def window_params(since: datetime, until: datetime) -> dict[str, Any]:
         "sort": "date_modified:asc",
         "limit": PAGE_SIZE,
     }
+
+
+def linked(order: Any) -> bool:
+    """Whether ``order`` is an order as the V2 API gives it, a sub-resource still a link
+    (``{"url", "resource"}``), not a document; a deleted order never is (it translates as a
+    removal, from its id alone)."""
+    if not isinstance(order, dict) or order.get("is_deleted") is True:
+        return False
+    return any(isinstance(order.get(part), dict) for part in PARTS)
+
+
+def version(order: Any) -> tuple[str | None, datetime | None]:
+    """The order's id and ``date_modified`` as the translator reads them (so a comparison
+    with the stored order's id and update time is the one its translation would give); no
+    time for a deleted order (a removal has none); None for what is not readable."""
+    if not isinstance(order, dict):
+        return None, None
+    try:
+        external_id = translate._id(order.get("id"), path="id")
+        if order.get("is_deleted") is True:
+            return external_id, None
+        return external_id, translate._time(order.get("date_modified"), path="date_modified")
+    except TranslationError:
+        return None, None
 
 
 def document(

@@ -20,19 +20,23 @@ SINCE = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 12, 7, 11, 0, 0, 500_000, tzinfo=UTC)
 
 
-def serve_parts(mock, doc):
-    mock.get(f"{ROOT}/v2/orders/{doc['id']}/products", json=doc["products"])
-    mock.get(f"{ROOT}/v2/orders/{doc['id']}/shipping_addresses", json=doc["shipping_addresses"])
-
-
-def bare(doc):
-    return {k: v for k, v in doc.items() if k not in ("products", "shipping_addresses")}
+def listed(doc):
+    """The order as ``GET /v2/orders`` lists it: its products and addresses links
+    (``order_v2_get_response.json``)."""
+    links = {k: v for k, v in payload("order_v2_get_response.json").items() if k in orders.PARTS}
+    order_id = doc["id"]
+    for part in links.values():
+        part["url"] = part["url"].replace("/218/", f"/{order_id}/")
+        part["resource"] = part["resource"].replace("/218/", f"/{order_id}/")
+    return {**{k: v for k, v in doc.items() if k not in orders.PARTS}, **links}
 
 
 # -- reconciliation ---------------------------------------------------------------------------
 
 
-def test_orders_modified_in_a_window_are_read_page_by_page_as_documents(monkeypatch):
+def test_orders_modified_in_a_window_are_listed_page_by_page_and_nothing_more_is_read(
+    monkeypatch,
+):
     monkeypatch.setattr(orders, "PAGE_SIZE", 3)  # 250 in life
     bc, _ = connector()
     docs = [document(id=n) for n in range(1, 5)]  # two pages
@@ -42,22 +46,45 @@ def test_orders_modified_in_a_window_are_read_page_by_page_as_documents(monkeypa
         "sort": "date_modified:asc",
         "limit": "3",
     }
-    with responses.RequestsMock() as mock:
+    with responses.RequestsMock() as mock:  # a products or addresses read would fail here
         mock.get(
             f"{ROOT}/v2/orders",
-            json=[bare(d) for d in docs[:3]],
+            json=[listed(d) for d in docs[:3]],
             match=[matchers.query_param_matcher({**window, "page": "1"})],
         )
         mock.get(
             f"{ROOT}/v2/orders",
-            json=[bare(d) for d in docs[3:]],
+            json=[listed(d) for d in docs[3:]],
             match=[matchers.query_param_matcher({**window, "page": "2"})],
         )
-        for d in docs:
-            serve_parts(mock, d)
         read = list(bc.orders_updated(SINCE, UNTIL))
-    assert [d["id"] for d in read] == [1, 2, 3, 4]
-    assert read[0] == docs[0]
+        urls = [c.request.url.split("?")[0] for c in mock.calls]
+    assert urls == [f"{ROOT}/v2/orders"] * 2
+    assert read == [listed(d) for d in docs]
+    assert all(orders.linked(order) for order in read)
+
+
+def test_the_list_asks_250_orders_a_page():
+    bc, _ = connector()
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders", status=204, body=b"")
+        list(bc.orders_updated(SINCE, UNTIL))
+        asked = mock.calls[0].request.params
+    assert (asked["limit"], asked["page"]) == ("250", "1")
+
+
+def test_a_listed_orders_version_is_what_its_translation_gives():
+    doc = document(id=" 0219", date_modified="Tue, 12 Mar 2019 09:00:00 +0100")
+    translated = translate.translate_order(doc, topic=translate.UPDATED).order
+    bc, _ = connector()
+    version = bc.order_version(listed(doc))
+    assert version == (translated.external_id, translated.updated_at)
+    assert version == ("219", datetime(2019, 3, 12, 8, 0, tzinfo=UTC))
+    assert bc.order_version(doc) == version  # a complete document reads the same
+    assert bc.order_version(listed(document(is_deleted=True))) == ("218", None)
+    assert bc.order_version(listed(document(date_modified="someday"))) == (None, None)
+    assert bc.order_version(listed(document(id=0))) == (None, None)
+    assert bc.order_version("not an order") == (None, None)
 
 
 def test_a_store_that_ignores_the_page_is_refused_rather_than_read_forever(monkeypatch):

@@ -164,6 +164,33 @@ def test_fetch_leaves_a_document_alone_and_reads_nothing_for_an_archived_order()
         assert bc.fetch(translate.ARCHIVED, archived) == {"id": "250", "is_deleted": True}
 
 
+def test_fetch_completes_a_listed_order_with_its_products_and_addresses():
+    """What the reconciliation takes in is the order as listed; the worker's fetch reads its
+    two sub-resources (not the order again) and the document translates as a webhook's."""
+    bc, _ = connector()
+    doc = document(id=250)
+    order = payload("order_v2_get_response.json") | {
+        k: v for k, v in doc.items() if k not in ("products", "shipping_addresses")
+    }
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/250/products", json=doc["products"])
+        mock.get(f"{ROOT}/v2/orders/250/shipping_addresses", json=doc["shipping_addresses"])
+        fetched = bc.fetch(translate.UPDATED, order)
+        urls = [c.request.url.split("?")[0] for c in mock.calls]
+    assert urls == [
+        f"{ROOT}/v2/orders/250/products",
+        f"{ROOT}/v2/orders/250/shipping_addresses",
+    ]
+    assert fetched == doc
+    expected = translate.translate_order(document(id=250), topic=translate.UPDATED)
+    assert translate.translate_order(fetched, topic=translate.UPDATED) == expected
+    with responses.RequestsMock():  # deleted: a removal, from its id alone
+        assert bc.fetch(translate.UPDATED, order | {"is_deleted": True})["is_deleted"] is True
+    quiet, _ = connector(api_calls=False)
+    with pytest.raises(PermanentError, match="api_calls"):
+        quiet.fetch(translate.UPDATED, order)
+
+
 def test_fetch_of_an_order_the_store_lacks_is_permanent_and_an_outage_retryable():
     bc, _ = connector()
     with responses.RequestsMock() as mock:
