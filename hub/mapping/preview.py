@@ -65,14 +65,31 @@ def preview(
     *,
     spec: Any = None,
     topic: str | None = None,
+    stored: bool = False,
 ) -> dict[str, Any]:
     """``payload`` translated with the draft ``spec`` (the current version when None): the
     result, the draft's validation messages, and what differs from the current version's
-    result."""
+    result. ``stored``: the payload is a stored delivery's body, completed first as the
+    worker completes it (a thin webhook's order read from the channel now,
+    ``Connector.fetch``); a channel that cannot be asked gives the reason as the error."""
     current = store.current(session, account)
     spec = current.spec if spec is None else spec
     messages = store.check(session, account, spec)
     topic = topic or next(iter(sorted(hub.connector(account).topics)))
+    if stored:
+        try:
+            payload = hub.connector(account).fetch(topic, payload)
+        except HubError as exc:
+            unread = f"the order could not be read from {account.name}: {exc.message}"
+            return {
+                "result": None,
+                "error": unread,
+                "problems": [],
+                "messages": messages,
+                "valid": not messages,
+                "current_version": current.number,
+                "changes": [],
+            }
     # the same catalogue check as a real translation, so the preview tells the truth
     known = store.catalogue_for(session, account.client)
     draft = (

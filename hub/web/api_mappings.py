@@ -234,7 +234,13 @@ def preview(name: str) -> Response:
         else:
             raise ApiError(400, "bad_request", 'give "payload" or "delivery_id"')
         result = mapping_preview.preview(
-            hub, session, account, payload, spec=body.get("spec"), topic=topic
+            hub,
+            session,
+            account,
+            payload,
+            spec=body.get("spec"),
+            topic=topic,
+            stored="delivery_id" in body,
         )
     return jsonify(result)
 

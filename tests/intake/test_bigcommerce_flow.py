@@ -536,3 +536,38 @@ def test_hub_accounts_hooks_check_exits_1_while_a_hook_is_deactivated(
     assert state["url"] == url
     help_text = CliRunner().invoke(cli.cli, ["accounts", "hooks", "check", "--help"])
     assert help_text.exit_code == 0 and "exits 1" in help_text.output
+
+
+def test_a_mapping_preview_on_a_thin_webhook_reads_its_order_from_the_store(
+    hub, client, viewer, store
+):
+    """The stored delivery is only the scope and the id: the preview completes it as the
+    worker would, and the draft's fields read the document BigCommerce gives now."""
+    body, headers = webhook("webhook_store_order_created.json", "msg_preview")
+    delivery = client.post("/webhooks/bc-a", data=body, headers=headers).get_json()["delivery_id"]
+    draft = {"version": 1, "fields": {"notes": "products[0].sku"}}
+    answer = client.post(
+        "/api/mappings/bc-a/preview", headers=viewer, json={"delivery_id": delivery, "spec": draft}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    out = answer.get_json()
+    assert "error" not in out, out
+    assert (out["result"]["external_id"], out["result"]["notes"]) == ("218", "S-ORAN")
+    assert [c for c in out["changes"] if c["path"] == "notes"] == [
+        {"path": "notes", "change": "changed", "from": None, "to": "S-ORAN"}
+    ]  # the current version (none saved: the defaults) keeps no notes
+
+
+def test_a_mapping_preview_names_an_order_the_store_cannot_give(hub, client, viewer):
+    body, headers = webhook("webhook_store_order_statusUpdated.json", "msg_gone")
+    with responses.RequestsMock() as mock:
+        mock.get(f"{ROOT}/v2/orders/218", status=404, json=[{"status": 404, "message": "gone"}])
+        delivery = client.post("/webhooks/bc-a", data=body, headers=headers).get_json()[
+            "delivery_id"
+        ]
+        out = client.post(
+            "/api/mappings/bc-a/preview", headers=viewer, json={"delivery_id": delivery}
+        ).get_json()
+    assert out["result"] is None
+    assert out["error"].startswith("the order could not be read from bc-a: ")
+    assert "HTTP 404" in out["error"]

@@ -162,7 +162,9 @@ def _preview(account: Account, spec: Any, text: str | None) -> tuple[str, int]:
     try:
         with hub.db.transaction() as session:
             payload, topic = mapping_preview.stored_payload(session, account, int(chosen))
-            result = mapping_preview.preview(hub, session, account, payload, spec=spec, topic=topic)
+            result = mapping_preview.preview(
+                hub, session, account, payload, spec=spec, topic=topic, stored=True
+            )
     except LookupError as exc:
         return _page(account, text, [str(exc)], 404)
     except ValueError as exc:
