@@ -4,9 +4,10 @@ BigCommerce's webhooks are thin (``{"scope", "data": {"type", "id"}, "hash", ...
 worker fetches the order before translating (``BigCommerceConnector.fetch``), so what arrives
 here is the **order document**: ``GET /v2/orders/{id}`` with its two sub-resource links
 replaced by what they point at, ``products`` (``GET /v2/orders/{id}/products``) and
-``shipping_addresses`` (``GET /v2/orders/{id}/shipping_addresses``), both lists. The
-reconciliation reads orders back in the same shape. A thin body that reaches the translator
-unfetched is a TranslationError.
+``shipping_addresses`` (``GET /v2/orders/{id}/shipping_addresses``), both lists. An order
+the reconciliation takes in from the list is completed the same way before it gets here. A
+thin body, or a listed order with its links, that reaches the translator unfetched is a
+TranslationError.
 
 Money: every amount is a decimal string (``"62.6793"``, four places); ``currency_code`` is the
 order's transactional currency. BigCommerce gives each amount both ways, ``*_ex_tax`` and
