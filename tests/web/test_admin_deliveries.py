@@ -133,12 +133,15 @@ def test_the_jobs_list_filters_and_a_job_page_shows_every_failed_attempt(hub, cl
     assert page.status_code == 200
     for n in (1, 2, 3):
         assert f"RuntimeError: the warehouse hung up (call {n})" in page.text
-    assert page.text.count(">retried</td>") == 2 and page.text.count(">dead</td>") == 1
+    assert page.text.count('data-outcome="queued">Retried</td>') == 2
+    assert page.text.count('data-outcome="dead">Dead</td>') == 1
+    assert 'data-status="dead">Dead</span></h1>' in page.text
     assert "test-worker" in page.text and "3 of 3" in page.text
     assert "&#34;account&#34;: &#34;shop-a&#34;" in page.text
     assert "Retry" not in page.text and "Discard" not in page.text  # a viewer
     done = client.get(f"/admin/jobs/{recovered}")
-    assert "call 1" in done.text and "done" in done.text and ">dead</td>" not in done.text
+    assert "call 1" in done.text and 'data-status="done">Done</span></h1>' in done.text
+    assert 'data-outcome="dead"' not in done.text
     assert client.get("/admin/jobs", query_string={"status": "sleeping"}).status_code == 400
     assert client.get(f"/admin/jobs/{2**63}").status_code == 404
 
@@ -175,7 +178,7 @@ def test_an_editor_retries_and_discards_dead_jobs_from_their_pages(hub, client, 
     )
     assert answer.headers["Location"].endswith(f"/admin/jobs/{first}")
     worker.drain()
-    assert "done" in client.get(f"/admin/jobs/{first}").text
+    assert 'data-status="done">Done</span></h1>' in client.get(f"/admin/jobs/{first}").text
     with hub.db.transaction() as session:
         assert session.get(JobRow, first).status == "done"
         outbox.enqueue(session, "no.such.kind", {"account": "shop-a"}, max_attempts=5)

@@ -61,7 +61,11 @@ def test_the_list_is_newest_first_and_filters_narrow_it(hub, client, worker):
     numbers = _numbers(page.text)
     assert len(numbers) == 4 and numbers[1:] == ["#1003", "#1002", "#1001"]
     assert '<label for="f-q">' in page.text and 'method="get"' in page.text
-    assert '<span class="status needs_attention">' in page.text
+    assert (
+        '<span class="status needs_attention" data-status="needs_attention">Needs attention</span>'
+        in page.text
+    )
+    assert '<option value="needs_attention">Needs attention</option>' in page.text  # the filter
     assert "shopify / shop-a" in page.text and "acme" in page.text
 
     attention = client.get("/admin/orders?status=needs_attention&channel=shopify")
@@ -136,7 +140,9 @@ def test_the_order_page_shows_timeline_lines_totals_and_the_raw_delivery(hub, cl
     assert "<script>" not in text
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; iPod" in text
     assert "IPOD2008RED" in text  # a line
-    assert ">received<" in text and "order #1001 received (orders/create" in text  # timeline
+    assert '<td data-kind="received">Received</td>' in text  # timeline
+    assert "order #1001 received (orders/create" in text
+    assert '<span class="status ready" data-status="ready">Ready</span>' in text
     assert "Shipping address" in text and "Not shipped yet." in text
     # the raw delivery, pretty-printed and escaped
     assert "<pre>{\n  &#34;id&#34;: 450790001," in text
@@ -160,5 +166,10 @@ def test_the_order_page_shows_parcels_and_the_tracking_page(hub, client, worker,
     _signed_in(hub, client)
     page = client.get(f"/admin/orders/{order['id']}").text
     assert "TT123456785GB" in page and "royalmail" in page
+    assert 'data-status="shipped">Shipped</span></h1>' in page
+    assert re.search(
+        r'TT123456785GB</strong>:\s*<span class="status (\w+)" data-status="\1">', page
+    )
+    assert '<td data-kind="shipped">Shipped</td>' in page  # the timeline
     assert re.search(r'<a href="[^"]*/track/[^"]+">', page)
     assert _numbers(client.get("/admin/orders?q=TT123456785GB").text) == ["#1001"]

@@ -242,7 +242,8 @@ def test_accounts_show_their_health_and_a_paused_one_is_resumed(hub, client):
     assert page.status_code == 200
     for name in ("shop-a", "woo-a", "globex-shop", "shopify", "woocommerce"):
         assert f"<td>{name}</td>" in page.text
-    assert "credentials refused" in page.text and "AuthError: GET products: 401" in page.text
+    refused = 'data-status="credentials_refused">Credentials refused</span>'
+    assert refused in page.text and "AuthError: GET products: 401" in page.text
     assert "<td>open</td>" in page.text  # shop-a's job waits on its circuit breaker
     assert "Resume</button>" not in page.text  # a viewer cannot resume
     assert (
@@ -261,7 +262,7 @@ def test_accounts_show_their_health_and_a_paused_one_is_resumed(hub, client):
     assert resumed.status_code == 302 and resumed.headers["Location"] == "/admin/accounts"
     after = client.get("/admin/accounts")
     assert "woo-a resumed: 0 waiting job(s) run now." in after.text
-    assert "credentials refused" not in after.text
+    assert 'data-status="credentials_refused"' not in after.text
     with hub.db.transaction() as s:
         assert account_health.flagged(s, hub.accounts["woo-a"]) is None
         audit = s.execute(select(AuditRow).where(AuditRow.action == "account.resume")).scalar_one()
