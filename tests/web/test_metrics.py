@@ -460,7 +460,7 @@ def test_promtool_accepts_the_alerts():
 def own_directories(hub, folder: Path, metrics_dir: Path) -> Processes:
     """``hub`` processes in ``folder`` that each record under ``metrics_dir`` in a directory
     of their own (no ``PROMETHEUS_MULTIPROC_DIR`` shared)."""
-    env = hub_env(hub.settings, HUB_LOG_LEVEL="DEBUG", HUB_METRICS_DIR=str(metrics_dir))
+    env = hub_env(hub.settings, HUB_LOG_LEVEL="WARNING", HUB_METRICS_DIR=str(metrics_dir))
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return Processes(env, folder, cwd=ROOT)
 
