@@ -258,7 +258,8 @@ def test_deliveries_and_jobs_read_and_acted_on_in_a_browser(
     assert "queued to be taken in again" in page.locator(".flash").inner_text()
     worker.drain()
     page.reload()
-    assert "processed" in page.locator("h1").inner_text()
+    assert page.locator("h1").inner_text().endswith("Processed")
+    assert page.locator("h1 .status").get_attribute("data-status") == "processed"
     assert page.get_by_role("link", name="order", exact=False).count() >= 1
     _nav(page, "Jobs").click()
     page.get_by_label("Status").select_option("dead")
@@ -270,7 +271,8 @@ def test_deliveries_and_jobs_read_and_acted_on_in_a_browser(
     page.get_by_label("Reason to discard").fill("the SKU was retired")
     page.get_by_role("button", name="Discard").click()
     assert page.url == f"{server}/admin/jobs/{job_id}"
-    assert "discarded" in page.locator("h1").inner_text()
+    assert page.locator("h1").inner_text().endswith("Discarded")
+    assert page.locator("h1 .status").get_attribute("data-status") == "discarded"
     with hub.db.transaction() as session:
         assert session.get(JobRow, job_id).status == "discarded"
     assert problems == []

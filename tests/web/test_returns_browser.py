@@ -110,9 +110,13 @@ def test_a_return_from_the_order_page_to_the_stock_page(
 
     lines = page.locator("table.wide").first.locator("tbody tr")
     assert [_cells(lines.nth(i))[1:] for i in range(lines.count())] == [
-        ["IPOD2008RED", "size_too_small", "1", "1", "resellable", "A"],
-        ["IPOD2008BLACK", "defective", "1", "1", "damaged", ""],
+        ["IPOD2008RED", "Too small", "1", "1", "resellable", "A"],
+        ["IPOD2008BLACK", "Defective", "1", "1", "damaged", ""],
     ]
+    reasons = lines.locator("[data-reason]")
+    assert reasons.evaluate_all("cells => cells.map(c => c.dataset.reason)") == [
+        "size_too_small", "defective"
+    ]  # fmt: skip
     timeline = page.locator("table.timeline tbody tr")
     kinds = [_cells(timeline.nth(i))[1] for i in range(timeline.count())]
     assert kinds == ["Requested", "Authorised", "In transit", "Received", "Inspected"]
