@@ -191,19 +191,17 @@ def _run_workers(hub: Hub, threads: int, inside: int) -> None:
 def run_scheduler(
     hub: Hub, *, metrics_port: int | None = None, metrics_host: str = "127.0.0.1"
 ) -> None:
-    """Run the periodic triggers until SIGINT/SIGTERM. With ``metrics_port`` the process's
-    metrics (its slot counts) are served at ``/metrics`` there."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
+    """Run the periodic triggers until SIGINT/SIGTERM; a slot being enqueued then is finished
+    first. With ``metrics_port`` the process's metrics (its slot counts) are served at
+    ``/metrics`` there."""
     logs.configure(hub.settings)
     migrate.upgrade(hub.db)
-    sched = scheduler.build(hub, BlockingScheduler(timezone="UTC"))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     with _recording(hub, "scheduler", metrics_port, metrics_host):
-        # SIGTERM leaves as SIGINT does, through the block that removes the directory
-        signal.signal(signal.SIGTERM, _leave)
-        with contextlib.suppress(KeyboardInterrupt, SystemExit):
-            sched.start()
-
-
-def _leave(*_: Any) -> None:
-    raise SystemExit(0)
+        sched = scheduler.build(hub)
+        sched.start()
+        while not stopping.wait(0.5):
+            pass
+        sched.shutdown(wait=True)

@@ -466,11 +466,14 @@ def own_directories(hub, folder: Path, metrics_dir: Path) -> Processes:
 
 
 def served(port: int) -> dict:
-    """The samples a process serves at ``--metrics-port port``; none while it is not up."""
+    """The samples a process serves at ``--metrics-port port``; none while it is not up, or
+    when a scrape fails (prometheus-client reads a value file the process is still creating
+    as an error; the next scrape reads it)."""
     try:
-        return scrape(requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text)
+        answer = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
     except requests.RequestException:
         return {}
+    return scrape(answer.text) if answer.status_code == 200 else {}
 
 
 @pytest.mark.slow
