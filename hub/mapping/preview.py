@@ -76,28 +76,24 @@ def preview(
     spec = current.spec if spec is None else spec
     messages = store.check(session, account, spec)
     topic = topic or next(iter(sorted(hub.connector(account).topics)))
+    unread: dict[str, Any] | None = None
     if stored:
         try:
             payload = hub.connector(account).fetch(topic, payload)
         except HubError as exc:
-            unread = f"the order could not be read from {account.name}: {exc.message}"
-            return {
-                "result": None,
-                "error": unread,
-                "problems": [],
-                "messages": messages,
-                "valid": not messages,
-                "current_version": current.number,
-                "changes": [],
-            }
-    # the same catalogue check as a real translation, so the preview tells the truth
-    known = store.catalogue_for(session, account.client)
-    draft = (
-        translate(hub, account, spec, payload, topic, known)
-        if not messages
-        else {"result": None, "problems": []}
-    )
-    now_result = translate(hub, account, current.spec, payload, topic, known)
+            why = f"the order could not be read from {account.name}: {exc.message}"
+            unread = {"result": None, "error": why, "problems": []}
+    if unread is not None:
+        draft = now_result = unread
+    else:
+        # the same catalogue check as a real translation, so the preview tells the truth
+        known = store.catalogue_for(session, account.client)
+        draft = (
+            translate(hub, account, spec, payload, topic, known)
+            if not messages
+            else {"result": None, "problems": []}
+        )
+        now_result = translate(hub, account, current.spec, payload, topic, known)
     changes = (
         store.diff(now_result.get("result") or {}, draft.get("result") or {})["changes"]
         if draft.get("result") is not None
